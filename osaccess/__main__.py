@@ -1,0 +1,3 @@
+from osaccess.cli import main
+
+main()

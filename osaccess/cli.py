@@ -1,0 +1,116 @@
+"""The osaccess command line. Thin: parse options, call the library, map outcomes to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from osaccess import __version__
+
+app = typer.Typer(
+    name="osaccess",
+    help="OpenSearch fine-grained access control as code: validate, plan and apply role mappings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(
+    help="The local sandbox: an IAM gateway and STS endpoint in front of a local OpenSearch.",
+    no_args_is_help=True,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"osaccess {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool],  # noqa: UP007 - typer needs Optional on Python 3.10
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """OpenSearch fine-grained access control as code."""
+
+
+@sandbox_app.command("gateway")
+def sandbox_gateway(
+    listen: Annotated[str, typer.Option(help="HOST:PORT to serve HTTPS on.")] = "127.0.0.1:9201",
+    upstream: Annotated[str, typer.Option(help="The OpenSearch node.")] = "https://127.0.0.1:9200",
+    principals: Annotated[Path, typer.Option(help="Table of fake IAM principals.")] = Path(
+        "sandbox/principals.yml"
+    ),
+    ca_certs: Annotated[Path, typer.Option(help="CA that signed the node's certificate.")] = Path(
+        "sandbox/certs/ca.pem"
+    ),
+    cert: Annotated[Path, typer.Option(help="The gateway's certificate.")] = Path(
+        "sandbox/certs/gateway.pem"
+    ),
+    key: Annotated[Path, typer.Option(help="The gateway's private key.")] = Path(
+        "sandbox/certs/gateway-key.pem"
+    ),
+    sts_port: Annotated[
+        int, typer.Option(help="Port of the local STS endpoint (0 to run none).")
+    ] = 9202,
+) -> None:
+    """Serve the local IAM gateway (SigV4 verification, as Amazon OpenSearch Service does)."""
+    from osaccess.sandbox.gateway import GatewayConfig, serve
+    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    host, _, port = listen.rpartition(":")
+    try:
+        table = load_principals(principals)
+    except PrincipalTableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    config = GatewayConfig(
+        listen_host=host or "127.0.0.1",
+        listen_port=int(port),
+        upstream=upstream.rstrip("/"),
+        ca_certs=ca_certs,
+        cert=cert,
+        key=key,
+        region=table.region,
+    )
+    try:
+        serve(config, table, sts_port or None)
+    except KeyboardInterrupt:
+        pass
+
+
+@sandbox_app.command("profiles")
+def sandbox_profiles(
+    out_dir: Annotated[Path, typer.Option(help="Where to write config and credentials.")],
+    principals: Annotated[Path, typer.Option(help="Table of fake IAM principals.")] = Path(
+        "sandbox/principals.yml"
+    ),
+    sts_url: Annotated[str, typer.Option(help="The local STS endpoint.")] = (
+        "http://127.0.0.1:9202"
+    ),
+) -> None:
+    """Write AWS config/credentials files with a profile per sandbox principal."""
+    from osaccess.sandbox.gateway import write_aws_profiles
+    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+
+    try:
+        table = load_principals(principals)
+    except PrincipalTableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    config_path, cred_path = write_aws_profiles(table, out_dir, sts_url)
+    typer.echo(f"{config_path}\n{cred_path}")
+
+
+def main() -> None:
+    app()

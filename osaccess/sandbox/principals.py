@@ -1,0 +1,102 @@
+"""The sandbox's table of IAM principals and their fake credentials (sandbox/principals.yml)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_IAM_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|role)/(?P<path_and_name>.+)$")
+
+
+class PrincipalTableError(ValueError):
+    """The principals file is unusable; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An IAM user or role that the sandbox knows."""
+
+    name: str
+    arn: str
+    access_key_id: str
+    secret_access_key: str
+    denied_actions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def kind(self) -> str:
+        """``user`` or ``role``."""
+        match = _IAM_ARN.match(self.arn)
+        assert match is not None  # checked when loaded
+        return match["kind"]
+
+    @property
+    def account(self) -> str:
+        match = _IAM_ARN.match(self.arn)
+        assert match is not None
+        return match["account"]
+
+    @property
+    def backend_roles(self) -> tuple[str, ...]:
+        """What Amazon OpenSearch Service passes on as backend roles for this principal."""
+        return (self.arn,) if self.kind == "role" else ()
+
+
+@dataclass(frozen=True)
+class PrincipalTable:
+    region: str
+    principals: tuple[Principal, ...]
+
+    def by_access_key(self, access_key_id: str) -> Principal | None:
+        for principal in self.principals:
+            if principal.access_key_id == access_key_id:
+                return principal
+        return None
+
+    def by_arn(self, arn: str) -> Principal | None:
+        for principal in self.principals:
+            if principal.arn == arn:
+                return principal
+        return None
+
+    def by_name(self, name: str) -> Principal:
+        for principal in self.principals:
+            if principal.name == name:
+                return principal
+        raise KeyError(name)
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return tuple(sorted({p.account for p in self.principals}))
+
+
+def load_principals(path: Path) -> PrincipalTable:
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PrincipalTableError(f"{path}: cannot read the principals table: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("principals"), dict):
+        raise PrincipalTableError(f"{path}: expected a mapping with 'region' and 'principals'")
+    region = data.get("region")
+    if not isinstance(region, str) or not region:
+        raise PrincipalTableError(f"{path}: 'region' must be a region name such as eu-west-1")
+    principals = []
+    for name, entry in data["principals"].items():
+        if not isinstance(entry, dict):
+            raise PrincipalTableError(f"{path}: principal {name!r} must be a mapping")
+        try:
+            arn = str(entry["arn"])
+            key = str(entry["access_key_id"])
+            secret = str(entry["secret_access_key"])
+        except KeyError as exc:
+            raise PrincipalTableError(f"{path}: principal {name!r} lacks {exc.args[0]!r}") from exc
+        if not _IAM_ARN.match(arn):
+            raise PrincipalTableError(
+                f"{path}: principal {name!r}: {arn!r} is not an IAM user or role ARN"
+            )
+        denied = entry.get("denied_actions") or []
+        principals.append(Principal(str(name), arn, key, secret, frozenset(map(str, denied))))
+    return PrincipalTable(region=region, principals=tuple(principals))
