@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -34,7 +35,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        Optional[bool],  # noqa: UP007 - typer needs Optional on Python 3.10
+        bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
 ) -> None:
@@ -83,10 +84,8 @@ def sandbox_gateway(
         key=key,
         region=table.region,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(config, table, sts_port or None)
-    except KeyboardInterrupt:
-        pass
 
 
 @sandbox_app.command("profiles")
@@ -110,6 +109,39 @@ def sandbox_profiles(
         raise typer.Exit(1) from None
     config_path, cred_path = write_aws_profiles(table, out_dir, sts_url)
     typer.echo(f"{config_path}\n{cred_path}")
+
+
+@sandbox_app.command("identities")
+def sandbox_identities(
+    gateway: Annotated[
+        str, typer.Option(envvar="OSACCESS_GATEWAY_URL", help="The IAM gateway.")
+    ] = "https://127.0.0.1:9201",
+    ca_certs: Annotated[
+        str, typer.Option(envvar="OSACCESS_CA_CERTS", help="The sandbox CA.")
+    ] = "sandbox/certs/ca.pem",
+    principals: Annotated[Path, typer.Option(help="Table of fake IAM principals.")] = Path(
+        "sandbox/principals.yml"
+    ),
+) -> None:
+    """Show who each sandbox principal is to OpenSearch (signed authinfo via the gateway)."""
+    from osaccess.errors import OsaccessError
+    from osaccess.sandbox.identities import identify, sandbox_profiles
+    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+
+    try:
+        table = load_principals(principals)
+        for profile, arn in sandbox_profiles(table):
+            who = identify(gateway, ca_certs, profile, arn)
+            typer.echo(f"{profile}")
+            typer.echo(f"  user name      {who.user_name}")
+            typer.echo(f"  backend roles  {', '.join(who.backend_roles) or '(none)'}")
+            typer.echo(f"  roles          {', '.join(who.roles) or '(none)'}")
+    except (PrincipalTableError, OsaccessError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        hint = getattr(exc, "hint", None)
+        if hint:
+            typer.echo(f"hint: {hint}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -134,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                 if size == 0:
@@ -174,10 +174,18 @@ class _Handler(BaseHTTPRequestHandler):
                     key="Message",
                 )
         except SignatureRejected as refusal:
-            log.info("%s %s -> %d (refused: %s)", self.command, self.path, refusal.status,
-                     refusal.message)
-            self._reply(refusal.status, {"content-type": "application/json"},
-                        json.dumps(refusal.body).encode())
+            log.info(
+                "%s %s -> %d (refused: %s)",
+                self.command,
+                self.path,
+                refusal.status,
+                refusal.message,
+            )
+            self._reply(
+                refusal.status,
+                {"content-type": "application/json"},
+                json.dumps(refusal.body).encode(),
+            )
             return
         self._forward(caller, headers, body)
 
@@ -203,13 +211,22 @@ class _Handler(BaseHTTPRequestHandler):
                 decode_content=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            log.warning("%s %s as %s -> upstream failed: %s", self.command, self.path,
-                        caller.principal_arn, exc)
-            self._reply(502, {"content-type": "application/json"},
-                        json.dumps({"message": "The sandbox node did not answer."}).encode())
+            log.warning(
+                "%s %s as %s -> upstream failed: %s",
+                self.command,
+                self.path,
+                caller.principal_arn,
+                exc,
+            )
+            self._reply(
+                502,
+                {"content-type": "application/json"},
+                json.dumps({"message": "The sandbox node did not answer."}).encode(),
+            )
             return
-        log.info("%s %s as %s -> %d", self.command, self.path, caller.principal_arn,
-                 response.status)
+        log.info(
+            "%s %s as %s -> %d", self.command, self.path, caller.principal_arn, response.status
+        )
         reply_headers = {
             name.lower(): value
             for name, value in response.headers.items()
@@ -251,15 +268,22 @@ def start_sts(host: str, port: int) -> None:
     ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
 
 
-def serve(config: GatewayConfig, table: PrincipalTable, sts_port: int | None,
-          ready: threading.Event | None = None) -> None:
+def serve(
+    config: GatewayConfig,
+    table: PrincipalTable,
+    sts_port: int | None,
+    ready: threading.Event | None = None,
+) -> None:
     """Run the gateway until interrupted."""
     if sts_port is not None:
         start_sts(config.listen_host, sts_port)
     server = _GatewayServer(config, SandboxCredentials(table, sts_enabled=sts_port is not None))
     log.info(
         "IAM gateway on https://%s:%d -> %s (region %s%s)",
-        config.listen_host, config.listen_port, config.upstream, config.region,
+        config.listen_host,
+        config.listen_port,
+        config.upstream,
+        config.region,
         f", STS on http://{config.listen_host}:{sts_port}" if sts_port else "",
     )
     if ready is not None:

@@ -9,7 +9,9 @@ from typing import Any
 
 import yaml
 
-_IAM_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|role)/(?P<path_and_name>.+)$")
+_IAM_ARN = re.compile(
+    r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|role)/(?P<path_and_name>.+)$"
+)
 
 
 class PrincipalTableError(ValueError):

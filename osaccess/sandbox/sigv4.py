@@ -97,26 +97,32 @@ def verify_request(
         )
     parts = match["credential"].split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
-        raise SignatureRejected(403, "Credential should be scoped to a valid region, service "
-                                     "and aws4_request terminator.")
+        raise SignatureRejected(
+            403,
+            "Credential should be scoped to a valid region, service and aws4_request terminator.",
+        )
     access_key_id, scope_date, scope_region, scope_service, _ = parts
     amz_date = headers.get("x-amz-date", "")
     try:
         signed_at = dt.datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=dt.timezone.utc)
     except ValueError:
         raise SignatureRejected(
-            403, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-                 "header."
+            403,
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         ) from None
     if scope_date != amz_date[:8]:
-        raise SignatureRejected(403, f"Date in Credential scope does not match YYYYMMDD from "
-                                     f"ISO-8601 version of date from HTTP: '{scope_date}' != "
-                                     f"'{amz_date[:8]}'")
+        raise SignatureRejected(
+            403,
+            f"Date in Credential scope does not match YYYYMMDD from "
+            f"ISO-8601 version of date from HTTP: '{scope_date}' != "
+            f"'{amz_date[:8]}'",
+        )
     if scope_region != region:
         raise SignatureRejected(403, "Credential should be scoped to a valid region. ")
     if scope_service != service:
-        raise SignatureRejected(403, f"Credential should be scoped to correct service: "
-                                     f"'{service}'. ")
+        raise SignatureRejected(
+            403, f"Credential should be scoped to correct service: '{service}'. "
+        )
     if abs(now - signed_at) > MAX_CLOCK_SKEW:
         raise SignatureRejected(
             403,
@@ -130,8 +136,11 @@ def verify_request(
         raise SignatureRejected(403, "'Host' must be a signed header.")
     missing = [name for name in signed_headers if name not in headers]
     if missing:
-        raise SignatureRejected(403, f"The request signature we calculated does not match the "
-                                     f"signature you provided: signed header(s) {missing} missing.")
+        raise SignatureRejected(
+            403,
+            f"The request signature we calculated does not match the "
+            f"signature you provided: signed header(s) {missing} missing.",
+        )
 
     content_sha = headers.get("x-amz-content-sha256")
     if content_sha is not None and content_sha != hashlib.sha256(body).hexdigest():

@@ -1,0 +1,53 @@
+# osaccess developer commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,sandbox]'
+	touch $@
+
+## The local sandbox: OpenSearch + security plugin (from Maven Central), IAM gateway, STS.
+sandbox: install
+	scripts/sandbox.sh start
+
+sandbox-stop:
+	scripts/sandbox.sh stop
+
+sandbox-status:
+	scripts/sandbox.sh status
+
+sandbox-reset: install
+	scripts/sandbox.sh reset
+
+demo: sandbox
+	scripts/demo.sh
+
+lint: install
+	$(VENV)/bin/ruff check osaccess tests
+	$(VENV)/bin/ruff format --check osaccess tests
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format osaccess tests
+	$(VENV)/bin/ruff check --fix osaccess tests
+
+## Everything: lint, unit tests, and integration tests against the sandbox (started if needed).
+test: lint sandbox
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest -m "not integration"
+
+integration: sandbox
+	$(PY) -m pytest -m integration
+
+clean: sandbox-stop
+	rm -rf .sandbox $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

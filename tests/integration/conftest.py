@@ -1,0 +1,77 @@
+"""Integration tests run against the local sandbox (`make sandbox`), a real OpenSearch node."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from osaccess.sandbox.principals import PrincipalTable, load_principals
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    node_url: str
+    gateway_url: str
+    sts_url: str
+    ca_certs: str
+    username: str
+    password: str
+    aws_config_file: str
+    aws_credentials_file: str
+    principals: PrincipalTable
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].partition("=")
+            values[name] = shlex.split(value)[0] if value else ""
+    return values
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    env_file = ROOT / ".sandbox" / "env"
+    if not env_file.exists():
+        pytest.fail("the sandbox is not set up: run `make sandbox` (make test does it for you)")
+    env = _read_env(env_file)
+    box = Sandbox(
+        node_url=env["OSACCESS_SANDBOX_URL"],
+        gateway_url=env["OSACCESS_GATEWAY_URL"],
+        sts_url=env["OSACCESS_STS_URL"],
+        ca_certs=env["OSACCESS_CA_CERTS"],
+        username=env["OSACCESS_USERNAME"],
+        password=env["OSACCESS_PASSWORD"],
+        aws_config_file=env["AWS_CONFIG_FILE"],
+        aws_credentials_file=env["AWS_SHARED_CREDENTIALS_FILE"],
+        principals=load_principals(ROOT / "sandbox" / "principals.yml"),
+    )
+    try:
+        requests.get(box.node_url, verify=box.ca_certs, timeout=5)
+        requests.get(box.gateway_url, verify=box.ca_certs, timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"the sandbox does not answer ({exc}); run `make sandbox`")
+    return box
+
+
+@pytest.fixture()
+def aws_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """Point boto3 at the sandbox's profiles, as `source .sandbox/env` does."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", sandbox.aws_config_file)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", sandbox.aws_credentials_file)
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return sandbox
