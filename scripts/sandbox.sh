@@ -159,8 +159,10 @@ start_gateway() {
   port_busy 9201 && die "port 9201 is taken by another program"
   port_busy 9202 && die "port 9202 is taken by another program"
   say "starting the IAM gateway on $GATEWAY_URL and STS on $STS_URL (log: $STATE/gateway.log)"
-  (cd "$ROOT" && nohup "$PYTHON" -m osaccess sandbox gateway --listen 127.0.0.1:9201 \
-     --upstream "$NODE_URL" --sts-port 9202 >>"$STATE/gateway.log" 2>&1 & echo $! >"$STATE/gateway.pid")
+  # exec, so that the recorded pid is the gateway's own and `stop` ends it.
+  (cd "$ROOT" && exec nohup "$PYTHON" -m osaccess sandbox gateway --listen 127.0.0.1:9201 \
+     --upstream "$NODE_URL" --sts-port 9202 >>"$STATE/gateway.log" 2>&1) &
+  echo $! >"$STATE/gateway.pid"
   local waited=0
   until gateway_answers; do
     gateway_pid >/dev/null || die "the gateway exited; see $STATE/gateway.log"
@@ -205,7 +207,11 @@ cmd_start() {
 
 cmd_stop() {
   local pid node
-  if pid=$(gateway_pid); then kill "$pid"; say "gateway stopped"; fi
+  if pid=$(gateway_pid); then
+    kill "$pid"
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    say "gateway stopped"
+  fi
   rm -f "$STATE/gateway.pid"
   [ -e "$STATE/node" ] || return 0
   node=$(node_dir)
