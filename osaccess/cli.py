@@ -1,29 +1,67 @@
-"""The osaccess command line. Thin: parse options, call the library, map outcomes to exit codes."""
+"""The osaccess command line. Thin: parse options, call the library, map outcomes to exit codes.
+
+Exit codes (the same for every command):
+  0   success; for plan: no changes, or changes without --detailed-exitcode
+  1   error: bad input, cluster unreachable or refusing, verification failed
+  2   plan --detailed-exitcode: changes are pending (drift)
+  64  usage error: unknown option, missing argument
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import os
 import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from osaccess import __version__
 
+if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
+    from osaccess.engine import Overrides
+    from osaccess.model import MappingFile
+    from osaccess.plan import Plan
+    from osaccess.render import PlanContext
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_USAGE = 64
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success (plan: no changes), 1 error, 2 changes pending "
+    "(plan --detailed-exitcode), 64 usage error."
+)
+
 app = typer.Typer(
     name="osaccess",
-    help="OpenSearch fine-grained access control as code: validate, plan and apply role mappings.",
+    help="OpenSearch fine-grained access control as code: validate, plan and apply role "
+    "mappings.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 sandbox_app = typer.Typer(
     help="The local sandbox: an IAM gateway and STS endpoint in front of a local OpenSearch.",
     no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")
+
+T = TypeVar("T")
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
 
 
 def _version(value: bool) -> None:
@@ -40,6 +78,288 @@ def _main(
     ] = None,
 ) -> None:
     """OpenSearch fine-grained access control as code."""
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Mapping files or directories of them.", show_default="mappings/"),
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OSACCESS_ENDPOINT",
+        help="Use this endpoint instead of cluster.endpoint (e.g. the local sandbox).",
+    ),
+]
+CaCertsOpt = Annotated[
+    str | None,
+    typer.Option(envvar="OSACCESS_CA_CERTS", help="CA bundle to verify the cluster's TLS."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(help="AWS profile (default: the AWS credential chain, AWS_PROFILE)."),
+]
+AuthOpt = Annotated[
+    str | None,
+    typer.Option(help="Override cluster.auth: aws, basic, cert or none."),
+]
+UsernameOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OSACCESS_USERNAME",
+        help="User name for basic auth (the password: OSACCESS_PASSWORD).",
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write the plan as JSON to this file."),
+]
+
+
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    # Libraries below us log headers at DEBUG; osaccess logs what matters itself.
+    for noisy in ("urllib3", "botocore", "boto3", "requests_aws4auth"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    from osaccess.errors import OsaccessError
+
+    if debug:
+        traceback.print_exception(exc)
+    typer.echo(f"error: {exc}", err=True)
+    hint = exc.hint if isinstance(exc, OsaccessError) else None
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _guarded(debug: bool, action: Callable[[], T]) -> T:
+    from osaccess.errors import OsaccessError
+
+    try:
+        return action()
+    except OsaccessError as exc:
+        _fail(exc, debug)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: say so plainly, details with --debug
+        if debug:
+            traceback.print_exception(exc)
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        typer.echo("hint: run again with --debug and report the output", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def _load_all(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFile]:
+    """Load and validate every file; print problems; exit 1 if any file has errors."""
+    from osaccess.config import find_files, load
+
+    files, problems = find_files(paths or ["mappings"])
+    for problem in problems:
+        typer.echo(problem.render(), err=True)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    loaded: list[MappingFile] = []
+    failed = False
+    for path in files:
+        result = load(path)
+        for problem in result.problems:
+            typer.echo(problem.render(), err=True)
+        if result.file is None:
+            failed = True
+            typer.echo(f"{path}: {len(result.errors)} error(s); nothing was sent.", err=True)
+        else:
+            loaded.append(result.file)
+            if not quiet_ok:
+                roles = len(result.file.roles)
+                principals = sum(r.mapping.principal_count for r in result.file.roles)
+                warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+                typer.echo(
+                    f"{path}: OK ({roles} role(s), {principals} principal(s){warned})", err=True
+                )
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+    return loaded
+
+
+# -- validate / plan / apply ------------------------------------------------------------------
+
+
+@app.command()
+def validate(paths: PathsArg = None, debug: DebugOpt = False) -> None:
+    """Check mapping files offline: placement of ARNs, types, names. Sends nothing."""
+    _setup_logging(debug)
+    _guarded(debug, lambda: _load_all(paths))
+
+
+def _overrides(
+    endpoint: str | None,
+    ca_certs: str | None,
+    profile: str | None,
+    auth: str | None,
+    username: str | None,
+) -> Overrides:
+    from osaccess.engine import Overrides
+
+    return Overrides(
+        endpoint=endpoint,
+        ca_certs=ca_certs,
+        profile=profile,
+        auth=auth,
+        username=username,
+        password=os.environ.get("OSACCESS_PASSWORD"),
+    )
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _render(plans: list[tuple[Plan, PlanContext]], fmt: OutputFormat) -> None:
+    import json
+
+    from osaccess.render import (
+        PLAN_FORMAT_VERSION,
+        plan_data,
+        render_markdown,
+        render_text,
+    )
+
+    if fmt is OutputFormat.json:
+        document = {
+            "format_version": PLAN_FORMAT_VERSION,
+            "osaccess_version": __version__,
+            "plans": [plan_data(p, c) for p, c in plans],
+        }
+        json.dump(document, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for index, (plan_, context) in enumerate(plans):
+        if index:
+            sys.stdout.write("\n")
+        if fmt is OutputFormat.markdown:
+            render_markdown(plan_, context, sys.stdout)
+        else:
+            render_text(plan_, context, sys.stdout, color=_use_color())
+
+
+def _write_out(out: Path, plans: list[tuple[Plan, PlanContext]]) -> None:
+    import json
+
+    from osaccess.render import PLAN_FORMAT_VERSION, plan_data
+
+    document = {
+        "format_version": PLAN_FORMAT_VERSION,
+        "osaccess_version": __version__,
+        "plans": [plan_data(p, c) for p, c in plans],
+    }
+    out.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def plan(
+    paths: PathsArg = None,
+    endpoint: EndpointOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    auth: AuthOpt = None,
+    username: UsernameOpt = None,
+    output_format: FormatOpt = OutputFormat.text,
+    out: OutOpt = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Show what apply would change on each cluster. Read-only."""
+    _setup_logging(debug)
+    files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
+    overrides = _overrides(endpoint, ca_certs, profile, auth, username)
+
+    def run() -> list[tuple[Plan, PlanContext]]:
+        from osaccess.engine import connect, make_plan
+        from osaccess.render import PlanContext
+
+        results: list[tuple[Plan, PlanContext]] = []
+        for file in files:
+            api = connect(file, overrides)
+            try:
+                live, plan_ = make_plan(api, file)
+            finally:
+                api.transport.close()
+            results.append((plan_, PlanContext(file.path, api.endpoint, live.prefix)))
+        return results
+
+    plans = _guarded(debug, run)
+    _render(plans, output_format)
+    if out is not None:
+        _guarded(debug, lambda: _write_out(out, plans))
+    pending = any(not p.empty for p, _ in plans)
+    raise typer.Exit(EXIT_CHANGES if pending and detailed_exitcode else EXIT_OK)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def apply(
+    paths: PathsArg = None,
+    endpoint: EndpointOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    auth: AuthOpt = None,
+    username: UsernameOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Make each cluster match its file: one atomic PATCH per cluster, then verify."""
+    _setup_logging(debug)
+    files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
+    overrides = _overrides(endpoint, ca_certs, profile, auth, username)
+    if not yes and not sys.stdin.isatty():
+        typer.echo("error: apply changes clusters; not on a terminal, so it needs --yes", err=True)
+        typer.echo("hint: review `osaccess plan` first, then run apply --yes", err=True)
+        raise typer.Exit(EXIT_ERROR)
+
+    def run() -> None:
+        from osaccess.engine import connect, execute, make_plan
+        from osaccess.render import PlanContext, render_text, summary_line
+
+        for file in files:
+            api = connect(file, overrides)
+            try:
+                live, plan_ = make_plan(api, file)
+                context = PlanContext(file.path, api.endpoint, live.prefix)
+                render_text(plan_, context, sys.stdout, color=_use_color())
+                if plan_.empty:
+                    continue
+                if not yes and not typer.confirm(f"Apply these changes to {api.endpoint}?"):
+                    typer.echo("Not applied.", err=True)
+                    raise typer.Exit(EXIT_ERROR)
+                result = execute(api, file, plan_, live)
+                typer.echo(
+                    f"Applied to {api.endpoint} in one request: "
+                    f"{summary_line(result.plan).removeprefix('Plan: ')}"
+                )
+                if result.plan != plan_:
+                    typer.echo("(re-planned after a concurrent change; see the log above)")
+                typer.echo("Verified: the cluster now matches the file.")
+            finally:
+                api.transport.close()
+
+    _guarded(debug, run)
 
 
 @sandbox_app.command("gateway")
@@ -144,5 +464,29 @@ def sandbox_identities(
         raise typer.Exit(1) from None
 
 
+def _click_exceptions() -> Any:
+    # Recent typer releases vendor click as typer._click; older ones use click itself.
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        return importlib.import_module("click.exceptions")
+
+
 def main() -> None:
-    app()
+    """Entry point: runs the app and maps usage errors to exit code 64."""
+    command = typer.main.get_command(app)
+    click_exceptions = _click_exceptions()
+    try:
+        # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
+        code = command.main(standalone_mode=False)
+    except click_exceptions.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click_exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click_exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -76,3 +76,28 @@ class UnexpectedResponse(ClusterError):
 
 class ApiError(ClusterError):
     pass
+
+
+class Conflict(ApiError):
+    pass
+
+
+class ServerError(ApiError):
+    pass
+
+
+class PlanError(OsaccessError):
+    def __init__(self, message: str, problems: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class Refused(OsaccessError):
+    pass
+
+
+class VerificationFailed(OsaccessError):
+    pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -193,11 +194,28 @@ def explain_error(
                 **where,
             )
         if "no permission to access rest api" in lowered:
+            who = re.search(r"User (?P<user>.+?) with Security roles \[(?P<roles>[^\]]*)\]", text)
+            if who:
+                user, roles = who["user"], who["roles"] or "none"
+                message = (
+                    f"you are authenticated as {user} with roles [{roles}], which may not "
+                    "use the security REST API"
+                )
+            else:
+                user, message = "the caller", f"the security plugin refused: {text}"
             return errors.SecurityApiDenied(
-                f"the security plugin refused: {text}",
-                hint="to change role mappings the caller must be the master user or be mapped "
-                "to both all_access and security_manager (IAM users under users, IAM roles "
-                "under backend_roles)",
+                message,
+                hint=f"to change role mappings, {user} must be the master user or be mapped to "
+                "both all_access and security_manager (IAM users under users, IAM roles under "
+                "backend_roles)",
+                **where,
+            )
+        if text.startswith("Resource") and "reserved" in text:
+            return errors.ApiError(
+                f"HTTP 403: {text}",
+                hint="reserved mappings can only be "
+                "changed by a REST admin or securityadmin; leave the role "
+                "out of the file",
                 **where,
             )
     return errors.ApiError(f"HTTP {response.status}: {text}", **where)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from osaccess.sandbox.principals import PrincipalTable, load_principals
 
@@ -64,7 +65,36 @@ def sandbox() -> Sandbox:
         requests.get(box.gateway_url, verify=box.ca_certs, timeout=5)
     except requests.RequestException as exc:
         pytest.fail(f"the sandbox does not answer ({exc}); run `make sandbox`")
+    reset_mappings(box)
     return box
+
+
+def admin(box: Sandbox, method: str, path: str, body: object = None) -> requests.Response:
+    """A request to the node as the sandbox's basic-auth admin (set-up and checks only)."""
+    return requests.request(method, box.node_url + path, json=body, verify=box.ca_certs,
+                            auth=(box.username, box.password), timeout=30)
+
+
+def reset_mappings(box: Sandbox) -> None:
+    """Put the role mappings back to the sandbox's initial ones (whatever the demo applied)."""
+    initial = yaml.safe_load(
+        (ROOT / "sandbox" / "opensearch-security" / "roles_mapping.yml").read_text("utf-8")
+    )
+    wanted = {name: body for name, body in initial.items()
+              if name != "_meta" and not body.get("reserved")}
+    current = admin(box, "GET", "/_plugins/_security/api/rolesmapping").json()
+    ops: list[dict[str, object]] = [
+        {"op": "remove", "path": f"/{name}"}
+        for name, body in current.items()
+        if name not in wanted and not body.get("reserved") and not body.get("hidden")
+    ]
+    for name, body in wanted.items():
+        value = {k: body.get(k, []) for k in ("users", "backend_roles", "and_backend_roles",
+                                              "hosts")}
+        value["description"] = body.get("description", "")
+        ops.append({"op": "add", "path": f"/{name}", "value": value})
+    response = admin(box, "PATCH", "/_plugins/_security/api/rolesmapping", ops)
+    assert response.status_code == 200, response.text
 
 
 @pytest.fixture()

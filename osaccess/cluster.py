@@ -1,0 +1,148 @@
+"""The security plugin's REST API for role mappings, on top of :mod:`osaccess.transport`.
+
+Turns wire JSON into the model and a plan's operations into one collection PATCH. Reads are a
+constant number of requests whatever the number of roles: all mappings in one GET, all roles in
+one GET. The API prefix (``_plugins/_security`` or the legacy ``_opendistro/_security``) is
+detected once, on the first read.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from osaccess import errors
+from osaccess.model import LiveMapping, LiveState, RoleMapping
+from osaccess.transport import Response, Transport
+
+log = logging.getLogger("osaccess.cluster")
+
+PREFIXES = ("_plugins/_security", "_opendistro/_security")
+
+
+class SecurityApi:
+    def __init__(self, transport: Transport, prefix: str | None = None) -> None:
+        self.transport = transport
+        self.prefix = prefix
+        self.requests = 0  # how many HTTP requests this object sent (for benchmarks and tests)
+
+    @property
+    def endpoint(self) -> str:
+        return self.transport.endpoint
+
+    def _send(self, method: str, path: str, body: Any = None) -> Response:
+        self.requests += 1
+        return self.transport.request(method, path, body)
+
+    def _fail(self, response: Response, method: str, path: str) -> errors.ClusterError:
+        error = self.transport.error_for(response, method, path)
+        if response.status == 409:
+            return errors.Conflict(
+                error.message,
+                error.hint,
+                endpoint=error.endpoint,
+                request=error.request,
+                status=409,
+            )
+        if response.status >= 500 and isinstance(error, errors.ApiError):
+            return errors.ServerError(
+                error.message,
+                "the change may or may not have been written; osaccess re-reads to find out",
+                endpoint=error.endpoint,
+                request=error.request,
+                status=response.status,
+            )
+        return error
+
+    def _get_json(self, path: str) -> Any:
+        response = self._send("GET", path)
+        if response.status != 200:
+            raise self._fail(response, "GET", path)
+        try:
+            return response.json()
+        except ValueError:
+            raise errors.UnexpectedResponse(
+                "the answer is not JSON",
+                endpoint=self.endpoint,
+                request=f"GET /{path}",
+                status=response.status,
+                hint="the endpoint may not be an OpenSearch cluster with the security plugin",
+            ) from None
+
+    def read_mappings(self) -> dict[str, LiveMapping]:
+        """All role mappings, in one GET. Detects the API prefix on the first call."""
+        if self.prefix is None:
+            for prefix in PREFIXES:
+                path = f"{prefix}/api/rolesmapping"
+                response = self._send("GET", path)
+                if _no_handler(response):
+                    log.debug("%s: no handler, trying the next prefix", path)
+                    continue
+                if response.status != 200:
+                    raise self._fail(response, "GET", path)
+                self.prefix = prefix
+                return _mappings(response.json(), self.endpoint, path)
+            raise errors.UnexpectedResponse(
+                "neither _plugins/_security nor _opendistro/_security answers",
+                hint="the security plugin is not installed or not enabled on this cluster "
+                "(OpenSearch Serverless has none)",
+                endpoint=self.endpoint,
+                request="GET /_plugins/_security/api/rolesmapping",
+            )
+        path = f"{self.prefix}/api/rolesmapping"
+        return _mappings(self._get_json(path), self.endpoint, path)
+
+    def read_roles(self) -> frozenset[str]:
+        assert self.prefix is not None, "read_mappings() first: it detects the prefix"
+        body = self._get_json(f"{self.prefix}/api/roles")
+        if not isinstance(body, dict):
+            raise errors.UnexpectedResponse(
+                "the roles answer is not a JSON object",
+                endpoint=self.endpoint,
+                request=f"GET /{self.prefix}/api/roles",
+            )
+        return frozenset(str(name) for name in body if not str(name).startswith("_"))
+
+    def read_state(self) -> LiveState:
+        mappings = self.read_mappings()
+        return LiveState(mappings=mappings, roles=self.read_roles(), prefix=self.prefix or "")
+
+    def patch_mappings(self, operations: list[dict[str, Any]]) -> str:
+        """Send one collection PATCH (all or nothing); return the plugin's message."""
+        assert self.prefix is not None
+        path = f"{self.prefix}/api/rolesmapping"
+        response = self._send("PATCH", path, operations)
+        if response.status != 200:
+            raise self._fail(response, "PATCH", path)
+        try:
+            return str(response.json().get("message", ""))
+        except (ValueError, AttributeError):
+            return ""
+
+    def authinfo(self) -> dict[str, Any]:
+        prefix = self.prefix or PREFIXES[0]
+        body = self._get_json(f"{prefix}/authinfo")
+        return dict(body) if isinstance(body, dict) else {}
+
+
+def _no_handler(response: Response) -> bool:
+    return response.status in (400, 404, 405) and b"no handler found" in response.body
+
+
+def _mappings(body: Any, endpoint: str, path: str) -> dict[str, LiveMapping]:
+    if not isinstance(body, dict):
+        raise errors.UnexpectedResponse(
+            "the role mappings answer is not a JSON object",
+            endpoint=endpoint,
+            request=f"GET /{path}",
+        )
+    result = {}
+    for name, entry in body.items():
+        if str(name).startswith("_") or not isinstance(entry, dict):
+            continue
+        result[str(name)] = LiveMapping(
+            mapping=RoleMapping.from_wire(entry),
+            reserved=entry.get("reserved") is True,
+            hidden=entry.get("hidden") is True,
+        )
+    return result

@@ -1,0 +1,194 @@
+"""Rendering plans as text (for people), Markdown (for pull requests) and JSON (for programs).
+
+Renderers take a computed plan and write it; they compute nothing. Removals are marked so that
+they cannot be missed in any format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from osaccess import __version__
+from osaccess.model import FIELDS
+from osaccess.plan import Action, Change, Plan
+
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Where a plan came from and where it goes."""
+
+    file: str
+    endpoint: str
+    api_prefix: str
+
+
+def summary_line(plan: Plan) -> str:
+    if plan.empty:
+        return "No changes: the cluster matches the file."
+    parts = [
+        f"{plan.count(Action.CREATE)} to create",
+        f"{plan.count(Action.UPDATE)} to update",
+        f"{plan.count(Action.DELETE)} to delete",
+    ]
+    principals = f"{plan.added_count} principal(s) added"
+    if plan.removed_count:
+        principals += f", {plan.removed_count} REMOVED"
+    return f"Plan: {', '.join(parts)}; {principals}."
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
+    """The plan's data form (documented in docs/plan-format.md); JSON output is exactly this."""
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "osaccess_version": __version__,
+        "file": context.file,
+        "cluster": {"endpoint": context.endpoint, "api_prefix": context.api_prefix},
+        "summary": {
+            "create": plan.count(Action.CREATE),
+            "update": plan.count(Action.UPDATE),
+            "delete": plan.count(Action.DELETE),
+            "unchanged": len(plan.unchanged),
+            "principals_added": plan.added_count,
+            "principals_removed": plan.removed_count,
+        },
+        "changes": [_change_data(change) for change in plan.changes],
+        "unchanged": list(plan.unchanged),
+        "left_alone": {
+            role: {name: sorted(values) for name, values in fields.items()}
+            for role, fields in sorted(plan.left_alone.items())
+        },
+    }
+
+
+def _change_data(change: Change) -> dict[str, Any]:
+    description = change.description_change
+    return {
+        "role": change.role,
+        "action": change.action.value,
+        "ownership": change.ownership.value,
+        "before": change.before.to_wire() if change.before else None,
+        "after": change.after.to_wire() if change.after else None,
+        "added": {name: sorted(change.added(name)) for name in FIELDS if change.added(name)},
+        "removed": {name: sorted(change.removed(name)) for name in FIELDS if change.removed(name)},
+        "left_alone": {name: sorted(values) for name, values in change.left_alone.items()},
+        "description": {"before": description[0], "after": description[1]} if description else None,
+    }
+
+
+def render_json(plan: Plan, context: PlanContext, out: TextIO) -> None:
+    json.dump(plan_data(plan, context), out, indent=2, sort_keys=True, ensure_ascii=False)
+    out.write("\n")
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+
+_SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+_ROLE_COLOR = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "1;31"}
+
+
+def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = False) -> None:
+    style = _Style(color)
+    out.write(style(f"{context.file} -> {context.endpoint}", "1") + f"  ({context.api_prefix})\n")
+    for change in plan.changes:
+        out.write("\n")
+        label = change.action.value
+        if change.action is Action.DELETE:
+            label = f"DELETE the mapping: {change.removed_count} principal(s) lose this role"
+        elif change.ownership.value == "shared":
+            label += ", shared"
+        out.write(
+            style(f"  {_SIGN[change.action]} {change.role}", _ROLE_COLOR[change.action])
+            + f"  ({label})\n"
+        )
+        for name in FIELDS:
+            for value in sorted(change.added(name)):
+                out.write(style(f"      + {name:<17} {value}", "32") + "\n")
+            for value in sorted(change.removed(name)):
+                out.write(style(f"      - {name:<17} {value}   <- REMOVED", "1;31") + "\n")
+        description = change.description_change
+        if description:
+            out.write(f"      ~ {'description':<17} {description[0]!r} -> {description[1]!r}\n")
+        for name, values in sorted(change.left_alone.items()):
+            out.write(
+                style(
+                    f"      = {name:<17} {', '.join(sorted(values))}   (left alone: "
+                    "not in the file, shared mapping)",
+                    "2",
+                )
+                + "\n"
+            )
+    for role, fields in sorted(plan.left_alone.items()):
+        for name, values in sorted(fields.items()):
+            out.write(
+                style(
+                    f"\n  = {role}: {name} {', '.join(sorted(values))} left alone (shared mapping)",
+                    "2",
+                )
+            )
+    if plan.left_alone:
+        out.write("\n")
+    out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
+    if plan.unchanged:
+        out.write(f"Unchanged: {', '.join(plan.unchanged)}.\n")
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
+    out.write(f"### osaccess plan: `{context.file}` → `{context.endpoint}`\n\n")
+    deleted = plan.count(Action.DELETE)
+    if plan.removed_count or deleted:
+        also = f" and {deleted} mapping(s) deleted" if deleted else ""
+        out.write(
+            f"> [!WARNING]\n> **{plan.removed_count} principal(s) will be REMOVED{also}.**\n\n"
+        )
+    out.write(f"**{summary_line(plan)}**\n")
+    if not plan.empty:
+        out.write("\n| | role | field | principal |\n|---|---|---|---|\n")
+        for change in plan.changes:
+            if change.action is Action.DELETE:
+                out.write(f"| 🗑️ **DELETE** | `{_md(change.role)}` | | whole mapping |\n")
+            for name in FIELDS:
+                for value in sorted(change.added(name)):
+                    out.write(f"| ➕ add | `{_md(change.role)}` | {name} | `{_md(value)}` |\n")
+                for value in sorted(change.removed(name)):
+                    out.write(
+                        f"| ❌ **REMOVE** | `{_md(change.role)}` | {name} | `{_md(value)}` |\n"
+                    )
+            description = change.description_change
+            if description:
+                out.write(
+                    f"| ✏️ change | `{_md(change.role)}` | description | "
+                    f"{_md(str(description[0]))} → {_md(str(description[1]))} |\n"
+                )
+    left = {**{c.role: c.left_alone for c in plan.changes if c.left_alone}, **plan.left_alone}
+    if left:
+        out.write("\n<details><summary>Left alone (shared mappings, not in the file)</summary>\n\n")
+        for role, fields in sorted(left.items()):
+            for name, values in sorted(fields.items()):
+                listed = ", ".join(f"`{_md(v)}`" for v in sorted(values))
+                out.write(f"- `{_md(role)}` {name}: {listed}\n")
+        out.write("\n</details>\n")
+    if plan.unchanged:
+        out.write(f"\nUnchanged: {', '.join(f'`{_md(r)}`' for r in plan.unchanged)}\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
