@@ -128,7 +128,6 @@ class _Loader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
-        self.visited = 0
 
     # -- reporting --------------------------------------------------------------------------
     def error(self, node: Node | None, message: str, fix: str | None = None) -> None:
@@ -192,10 +191,12 @@ class _Loader:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             detail = exc.problem or "invalid YAML"
+            lines = text.splitlines()
+            bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
             fix = (
                 "indent with spaces, not tabs"
-                if "\t" in text and "tab" in str(exc)
-                else ("check the YAML syntax around this line")
+                if "\t" in bad_line
+                else "check the YAML syntax around this line"
             )
             self.problems.append(
                 Problem(self.path, line, column, "error", f"invalid YAML: {detail}", fix)
@@ -212,22 +213,18 @@ class _Loader:
         """Whole-tree checks: size (alias bombs), duplicate keys, secrets, merge keys.
 
         Returns False when the tree is too large to look at further."""
+        if _expanded_size(root) > MAX_NODES:
+            self.error(
+                root,
+                f"the document expands to more than {MAX_NODES} nodes (YAML aliases?)",
+                "write the file out without anchors and aliases",
+            )
+            return False
         seen: set[int] = set()
         stack = [root]
         while stack:
             node = stack.pop()
-            self.visited += 1
-            if self.visited > MAX_NODES:
-                self.error(
-                    root,
-                    f"the document expands to more than {MAX_NODES} nodes (YAML aliases?)",
-                    "write the file out without anchors and aliases",
-                )
-                return False
-            if id(node) in seen:
-                # An alias: the same node again. Walk it once for checks; count every visit.
-                if isinstance(node, (MappingNode, SequenceNode)):
-                    self.visited += len(node.value)
+            if id(node) in seen:  # an alias: the same node again, checked once
                 continue
             seen.add(id(node))
             if isinstance(node, MappingNode):
@@ -635,6 +632,40 @@ class _Loader:
                         "remove the repetition",
                     )
                 seen.add(value)
+
+
+def _expanded_size(root: Node) -> int:
+    """How many nodes the document has once aliases are expanded, without expanding them."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # iterative post-order: a node is sized once all its children are
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[id(node)] = min(total, 10**12)
+            open_nodes.discard(id(node))
+            continue
+        if id(node) in open_nodes:
+            return 10**12  # a node that contains itself (a recursive alias) never ends
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                return 10**12
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _is_secret_key(name: str) -> bool:

@@ -71,8 +71,14 @@ def sandbox() -> Sandbox:
 
 def admin(box: Sandbox, method: str, path: str, body: object = None) -> requests.Response:
     """A request to the node as the sandbox's basic-auth admin (set-up and checks only)."""
-    return requests.request(method, box.node_url + path, json=body, verify=box.ca_certs,
-                            auth=(box.username, box.password), timeout=30)
+    return requests.request(
+        method,
+        box.node_url + path,
+        json=body,
+        verify=box.ca_certs,
+        auth=(box.username, box.password),
+        timeout=30,
+    )
 
 
 def reset_mappings(box: Sandbox) -> None:
@@ -80,8 +86,9 @@ def reset_mappings(box: Sandbox) -> None:
     initial = yaml.safe_load(
         (ROOT / "sandbox" / "opensearch-security" / "roles_mapping.yml").read_text("utf-8")
     )
-    wanted = {name: body for name, body in initial.items()
-              if name != "_meta" and not body.get("reserved")}
+    wanted = {
+        name: body for name, body in initial.items() if name != "_meta" and not body.get("reserved")
+    }
     current = admin(box, "GET", "/_plugins/_security/api/rolesmapping").json()
     ops: list[dict[str, object]] = [
         {"op": "remove", "path": f"/{name}"}
@@ -89,8 +96,9 @@ def reset_mappings(box: Sandbox) -> None:
         if name not in wanted and not body.get("reserved") and not body.get("hidden")
     ]
     for name, body in wanted.items():
-        value = {k: body.get(k, []) for k in ("users", "backend_roles", "and_backend_roles",
-                                              "hosts")}
+        value = {
+            k: body.get(k, []) for k in ("users", "backend_roles", "and_backend_roles", "hosts")
+        }
         value["description"] = body.get("description", "")
         ops.append({"op": "add", "path": f"/{name}", "value": value})
     response = admin(box, "PATCH", "/_plugins/_security/api/rolesmapping", ops)

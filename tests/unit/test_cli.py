@@ -1,0 +1,103 @@
+"""The command line contract: exit codes, messages on stderr, no heavy imports offline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+
+
+def osaccess(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "osaccess", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        timeout=60,
+    )
+
+
+def test_version_and_help() -> None:
+    assert osaccess("--version").stdout.strip().startswith("osaccess ")
+    help_text = osaccess("--help").stdout
+    assert "Exit codes: 0 success" in help_text
+    for command in ("validate", "plan", "apply"):
+        assert command in help_text
+
+
+def test_validate_ok_exits_0() -> None:
+    result = osaccess("validate", "mappings/")
+    assert result.returncode == 0, result.stderr
+    assert "mappings/sandbox.yaml: OK (5 role(s)" in result.stderr
+
+
+def test_validate_errors_exit_1_with_locations_and_no_traceback() -> None:
+    result = osaccess("validate", str(DATA / "mistakes.yaml"))
+    assert result.returncode == 1
+    assert (
+        "mistakes.yaml:17:21: error: 'arn:aws:iam::111111111111:user/bob' is an IAM user ARN"
+        in result.stderr
+    )
+    assert "12 error(s); nothing was sent." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_64() -> None:
+    assert osaccess("plan", "--no-such-option").returncode == 64
+    assert osaccess("plan", "--format", "yaml").returncode == 64
+
+
+def test_plan_of_a_broken_file_sends_nothing(tmp_path: Path) -> None:
+    # The endpoint is unroutable: had osaccess tried to connect, the error would say so.
+    result = osaccess("plan", str(DATA / "mistakes.yaml"), "--endpoint", "https://192.0.2.1:9")
+    assert result.returncode == 1
+    assert "nothing was sent" in result.stderr
+    assert "cannot connect" not in result.stderr
+
+
+def test_apply_off_a_terminal_needs_yes() -> None:
+    result = osaccess("apply", "mappings/", stdin="")
+    assert result.returncode == 1
+    assert "needs --yes" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["validate", "mappings/"], ["--help"], ["plan", "--help"]])
+def test_validate_and_help_do_not_import_the_http_stack(args: list[str]) -> None:
+    probe = (
+        "import sys\n"
+        "from osaccess.cli import main\n"
+        f"sys.argv = ['osaccess', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'opensearchpy', 'requests') "
+        "if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "HEAVY []" in result.stderr, result.stderr
+
+
+def test_serverless_endpoints_are_refused_with_an_explanation(tmp_path: Path) -> None:
+    path = tmp_path / "serverless.yaml"
+    path.write_text(
+        "cluster:\n  endpoint: https://abc.eu-west-1.aoss.amazonaws.com\n"
+        "roles:\n  readall: [arn:aws:iam::111111111111:user/a]\n"
+    )
+    result = osaccess(
+        "plan",
+        str(path),
+        env={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE000000000", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
+    assert result.returncode == 1
+    assert "OpenSearch Serverless collection, which has no security plugin" in result.stderr

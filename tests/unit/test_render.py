@@ -1,0 +1,91 @@
+"""Rendered plans (text, Markdown, JSON) are reviewed golden files; removals stand out."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
+from osaccess.plan import plan
+from osaccess.render import PlanContext, render_json, render_markdown, render_text
+from tests.golden import assert_golden
+
+ALICE = "arn:aws:iam::111111111111:user/alice"
+MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
+ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
+CONTEXT = PlanContext(
+    "mappings/logs.yaml", "https://search-logs.eu-west-1.es.amazonaws.com", "_plugins/_security"
+)
+
+
+def sample_plan():  # type: ignore[no-untyped-def]
+    state = LiveState(
+        mappings={
+            "all_access": LiveMapping(
+                RoleMapping.of("Master user", users=["admin"], backend_roles=[MASTER])
+            ),
+            "readall": LiveMapping(RoleMapping.of(users=["kibanaro", "bob"])),
+            "old_team": LiveMapping(RoleMapping.of(users=["carol", "dave"])),
+            "logs_writer": LiveMapping(RoleMapping.of(backend_roles=[ANALYTICS])),
+        },
+        roles=frozenset({"all_access", "readall", "old_team", "logs_reader", "logs_writer"}),
+    )
+    desired = [
+        DesiredRole(
+            "all_access", RoleMapping.of(backend_roles=[MASTER, ANALYTICS]), Ownership.SHARED
+        ),
+        DesiredRole("readall", RoleMapping.of("Read-only", users=["kibanaro"])),
+        DesiredRole("old_team", RoleMapping(), absent=True),
+        DesiredRole("logs_reader", RoleMapping.of(users=[ALICE], backend_roles=[ANALYTICS])),
+        DesiredRole("logs_writer", RoleMapping.of(backend_roles=[ANALYTICS])),
+    ]
+    return plan(desired, state)
+
+
+def test_text_plan() -> None:
+    out = io.StringIO()
+    render_text(sample_plan(), CONTEXT, out)
+    text = out.getvalue()
+    assert_golden("plan.txt", text)
+    assert "bob   <- REMOVED" in text
+    assert "DELETE the mapping: 2 principal(s) lose this role" in text
+    assert "\033[" not in text
+
+
+def test_text_plan_in_colour_marks_removals_in_red() -> None:
+    out = io.StringIO()
+    render_text(sample_plan(), CONTEXT, out, color=True)
+    assert "\033[1;31m      - users             bob   <- REMOVED\033[0m" in out.getvalue()
+
+
+def test_markdown_plan() -> None:
+    out = io.StringIO()
+    render_markdown(sample_plan(), CONTEXT, out)
+    text = out.getvalue()
+    assert_golden("plan.md", text)
+    assert "> **3 principal(s) will be REMOVED and 1 mapping(s) deleted.**" in text
+
+
+def test_json_plan_is_stable_and_complete() -> None:
+    out = io.StringIO()
+    render_json(sample_plan(), CONTEXT, out)
+    assert_golden("plan.json", out.getvalue())
+    data = json.loads(out.getvalue())
+    assert data["format_version"] == 1
+    assert data["summary"] == {
+        "create": 1,
+        "update": 2,
+        "delete": 1,
+        "unchanged": 1,
+        "principals_added": 3,
+        "principals_removed": 3,
+    }
+    removed = {c["role"]: c["removed"] for c in data["changes"]}
+    assert removed["readall"] == {"users": ["bob"]}
+
+
+def test_an_empty_plan_says_so() -> None:
+    empty = plan([], LiveState({}, frozenset()))
+    out = io.StringIO()
+    render_text(empty, CONTEXT, out)
+    assert "No changes: the cluster matches the file." in out.getvalue()
