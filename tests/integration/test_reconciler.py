@@ -1,0 +1,373 @@
+"""validate / plan / apply against the real sandbox: basic auth on the node, SigV4 through the
+gateway (as the master role, and as a role assumed through STS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from osaccess.cluster import SecurityApi
+from osaccess.config import load
+from osaccess.engine import Overrides, connect, execute, make_plan
+from osaccess.model import MappingFile
+from osaccess.transport import ClusterAuth, Transport
+from tests.integration.conftest import ROOT, Sandbox, admin
+
+ALICE = "arn:aws:iam::111111111111:user/alice"
+ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
+SSO = (
+    "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    "AWSReservedSSO_Admin_0123456789abcdef"
+)
+MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
+MODES = ["basic", "sigv4-master", "sigv4-assumed"]
+
+
+@pytest.fixture()
+def roles(sandbox: Sandbox) -> Iterator[list[str]]:
+    """Three fresh roles on the cluster (mappings of them are removed afterwards)."""
+    names = [f"it_{uuid.uuid4().hex[:8]}_{i}" for i in range(3)]
+    for name in names:
+        body = {"cluster_permissions": ["cluster_monitor"], "description": "integration test"}
+        assert admin(sandbox, "PUT", f"/_plugins/_security/api/roles/{name}", body).ok
+    yield names
+    for name in names:
+        admin(sandbox, "DELETE", f"/_plugins/_security/api/rolesmapping/{name}")
+        admin(sandbox, "DELETE", f"/_plugins/_security/api/roles/{name}")
+
+
+def cluster_block(sandbox: Sandbox, mode: str) -> str:
+    if mode == "basic":
+        return (
+            f"cluster:\n  endpoint: {sandbox.node_url}\n  auth: basic\n"
+            f"  username: {sandbox.username}\n  ca_certs: {sandbox.ca_certs}\n"
+        )
+    block = (
+        f"cluster:\n  endpoint: {sandbox.gateway_url}\n  auth: aws\n  region: eu-west-1\n"
+        f"  ca_certs: {sandbox.ca_certs}\n"
+    )
+    if mode == "sigv4-assumed":
+        block += f"  assume_role: {MASTER}\n  external_id: osaccess-test\n"
+    return block
+
+
+def env_for(sandbox: Sandbox, mode: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OSACCESS_"))}
+    env.update(
+        AWS_CONFIG_FILE=sandbox.aws_config_file,
+        AWS_SHARED_CREDENTIALS_FILE=sandbox.aws_credentials_file,
+        OSACCESS_PASSWORD=sandbox.password,
+    )
+    env["AWS_PROFILE"] = "sandbox-alice" if mode == "sigv4-assumed" else "sandbox-master"
+    return env
+
+
+def write(tmp_path: Path, sandbox: Sandbox, mode: str, roles_yaml: str) -> Path:
+    path = tmp_path / f"{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(cluster_block(sandbox, mode) + "roles:\n" + roles_yaml, encoding="utf-8")
+    return path
+
+
+def run(
+    sandbox: Sandbox, mode: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "osaccess", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env or env_for(sandbox, mode),
+        timeout=120,
+    )
+
+
+def live(sandbox: Sandbox, name: str) -> dict[str, Any] | None:
+    response = admin(sandbox, "GET", f"/_plugins/_security/api/rolesmapping/{name}")
+    return response.json()[name] if response.status_code == 200 else None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_create_update_shrink_delete(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path, mode: str
+) -> None:
+    a, b, _ = roles
+    first = write(
+        tmp_path,
+        sandbox,
+        mode,
+        f"  {a}: [{ALICE}, {ANALYTICS}]\n  {b}:\n    users: [svc-reporting]\n",
+    )
+    plan_result = run(sandbox, mode, "plan", str(first), "--detailed-exitcode")
+    assert plan_result.returncode == 2, plan_result.stderr
+    assert f"+ {a}  (create)" in plan_result.stdout
+    applied = run(sandbox, mode, "apply", str(first), "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert "Verified: the cluster now matches the file." in applied.stdout
+    assert live(sandbox, a)["users"] == [ALICE]  # type: ignore[index]
+    assert live(sandbox, a)["backend_roles"] == [ANALYTICS]  # type: ignore[index]
+    assert run(sandbox, mode, "plan", str(first), "--detailed-exitcode").returncode == 0
+
+    # update a (add SSO), shrink a (drop alice), delete b
+    second = write(
+        tmp_path, sandbox, mode, f"  {a}: [{ANALYTICS}, {SSO}]\n  {b}:\n    state: absent\n"
+    )
+    plan_text = run(sandbox, mode, "plan", str(second)).stdout
+    assert f"- users             {ALICE}   <- REMOVED" in plan_text
+    assert "DELETE the mapping" in plan_text
+    assert run(sandbox, mode, "apply", str(second), "-y").returncode == 0
+    assert sorted(live(sandbox, a)["backend_roles"]) == sorted([ANALYTICS, SSO])  # type: ignore[index]
+    assert live(sandbox, a)["users"] == []  # type: ignore[index]
+    assert live(sandbox, b) is None
+    assert run(sandbox, mode, "plan", str(second), "--detailed-exitcode").returncode == 0
+
+
+def test_shared_mode_keeps_principals_added_elsewhere(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    a = roles[0]
+    admin(
+        sandbox,
+        "PUT",
+        f"/_plugins/_security/api/rolesmapping/{a}",
+        {"users": ["added-by-hand"], "backend_roles": [MASTER]},
+    )
+    path = write(
+        tmp_path,
+        sandbox,
+        "sigv4-master",
+        f"  {a}:\n    ownership: shared\n    principals: [{ALICE}]\n",
+    )
+    planned = run(sandbox, "sigv4-master", "plan", str(path))
+    assert "added-by-hand   (left alone" in planned.stdout
+    assert "REMOVED" not in planned.stdout
+    assert run(sandbox, "sigv4-master", "apply", str(path), "-y").returncode == 0
+    assert sorted(live(sandbox, a)["users"]) == sorted([ALICE, "added-by-hand"])  # type: ignore[index]
+    assert live(sandbox, a)["backend_roles"] == [MASTER]  # type: ignore[index]
+
+
+def test_a_role_that_does_not_exist_is_reported_before_anything_is_sent(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path, sandbox, "basic", f"  {roles[0]}: [{ALICE}]\n  no_such_role_here: [{ALICE}]\n"
+    )
+    result = run(sandbox, "basic", "apply", str(path), "-y")
+    assert result.returncode == 1
+    assert "role 'no_such_role_here' does not exist on the cluster" in result.stderr
+    assert live(sandbox, roles[0]) is None  # the valid role was not written either
+
+
+def test_a_reserved_mapping_in_the_file_is_an_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = write(tmp_path, sandbox, "basic", f"  kibana_server: [{ALICE}]\n")
+    result = run(sandbox, "basic", "plan", str(path))
+    assert result.returncode == 1
+    assert "the mapping of 'kibana_server' is reserved" in result.stderr
+    assert live(sandbox, "kibana_server")["users"] == ["kibanaserver"]  # type: ignore[index]
+
+
+def test_alice_gets_the_explained_403(sandbox: Sandbox, roles: list[str], tmp_path: Path) -> None:
+    path = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{ALICE}]\n")
+    env = env_for(sandbox, "sigv4-master") | {"AWS_PROFILE": "sandbox-alice"}
+    result = run(sandbox, "sigv4-master", "plan", str(path), env=env)
+    assert result.returncode == 1
+    assert f"you are authenticated as {ALICE} with roles [" in result.stderr
+    assert (
+        "must be the master user or be mapped to both all_access and security_manager"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_an_iam_policy_without_patch_is_explained(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    # readonly-pipeline may read mappings once it holds the REST roles, but its IAM policy
+    # lacks es:ESHttpPatch: the apply must say so, not "forbidden".
+    for role_name in ("all_access", "security_manager"):
+        admin(
+            sandbox,
+            "PATCH",
+            "/_plugins/_security/api/rolesmapping",
+            [
+                {
+                    "op": "add",
+                    "path": f"/{role_name}/backend_roles/-",
+                    "value": "arn:aws:iam::111111111111:role/readonly-pipeline",
+                }
+            ],
+        )
+    try:
+        path = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{ALICE}]\n")
+        env = env_for(sandbox, "sigv4-master") | {"AWS_PROFILE": "sandbox-readonly-pipeline"}
+        result = run(sandbox, "sigv4-master", "apply", str(path), "-y", env=env)
+        assert result.returncode == 1
+        assert "AWS refused the request before OpenSearch saw it" in result.stderr
+        assert "es:ESHttpPatch" in result.stderr
+        assert live(sandbox, roles[0]) is None
+    finally:
+        from tests.integration.conftest import reset_mappings
+
+        reset_mappings(sandbox)
+
+
+def _file(sandbox: Sandbox, tmp_path: Path, mode: str, roles_yaml: str) -> MappingFile:
+    result = load(str(write(tmp_path, sandbox, mode, roles_yaml)))
+    assert result.file is not None, result.problems
+    return result.file
+
+
+def test_requests_are_constant_in_the_number_of_roles(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    file = _file(sandbox, tmp_path, "basic", "".join(f"  {name}: [{ALICE}]\n" for name in roles))
+    api = connect(file, Overrides(password=sandbox.password))
+    state, plan_ = make_plan(api, file)
+    assert api.requests == 2  # all mappings + all roles
+    result = execute(api, file, plan_, state)
+    assert result.verified
+    assert api.requests == 5  # + re-read before writing, one PATCH, verification read
+    assert {c.role for c in result.plan.changes} == set(roles)
+
+
+def test_the_legacy_opendistro_prefix_is_found_and_used(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    """A proxy that answers like an OpenDistro domain: no _plugins routes at all."""
+    seen: list[str] = []
+
+    class Legacy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._relay()
+
+        do_PATCH = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _relay(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            if self.path.startswith("/_plugins/"):
+                body = json.dumps(
+                    {
+                        "error": f"no handler found for uri [{self.path}] and "
+                        f"method [{self.command}]",
+                        "status": 400,
+                    }
+                ).encode()
+                self.send_response(400)
+            else:
+                length = int(self.headers.get("content-length") or 0)
+                upstream = requests.request(
+                    self.command,
+                    sandbox.node_url + self.path,
+                    verify=sandbox.ca_certs,
+                    data=self.rfile.read(length) if length else None,
+                    timeout=30,
+                    headers={
+                        "authorization": self.headers["authorization"],
+                        "content-type": "application/json",
+                    },
+                )
+                body = upstream.content
+                self.send_response(upstream.status_code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Legacy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        api = connect(file, Overrides(endpoint=endpoint, password=sandbox.password))
+        state, plan_ = make_plan(api, file)
+        assert state.prefix == "_opendistro/_security"
+        execute(api, file, plan_, state)
+        api.transport.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
+    assert "PATCH /_opendistro/_security/api/rolesmapping" in seen
+
+
+def test_apply_refuses_when_a_mapping_changed_after_the_plan(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    from osaccess.errors import Refused
+
+    a = roles[0]
+    admin(sandbox, "PUT", f"/_plugins/_security/api/rolesmapping/{a}", {"users": ["before"]})
+    file = _file(sandbox, tmp_path, "basic", f"  {a}: [{ALICE}]\n")
+    api = connect(file, Overrides(password=sandbox.password))
+    state, plan_ = make_plan(api, file)
+    admin(
+        sandbox,
+        "PUT",
+        f"/_plugins/_security/api/rolesmapping/{a}",
+        {"users": ["before", "sneaked-in"]},
+    )
+    with pytest.raises(Refused, match="gained sneaked-in"):
+        execute(api, file, plan_, state)
+    assert sorted(live(sandbox, a)["users"]) == ["before", "sneaked-in"]  # type: ignore[index]
+
+
+def test_plan_output_formats_against_the_cluster(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, sandbox, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    out = tmp_path / "plan.json"
+    markdown = run(sandbox, "basic", "plan", str(path), "--format", "markdown", "--out", str(out))
+    assert markdown.returncode == 0
+    assert f"| ➕ add | `{roles[0]}` | users | `{ALICE}` |" in markdown.stdout
+    data = json.loads(out.read_text())
+    assert data["plans"][0]["changes"][0]["added"] == {"users": [ALICE]}
+    as_json = json.loads(run(sandbox, "basic", "plan", str(path), "-f", "json").stdout)
+    assert as_json == data
+
+
+def test_tls_is_verified(sandbox: Sandbox, roles: list[str], tmp_path: Path) -> None:
+    path = write(tmp_path, sandbox, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    path.write_text(path.read_text().replace(f"  ca_certs: {sandbox.ca_certs}\n", ""))
+    env = env_for(sandbox, "basic")
+    result = run(sandbox, "basic", "plan", str(path), env=env)
+    assert result.returncode == 1
+    assert "TLS verification failed" in result.stderr
+
+
+def test_transport_sends_bodies_as_utf8_bytes(sandbox: Sandbox, roles: list[str]) -> None:
+    transport = Transport(
+        sandbox.node_url,
+        ClusterAuth(kind="basic", username=sandbox.username, password=sandbox.password),
+        ca_certs=sandbox.ca_certs,
+    )
+    api = SecurityApi(transport)
+    api.read_mappings()
+    name = "Zürich-東京"
+    api.patch_mappings(
+        [
+            {
+                "op": "add",
+                "path": f"/{roles[0]}",
+                "value": {
+                    "users": [name],
+                    "backend_roles": [],
+                    "and_backend_roles": [],
+                    "hosts": [],
+                },
+            }
+        ]
+    )
+    assert live(sandbox, roles[0])["users"] == [name]  # type: ignore[index]
