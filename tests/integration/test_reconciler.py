@@ -7,10 +7,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from osaccess.engine import Overrides, connect, execute, make_plan
 from osaccess.model import MappingFile
 from osaccess.transport import ClusterAuth, Transport
 from tests.integration.conftest import ROOT, Sandbox, admin
+from tests.integration.proxy import Answer, FaultProxy, Forward, ForwardThenAnswer, no_handler
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
@@ -243,64 +242,109 @@ def test_requests_are_constant_in_the_number_of_roles(
 def test_the_legacy_opendistro_prefix_is_found_and_used(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
-    """A proxy that answers like an OpenDistro domain: no _plugins routes at all."""
-    seen: list[str] = []
+    """Behind a proxy that answers like an OpenDistro domain: no _plugins routes at all."""
 
-    class Legacy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._relay()
+    def legacy(method: str, path: str) -> Forward | Answer:
+        return no_handler(method, path) if path.startswith("/_plugins/") else Forward()
 
-        do_PATCH = do_GET
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _relay(self) -> None:
-            seen.append(f"{self.command} {self.path}")
-            if self.path.startswith("/_plugins/"):
-                body = json.dumps(
-                    {
-                        "error": f"no handler found for uri [{self.path}] and "
-                        f"method [{self.command}]",
-                        "status": 400,
-                    }
-                ).encode()
-                self.send_response(400)
-            else:
-                length = int(self.headers.get("content-length") or 0)
-                upstream = requests.request(
-                    self.command,
-                    sandbox.node_url + self.path,
-                    verify=sandbox.ca_certs,
-                    data=self.rfile.read(length) if length else None,
-                    timeout=30,
-                    headers={
-                        "authorization": self.headers["authorization"],
-                        "content-type": "application/json",
-                    },
-                )
-                body = upstream.content
-                self.send_response(upstream.status_code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Legacy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        api = connect(file, Overrides(endpoint=endpoint, password=sandbox.password))
+    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, legacy) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
         state, plan_ = make_plan(api, file)
         assert state.prefix == "_opendistro/_security"
         execute(api, file, plan_, state)
         api.transport.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
-    assert "PATCH /_opendistro/_security/api/rolesmapping" in seen
+    assert "PATCH /_opendistro/_security/api/rolesmapping" in proxy.seen
+
+
+def test_a_conflict_is_retried_after_re_reading_and_re_planning(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    patches = []
+
+    def conflict_once(method: str, path: str) -> Forward | Answer:
+        if method == "PATCH":
+            patches.append(path)
+            if len(patches) == 1:
+                return Answer(
+                    409,
+                    {
+                        "status": "CONFLICT",
+                        "message": "[rolesmapping]: version "
+                        "conflict, required seqNo [7], primary term [1]. current "
+                        "document has seqNo [8] and primary term [1]",
+                    },
+                )
+        return Forward()
+
+    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, conflict_once) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        state, plan_ = make_plan(api, file)
+        result = execute(api, file, plan_, state, sleep=False)
+        api.transport.close()
+    assert result.attempts == 2
+    assert len(patches) == 2
+    assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
+
+
+def test_a_500_after_a_committed_write_is_recognised_by_re_reading(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    def fail_after_write(method: str, path: str) -> Forward | ForwardThenAnswer:
+        if method == "PATCH":
+            return ForwardThenAnswer(
+                500, {"status": "INTERNAL_SERVER_ERROR", "message": "Error reloading configuration"}
+            )
+        return Forward()
+
+    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, fail_after_write) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        state, plan_ = make_plan(api, file)
+        result = execute(api, file, plan_, state)
+        api.transport.close()
+    assert result.verified
+    assert "reported an error after writing" in result.message
+    assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
+
+
+def test_a_500_without_a_write_says_nothing_was_changed(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    from osaccess.errors import ServerError
+
+    def refuse(method: str, path: str) -> Forward | Answer:
+        if method == "PATCH":
+            return Answer(500, {"status": "INTERNAL_SERVER_ERROR", "message": "Error disk full"})
+        return Forward()
+
+    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, refuse) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        state, plan_ = make_plan(api, file)
+        with pytest.raises(ServerError, match="nothing was changed"):
+            execute(api, file, plan_, state)
+        api.transport.close()
+    assert live(sandbox, roles[0]) is None
+
+
+def test_an_html_answer_gets_its_own_message(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    from osaccess.errors import UnexpectedResponse
+
+    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    with FaultProxy(
+        sandbox.node_url,
+        sandbox.ca_certs,
+        lambda m, p: Answer(403, "<html>login</html>", "text/html"),
+    ) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        with pytest.raises(UnexpectedResponse, match="HTML page"):
+            make_plan(api, file)
+        api.transport.close()
 
 
 def test_apply_refuses_when_a_mapping_changed_after_the_plan(
@@ -371,3 +415,66 @@ def test_transport_sends_bodies_as_utf8_bytes(sandbox: Sandbox, roles: list[str]
         ]
     )
     assert live(sandbox, roles[0])["users"] == [name]  # type: ignore[index]
+
+
+def test_client_certificates_authenticate(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    from tests.integration.conftest import reset_mappings
+
+    certs = ROOT / "sandbox" / "certs"
+    for role_name in ("all_access", "security_manager"):
+        admin(
+            sandbox,
+            "PATCH",
+            "/_plugins/_security/api/rolesmapping",
+            [{"op": "add", "path": f"/{role_name}/users/-", "value": "sandbox-operator"}],
+        )
+    try:
+        path = tmp_path / "cert.yaml"
+        path.write_text(
+            f"cluster:\n  endpoint: {sandbox.node_url}\n  auth: cert\n"
+            f"  ca_certs: {sandbox.ca_certs}\n  client_cert: {certs / 'operator.pem'}\n"
+            f"  client_key: {certs / 'operator-key.pem'}\nroles:\n  {roles[0]}: [{ALICE}]\n"
+        )
+        result = run(sandbox, "basic", "apply", str(path), "-y")
+        assert result.returncode == 0, result.stderr
+        assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
+    finally:
+        reset_mappings(sandbox)
+
+
+def test_connection_failures_get_their_own_message(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, sandbox, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    result = run(sandbox, "basic", "plan", str(path), "--endpoint", "https://127.0.0.1:1")
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr
+    assert "GET /_plugins/_security/api/rolesmapping at https://127.0.0.1:1" in result.stderr
+
+
+def test_a_signature_for_the_wrong_region_is_explained(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{ALICE}]\n")
+    path.write_text(path.read_text().replace("region: eu-west-1", "region: us-east-1"))
+    result = run(sandbox, "sigv4-master", "plan", str(path))
+    assert result.returncode == 1
+    assert "AWS did not accept the request signature" in result.stderr
+    assert "check the region" in result.stderr
+
+
+def test_assume_role_costs_one_sts_call_per_run(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    log = ROOT / ".sandbox" / "gateway.log"
+
+    def sts_calls() -> int:
+        return log.read_text(errors="replace").count('"POST / HTTP/1.1"')
+
+    path = write(tmp_path, sandbox, "sigv4-assumed", f"  {roles[0]}: [{ALICE}]\n")
+    before = sts_calls()
+    result = run(sandbox, "sigv4-assumed", "apply", str(path), "-y")
+    assert result.returncode == 0, result.stderr
+    assert sts_calls() - before == 1  # five signed requests, one AssumeRole

@@ -1,0 +1,124 @@
+"""A small HTTP proxy in front of the sandbox node that can misbehave on purpose.
+
+Tests give it a rule: for each request (method, path) it decides to forward, to answer by itself
+without forwarding, or to forward and then answer something else (a write that happened but was
+reported as failed). It speaks plain HTTP on loopback and HTTPS to the node.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+
+@dataclass(frozen=True)
+class Forward:
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Answer without forwarding (JSON, or the text as it is for other content types)."""
+
+    status: int
+    body: Any
+    content_type: str = "application/json"
+
+    def encoded(self) -> bytes:
+        if self.content_type == "application/json":
+            return json.dumps(self.body).encode()
+        return str(self.body).encode()
+
+
+@dataclass(frozen=True)
+class ForwardThenAnswer:
+    """Forward (the write happens), then answer this instead of the node's reply."""
+
+    status: int
+    body: Any
+
+
+Rule = Callable[[str, str], Forward | Answer | ForwardThenAnswer]
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, ca_certs: str, rule: Rule) -> None:
+        self.upstream = upstream
+        self.ca_certs = ca_certs
+        self.rule = rule
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                proxy._handle(self)
+
+            do_PUT = do_PATCH = do_DELETE = do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(f"{handler.command} {handler.path}")
+        length = int(handler.headers.get("content-length") or 0)
+        body = handler.rfile.read(length) if length else None
+        action = self.rule(handler.command, handler.path)
+        if isinstance(action, Answer):
+            self._reply(handler, action.status, action.encoded(), action.content_type)
+            return
+        upstream = requests.request(
+            handler.command,
+            self.upstream + handler.path,
+            data=body,
+            verify=self.ca_certs,
+            timeout=30,
+            headers={
+                k: v
+                for k, v in handler.headers.items()
+                if k.lower() in ("authorization", "content-type")
+            },
+        )
+        if isinstance(action, ForwardThenAnswer):
+            self._reply(handler, action.status, json.dumps(action.body).encode())
+        else:
+            self._reply(handler, upstream.status_code, upstream.content)
+
+    @staticmethod
+    def _reply(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+    ) -> None:
+        handler.send_response(status)
+        handler.send_header("content-type", content_type)
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def no_handler(method: str, path: str) -> Answer:
+    return Answer(
+        400, {"error": f"no handler found for uri [{path}] and method [{method}]", "status": 400}
+    )
