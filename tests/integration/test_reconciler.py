@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from osaccess.cluster import SecurityApi
 from osaccess.config import load
