@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration clean
+.PHONY: install sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration bench clean
 
 install: $(STAMP)
 
@@ -31,8 +31,8 @@ demo: sandbox
 	scripts/demo.sh
 
 lint: install
-	$(VENV)/bin/ruff check osaccess tests
-	$(VENV)/bin/ruff format --check osaccess tests
+	$(VENV)/bin/ruff check osaccess tests benchmarks
+	$(VENV)/bin/ruff format --check osaccess tests benchmarks
 	$(VENV)/bin/mypy
 
 format: install
@@ -51,3 +51,7 @@ integration: sandbox
 
 clean: sandbox-stop
 	rm -rf .sandbox $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## Benchmarks against the sandbox (plan/apply versus a per-role PUT loop); prints figures.
+bench: sandbox
+	$(PY) benchmarks/bench_reconcile.py

@@ -1,9 +1,32 @@
 #!/usr/bin/env bash
-# The demo on the local sandbox: who OpenSearch says each sandbox IAM principal is, asked with
-# requests signed by each principal's credentials (and by assumed-role sessions) through the gateway.
+# The demo on the local sandbox (started by `make demo`):
+#  1. who each sandbox IAM principal is to OpenSearch (signed authinfo through the IAM gateway);
+#  2. validate, plan and apply mappings/ through the gateway as the master role, SigV4-signed;
+#  3. plan again: nothing left to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 . .sandbox/env
-echo "== Who each sandbox principal is to OpenSearch (signed GET _plugins/_security/authinfo)"
-.venv/bin/osaccess sandbox identities
+osaccess=.venv/bin/osaccess
+export AWS_PROFILE=sandbox-master
+
+step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
+
+step "Who each sandbox principal is to OpenSearch (signed GET _plugins/_security/authinfo)"
+$osaccess sandbox identities
+
+step "osaccess validate mappings/"
+$osaccess validate mappings/
+
+step "osaccess plan mappings/   (as $AWS_PROFILE, SigV4 through $OSACCESS_GATEWAY_URL)"
+status=0
+$osaccess plan mappings/ --detailed-exitcode || status=$?
+[ "$status" -le 2 ] || exit "$status"
+
+step "osaccess apply mappings/ --yes"
+$osaccess apply mappings/ --yes
+
+step "osaccess plan mappings/ again"
+$osaccess plan mappings/ --detailed-exitcode
+echo
+echo "Demo done. Try: source .sandbox/env; AWS_PROFILE=sandbox-alice .venv/bin/osaccess plan"

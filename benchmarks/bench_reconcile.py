@@ -1,0 +1,196 @@
+"""Benchmark: osaccess plan/apply against the sandbox, and a per-role PUT baseline.
+
+For each size (roles with ~20 principals each) it prints the HTTP requests and wall time of
+`plan` and `apply` (one collection PATCH), the CPU osaccess itself spends planning, and the time a
+per-role PUT loop with opensearch-py takes to write the same mappings. Run with `make bench`.
+Figures vary from machine to machine; docs/benchmarks.md records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from opensearchpy import OpenSearch
+
+from osaccess.config import load
+from osaccess.engine import Overrides, connect, execute, make_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PRINCIPALS_PER_ROLE = 20
+
+
+def sandbox_env() -> dict[str, str]:
+    env = {}
+    for line in (ROOT / ".sandbox" / "env").read_text().splitlines():
+        if line.startswith("export "):
+            name, _, value = line[7:].partition("=")
+            env[name] = shlex.split(value)[0]
+    return env
+
+
+class Node:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.url = env["OSACCESS_SANDBOX_URL"]
+        self.auth = (env["OSACCESS_USERNAME"], env["OSACCESS_PASSWORD"])
+        self.ca = env["OSACCESS_CA_CERTS"]
+
+    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
+        response = requests.request(
+            method, self.url + path, json=body, auth=self.auth, verify=self.ca, timeout=600
+        )
+        response.raise_for_status()
+        return response
+
+    def patch(self, resource: str, ops: list[dict[str, Any]]) -> None:
+        self.call("PATCH", f"/_plugins/_security/api/{resource}", ops)
+
+
+def principals(role: int) -> dict[str, list[str]]:
+    users = [f"arn:aws:iam::111111111111:user/u{role}-{i}" for i in range(8)]
+    backend = [f"arn:aws:iam::{222222222222 + i}:role/team-{role}/r{i}" for i in range(10)]
+    return {"users": users + [f"svc-{role}-a", f"svc-{role}-b"], "backend_roles": backend}
+
+
+def mapping_file(directory: Path, names: list[str], env: dict[str, str]) -> Path:
+    lines = [
+        "cluster:",
+        f"  endpoint: {env['OSACCESS_SANDBOX_URL']}",
+        "  auth: basic",
+        f"  username: {env['OSACCESS_USERNAME']}",
+        f"  ca_certs: {env['OSACCESS_CA_CERTS']}",
+        "roles:",
+    ]
+    for index, name in enumerate(names):
+        p = principals(index)
+        lines.append(f"  {name}:")
+        lines.append("    principals:")
+        lines += [f"      - {arn}" for arn in p["users"][:8] + p["backend_roles"]]
+        lines.append(f"    users: [{', '.join(p['users'][8:])}]")
+    path = directory / f"bench-{len(names)}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) -> dict[str, Any]:
+    names = [f"bench_{size}_{i:05d}" for i in range(size)]
+    role_body = {"cluster_permissions": ["cluster_monitor"]}
+    node.patch("roles", [{"op": "add", "path": f"/{n}", "value": role_body} for n in names])
+    row: dict[str, Any] = {"roles": size}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = mapping_file(Path(tmp), names, env)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            loaded = load(str(path))
+            assert loaded.file is not None, loaded.problems[:3]
+            file = loaded.file
+            api = connect(file, Overrides(password=env["OSACCESS_PASSWORD"], timeout=600))
+            state, plan_ = make_plan(api, file)
+            row["plan_cpu_s"] = time.process_time() - cpu0
+            row["plan_wall_s"] = time.perf_counter() - wall0
+            row["plan_requests"] = api.requests
+            assert len(plan_.changes) == size
+            before = api.requests
+            wall0 = time.perf_counter()
+            result = execute(api, file, plan_, state)
+            row["apply_wall_s"] = time.perf_counter() - wall0
+            row["apply_requests"] = row["plan_requests"] + api.requests - before
+            assert result.verified
+            api.transport.close()
+        node.patch("rolesmapping", [{"op": "remove", "path": f"/{n}"} for n in names])
+        if size <= baseline_limit:
+            client = OpenSearch(
+                node.url,
+                http_auth=node.auth,
+                use_ssl=True,
+                verify_certs=True,
+                ca_certs=node.ca,
+                timeout=600,
+            )
+            wall0 = time.perf_counter()
+            for index, name in enumerate(names):
+                body = {**principals(index), "and_backend_roles": [], "hosts": []}
+                client.security.create_role_mapping(role=name, body=body)
+            row["baseline_wall_s"] = time.perf_counter() - wall0
+            row["baseline_requests"] = size
+            client.close()
+            node.patch("rolesmapping", [{"op": "remove", "path": f"/{n}"} for n in names])
+    finally:
+        node.patch("roles", [{"op": "remove", "path": f"/{n}"} for n in names])
+    return row
+
+
+def validate_wall(runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "osaccess", "validate", "mappings/sandbox.yaml"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10,100,1000,5000")
+    parser.add_argument(
+        "--baseline-limit",
+        type=int,
+        default=1000,
+        help="largest size for which the per-role PUT baseline runs",
+    )
+    args = parser.parse_args()
+    env = sandbox_env()
+    node = Node(env)
+    print(
+        f"osaccess benchmark against {node.url} (OpenSearch, security plugin), "
+        f"{PRINCIPALS_PER_ROLE} principals per role, {os.cpu_count()} CPUs"
+    )
+    header = (
+        f"{'roles':>6} | {'plan req':>8} {'plan wall':>9} {'plan CPU':>8} | "
+        f"{'apply req':>9} {'apply wall':>10} | {'PUT-loop req':>12} {'PUT-loop wall':>13} "
+        f"| {'speed-up':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in (int(s) for s in args.sizes.split(",")):
+        row = run_size(size, node, env, args.baseline_limit)
+        baseline = row.get("baseline_wall_s")
+        ratio = f"{baseline / row['apply_wall_s']:.0f}x" if baseline else "n/a"
+        base_cols = (
+            f"{row['baseline_requests']:>12} {baseline:>12.2f}s"
+            if baseline
+            else f"{'(skipped)':>12} {'':>13}"
+        )
+        print(
+            f"{size:>6} | {row['plan_requests']:>8} {row['plan_wall_s']:>8.2f}s "
+            f"{row['plan_cpu_s']:>7.2f}s | {row['apply_requests']:>9} "
+            f"{row['apply_wall_s']:>9.2f}s | {base_cols} | {ratio:>8}",
+            flush=True,
+        )
+    print(
+        f"\nosaccess validate mappings/sandbox.yaml: {validate_wall() * 1000:.0f} ms wall "
+        "(median of 7, including Python start-up)"
+    )
+    print(
+        "plan req: requests of plan; apply req: requests of plan + apply (re-read, PATCH, "
+        "verify); plan CPU: CPU time of osaccess itself (loading, validating, parsing the "
+        "answers, planning)"
+    )
+
+
+if __name__ == "__main__":
+    main()
