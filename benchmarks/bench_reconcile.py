@@ -58,7 +58,7 @@ class Node:
 def principals(role: int) -> dict[str, list[str]]:
     users = [f"arn:aws:iam::111111111111:user/u{role}-{i}" for i in range(8)]
     backend = [f"arn:aws:iam::{222222222222 + i}:role/team-{role}/r{i}" for i in range(10)]
-    return {"users": users + [f"svc-{role}-a", f"svc-{role}-b"], "backend_roles": backend}
+    return {"users": [*users, f"svc-{role}-a", f"svc-{role}-b"], "backend_roles": backend}
 
 
 def mapping_file(directory: Path, names: list[str], env: dict[str, str]) -> Path:

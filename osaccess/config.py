@@ -328,7 +328,14 @@ class _Loader:
             )
         elif endpoint is not None:
             parts = urlsplit(endpoint)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            if parts.username or parts.password:
+                self.error(
+                    keys["endpoint"],
+                    "cluster.endpoint carries credentials "
+                    "(user:password@); secrets never belong in mapping files",
+                    "remove them; use auth: basic with OSACCESS_PASSWORD",
+                )
+            elif parts.scheme not in ("http", "https") or not parts.hostname:
                 self.error(
                     keys["endpoint"],
                     f"cluster.endpoint {endpoint!r} is not an http(s) URL",

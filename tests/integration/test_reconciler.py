@@ -477,3 +477,19 @@ def test_assume_role_costs_one_sts_call_per_run(
     result = run(sandbox, "sigv4-assumed", "apply", str(path), "-y")
     assert result.returncode == 0, result.stderr
     assert sts_calls() - before == 1  # five signed requests, one AssumeRole
+
+
+@pytest.mark.parametrize("mode", ["basic", "sigv4-master", "sigv4-assumed"])
+def test_debug_output_never_shows_secrets(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path, mode: str
+) -> None:
+    path = write(tmp_path, sandbox, mode, f"  {roles[0]}: [{ALICE}]\n")
+    result = run(sandbox, mode, "apply", str(path), "-y", "--debug")
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "PATCH" in output  # --debug did log the requests
+    secrets = [sandbox.password] + [p.secret_access_key for p in sandbox.principals.principals]
+    for secret in secrets:
+        assert secret not in output
+    for marker in ("Signature=", "Authorization", "X-Amz-Security-Token", "Basic "):
+        assert marker.lower() not in output.lower()

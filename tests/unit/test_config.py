@@ -188,6 +188,10 @@ def test_whitespace_is_stripped_from_values(tmp_path: Path) -> None:
         ),
         ("- a\n- b\n", "a mapping file is a YAML mapping"),
         (
+            "cluster:\n  endpoint: https://admin:pw@x\nroles:\n  r:\n    users: [x]\n",
+            "carries credentials",
+        ),
+        (
             "cluster:\n  endpoint: https://x\n  <<: {auth: aws}\nroles:\n  r: {users: [x]}\n",
             "merge keys",
         ),
