@@ -229,23 +229,10 @@ def _use_color() -> bool:
 
 
 def _render(plans: list[tuple[Plan, PlanContext]], fmt: OutputFormat) -> None:
-    import json
-
-    from osaccess.render import (
-        PLAN_FORMAT_VERSION,
-        plan_data,
-        render_markdown,
-        render_text,
-    )
+    from osaccess.render import plans_document, render_markdown, render_text
 
     if fmt is OutputFormat.json:
-        document = {
-            "format_version": PLAN_FORMAT_VERSION,
-            "osaccess_version": __version__,
-            "plans": [plan_data(p, c) for p, c in plans],
-        }
-        json.dump(document, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(plans_document(plans))
         return
     for index, (plan_, context) in enumerate(plans):
         if index:
@@ -257,18 +244,15 @@ def _render(plans: list[tuple[Plan, PlanContext]], fmt: OutputFormat) -> None:
 
 
 def _write_out(out: Path, plans: list[tuple[Plan, PlanContext]]) -> None:
-    import json
+    from osaccess.errors import ConfigError
+    from osaccess.render import plans_document
 
-    from osaccess.render import PLAN_FORMAT_VERSION, plan_data
-
-    document = {
-        "format_version": PLAN_FORMAT_VERSION,
-        "osaccess_version": __version__,
-        "plans": [plan_data(p, c) for p, c in plans],
-    }
-    out.write_text(
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    try:
+        out.write_text(plans_document(plans), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {out}: {exc.strerror or exc}", hint="check the --out path"
+        ) from None
 
 
 @app.command(epilog=EXIT_CODES_HELP)

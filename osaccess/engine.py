@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from osaccess import errors
 from osaccess.cluster import SecurityApi
-from osaccess.model import ClusterSpec, LiveMapping, LiveState, MappingFile, RoleMapping
+from osaccess.model import FIELDS, ClusterSpec, LiveMapping, LiveState, MappingFile, RoleMapping
 from osaccess.plan import Action, Change, Plan, plan
 from osaccess.transport import ClusterAuth, Transport
 
@@ -97,22 +97,8 @@ def _describe_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> li
         elif now is None:
             lines.append(f"{change.role}: deleted by someone else since the plan")
         else:
-            gained = sorted(
-                set().union(
-                    *(
-                        now.values(f) - change.before.values(f)
-                        for f in ("users", "backend_roles", "and_backend_roles", "hosts")
-                    )
-                )
-            )
-            lost = sorted(
-                set().union(
-                    *(
-                        change.before.values(f) - now.values(f)
-                        for f in ("users", "backend_roles", "and_backend_roles", "hosts")
-                    )
-                )
-            )
+            gained = sorted(set().union(*(now.values(f) - change.before.values(f) for f in FIELDS)))
+            lost = sorted(set().union(*(change.before.values(f) - now.values(f) for f in FIELDS)))
             detail = (
                 "; ".join(
                     part

@@ -87,6 +87,16 @@ def render_json(plan: Plan, context: PlanContext, out: TextIO) -> None:
     out.write("\n")
 
 
+def plans_document(plans: list[tuple[Plan, PlanContext]]) -> str:
+    """The JSON that `plan --format json` prints and `--out` writes: every file's plan."""
+    document = {
+        "format_version": PLAN_FORMAT_VERSION,
+        "osaccess_version": __version__,
+        "plans": [plan_data(plan, context) for plan, context in plans],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 # -- text -------------------------------------------------------------------------------------
 
 
