@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from osaccess.engine import Overrides, connect, execute, make_plan
 from osaccess.model import MappingFile
 from osaccess.transport import ClusterAuth, Transport
 from tests.integration.conftest import ROOT, Sandbox, admin
-from tests.integration.proxy import Answer, FaultProxy, Forward, ForwardThenAnswer, no_handler
+from tests.integration.proxy import (
+    Answer,
+    FaultProxy,
+    Forward,
+    ForwardThenAnswer,
+    Rule,
+    no_handler,
+)
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
@@ -238,6 +246,21 @@ def test_requests_are_constant_in_the_number_of_roles(
     assert {c.role for c in result.plan.changes} == set(roles)
 
 
+@contextmanager
+def planned_through(
+    sandbox: Sandbox, tmp_path: Path, role_name: str, rule: Rule
+) -> Iterator[tuple[SecurityApi, MappingFile, Any, Any, FaultProxy]]:
+    """Plan `role_name: [alice]` with basic auth through a fault proxy; yields what apply needs."""
+    file = _file(sandbox, tmp_path, "basic", f"  {role_name}: [{ALICE}]\n")
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, rule) as proxy:
+        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        try:
+            state, plan_ = make_plan(api, file)
+            yield api, file, state, plan_, proxy
+        finally:
+            api.transport.close()
+
+
 def test_the_legacy_opendistro_prefix_is_found_and_used(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -246,13 +269,9 @@ def test_the_legacy_opendistro_prefix_is_found_and_used(
     def legacy(method: str, path: str) -> Forward | Answer:
         return no_handler(method, path) if path.startswith("/_plugins/") else Forward()
 
-    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
-    with FaultProxy(sandbox.node_url, sandbox.ca_certs, legacy) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
-        state, plan_ = make_plan(api, file)
+    with planned_through(sandbox, tmp_path, roles[0], legacy) as (api, file, state, plan_, proxy):
         assert state.prefix == "_opendistro/_security"
         execute(api, file, plan_, state)
-        api.transport.close()
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
     assert "PATCH /_opendistro/_security/api/rolesmapping" in proxy.seen
 
@@ -277,12 +296,8 @@ def test_a_conflict_is_retried_after_re_reading_and_re_planning(
                 )
         return Forward()
 
-    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
-    with FaultProxy(sandbox.node_url, sandbox.ca_certs, conflict_once) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
-        state, plan_ = make_plan(api, file)
-        result = execute(api, file, plan_, state, sleep=False)
-        api.transport.close()
+    with planned_through(sandbox, tmp_path, roles[0], conflict_once) as (api, file, state, p, _):
+        result = execute(api, file, p, state, sleep=False)
     assert result.attempts == 2
     assert len(patches) == 2
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
@@ -298,12 +313,8 @@ def test_a_500_after_a_committed_write_is_recognised_by_re_reading(
             )
         return Forward()
 
-    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
-    with FaultProxy(sandbox.node_url, sandbox.ca_certs, fail_after_write) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
-        state, plan_ = make_plan(api, file)
-        result = execute(api, file, plan_, state)
-        api.transport.close()
+    with planned_through(sandbox, tmp_path, roles[0], fail_after_write) as (api, file, state, p, _):
+        result = execute(api, file, p, state)
     assert result.verified
     assert "reported an error after writing" in result.message
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
@@ -319,13 +330,11 @@ def test_a_500_without_a_write_says_nothing_was_changed(
             return Answer(500, {"status": "INTERNAL_SERVER_ERROR", "message": "Error disk full"})
         return Forward()
 
-    file = _file(sandbox, tmp_path, "basic", f"  {roles[0]}: [{ALICE}]\n")
-    with FaultProxy(sandbox.node_url, sandbox.ca_certs, refuse) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
-        state, plan_ = make_plan(api, file)
-        with pytest.raises(ServerError, match="nothing was changed"):
-            execute(api, file, plan_, state)
-        api.transport.close()
+    with (
+        planned_through(sandbox, tmp_path, roles[0], refuse) as (api, file, state, plan_, _),
+        pytest.raises(ServerError, match="nothing was changed"),
+    ):
+        execute(api, file, plan_, state)
     assert live(sandbox, roles[0]) is None
 
 
@@ -493,3 +502,31 @@ def test_debug_output_never_shows_secrets(
         assert secret not in output
     for marker in ("Signature=", "Authorization", "X-Amz-Security-Token", "Basic "):
         assert marker.lower() not in output.lower()
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("n", False), ("y", True)])
+def test_apply_on_a_terminal_asks_first(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path, answer: str, applied: bool
+) -> None:
+    import pty
+
+    path = write(tmp_path, sandbox, "basic", f"  {roles[0]}: [{ALICE}]\n")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "osaccess", "apply", str(path)],
+        cwd=ROOT,
+        env=env_for(sandbox, "basic"),
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(terminal)
+    os.write(controller, f"{answer}\n".encode())
+    stdout, stderr = process.communicate(timeout=120)
+    os.close(controller)
+    assert "Apply these changes to" in stdout + stderr
+    assert (process.returncode == 0) is applied, stderr
+    assert (live(sandbox, roles[0]) is not None) is applied
+    if not applied:
+        assert "Not applied." in stderr
