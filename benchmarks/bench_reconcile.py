@@ -94,14 +94,14 @@ def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) ->
             assert loaded.file is not None, loaded.problems[:3]
             file = loaded.file
             api = connect(file, Overrides(password=env["OSACCESS_PASSWORD"], timeout=600))
-            state, plan_ = make_plan(api, file)
+            planned = make_plan(api, file)
             row["plan_cpu_s"] = time.process_time() - cpu0
             row["plan_wall_s"] = time.perf_counter() - wall0
             row["plan_requests"] = api.requests
-            assert len(plan_.changes) == size
+            assert len(planned.plan.changes) == size
             before = api.requests
             wall0 = time.perf_counter()
-            result = execute(api, file, plan_, state)
+            result = execute(api, file, planned)
             row["apply_wall_s"] = time.perf_counter() - wall0
             row["apply_requests"] = row["plan_requests"] + api.requests - before
             assert result.verified

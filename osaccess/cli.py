@@ -4,6 +4,8 @@ Exit codes (the same for every command):
   0   success; for plan: no changes, or changes without --detailed-exitcode
   1   error: bad input, cluster unreachable or refusing, verification failed
   2   plan --detailed-exitcode: changes are pending (drift)
+  3   apply refused for safety: lockout, protected principal, removal threshold, stale or
+      altered plan
   64  usage error: unknown option, missing argument
 """
 
@@ -25,19 +27,23 @@ import typer
 from osaccess import __version__
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
-    from osaccess.engine import Overrides
+    from osaccess.audit import AuditRecord
+    from osaccess.cluster import SecurityApi
+    from osaccess.engine import ApplyResult, Overrides, Planned
     from osaccess.model import MappingFile
     from osaccess.plan import Plan
+    from osaccess.planfile import Reviewed
     from osaccess.render import PlanContext
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
+EXIT_REFUSED = 3
 EXIT_USAGE = 64
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (plan: no changes), 1 error, 2 changes pending "
-    "(plan --detailed-exitcode), 64 usage error."
+    "(plan --detailed-exitcode), 3 refused for safety, 64 usage error."
 )
 
 app = typer.Typer(
@@ -135,15 +141,15 @@ def _setup_logging(debug: bool) -> None:
 
 
 def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    from osaccess.errors import OsaccessError
+    from osaccess.errors import OsaccessError, Refused
 
     if debug:
         traceback.print_exception(exc)
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {exc}", err=True)
     hint = exc.hint if isinstance(exc, OsaccessError) else None
     if hint:
         typer.echo(f"hint: {hint}", err=True)
-    raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR)
 
 
 def _guarded(debug: bool, action: Callable[[], T]) -> T:
@@ -255,6 +261,24 @@ def _write_out(out: Path, plans: list[tuple[Plan, PlanContext]]) -> None:
         ) from None
 
 
+def _context(file: MappingFile, api: SecurityApi, planned: Planned) -> PlanContext:
+    from dataclasses import replace
+
+    from osaccess.planfile import fingerprint
+    from osaccess.render import PlanContext
+
+    return PlanContext(
+        file=file.path,
+        endpoint=api.endpoint,
+        api_prefix=planned.live.prefix,
+        cluster=replace(file.cluster, endpoint=api.endpoint),
+        safety=file.safety,
+        fingerprint=fingerprint(planned.live.mappings, (r.name for r in file.roles)),
+        caller=planned.identity.user_name if planned.identity else None,
+        refusals=planned.refusals,
+    )
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def plan(
     paths: PathsArg = None,
@@ -270,31 +294,73 @@ def plan(
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Show what apply would change on each cluster. Read-only."""
+    """Show what apply would change on each cluster, and whether apply would refuse. Read-only.
+
+    With --out, the plan can be applied later exactly as reviewed: apply --plan FILE."""
     _setup_logging(debug)
     files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
     overrides = _overrides(endpoint, ca_certs, profile, auth, username)
 
     def run() -> list[tuple[Plan, PlanContext]]:
         from osaccess.engine import connect, make_plan
-        from osaccess.render import PlanContext
 
         results: list[tuple[Plan, PlanContext]] = []
         for file in files:
             api = connect(file, overrides)
             try:
-                live, plan_ = make_plan(api, file)
+                planned = make_plan(api, file)
             finally:
                 api.transport.close()
-            results.append((plan_, PlanContext(file.path, api.endpoint, live.prefix)))
+            results.append((planned.plan, _context(file, api, planned)))
         return results
 
     plans = _guarded(debug, run)
     _render(plans, output_format)
     if out is not None:
         _guarded(debug, lambda: _write_out(out, plans))
+        typer.echo(
+            f"Plan written to {out}; apply it exactly with: osaccess apply --plan {out}", err=True
+        )
     pending = any(not p.empty for p, _ in plans)
     raise typer.Exit(EXIT_CHANGES if pending and detailed_exitcode else EXIT_OK)
+
+
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Apply although the plan removes more than the threshold or "
+        "deletes whole mappings (never lifts the lockout or protect guards).",
+    ),
+]
+AuditOpt = Annotated[
+    Path | None,
+    typer.Option("--audit-log", help="Append a JSON record of each apply to this file."),
+]
+
+
+def _audited(audit_log: Path | None, record: AuditRecord, action: Callable[[], None]) -> None:
+    """Run one apply; record how it ended (on stderr, and in the audit log when asked)."""
+    from osaccess import audit
+    from osaccess.errors import OsaccessError, Refused
+
+    try:
+        action()
+    except Refused as exc:
+        record.result, record.error = "refused", exc.message
+        raise
+    except typer.Exit as exc:
+        if record.result == "started":
+            record.result = "declined" if exc.exit_code else "nothing to do"
+        raise
+    except OsaccessError as exc:
+        record.result, record.error = "failed", exc.message
+        raise
+    finally:
+        if record.result != "started":
+            typer.echo(record.summary(), err=True)
+            if audit_log is not None:
+                audit.append(audit_log, record)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -306,44 +372,140 @@ def apply(
     auth: AuthOpt = None,
     username: UsernameOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: ForceOpt = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Apply exactly this reviewed plan (from plan --out)."),
+    ] = None,
+    audit_log: AuditOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Make each cluster match its file: one atomic PATCH per cluster, then verify."""
+    """Make each cluster match its file: one atomic PATCH per cluster, then verify.
+
+    Safety refusals (lockout, protected principal, threshold, stale or altered plan) exit 3."""
     _setup_logging(debug)
-    files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
+    files = (
+        _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
+        if (paths or plan_file is None)
+        else []
+    )
     overrides = _overrides(endpoint, ca_certs, profile, auth, username)
     if not yes and not sys.stdin.isatty():
         typer.echo("error: apply changes clusters; not on a terminal, so it needs --yes", err=True)
         typer.echo("hint: review `osaccess plan` first, then run apply --yes", err=True)
         raise typer.Exit(EXIT_ERROR)
 
-    def run() -> None:
-        from osaccess.engine import connect, execute, make_plan
-        from osaccess.render import PlanContext, render_text, summary_line
+    def confirm(endpoint_: str) -> None:
+        if not yes and not typer.confirm(f"Apply these changes to {endpoint_}?"):
+            typer.echo("Not applied.", err=True)
+            raise typer.Exit(EXIT_ERROR)
+
+    def report(result: ApplyResult, endpoint_: str, reviewed: bool) -> None:
+        from osaccess.render import summary_line
+
+        typer.echo(
+            f"Applied to {endpoint_} in one request: "
+            f"{summary_line(result.plan).removeprefix('Plan: ')}"
+        )
+        if result.attempts > 1:
+            typer.echo(
+                f"(after {result.attempts - 1} conflict(s) with another writer"
+                f"{'' if reviewed else ', re-planned'})"
+            )
+        typer.echo("Verified: the cluster now matches the " + ("plan." if reviewed else "file."))
+
+    def run_files() -> None:
+        from osaccess.audit import AuditRecord
+        from osaccess.engine import connect, execute, make_plan, refuse_if_unsafe
+        from osaccess.render import render_text
 
         for file in files:
             api = connect(file, overrides)
-            try:
-                live, plan_ = make_plan(api, file)
-                context = PlanContext(file.path, api.endpoint, live.prefix)
-                render_text(plan_, context, sys.stdout, color=_use_color())
-                if plan_.empty:
-                    continue
-                if not yes and not typer.confirm(f"Apply these changes to {api.endpoint}?"):
-                    typer.echo("Not applied.", err=True)
-                    raise typer.Exit(EXIT_ERROR)
-                result = execute(api, file, plan_, live)
-                typer.echo(
-                    f"Applied to {api.endpoint} in one request: "
-                    f"{summary_line(result.plan).removeprefix('Plan: ')}"
+            record = AuditRecord(file.path, api.endpoint)
+
+            def one(
+                api: SecurityApi = api, file: MappingFile = file, record: AuditRecord = record
+            ) -> None:
+                planned = make_plan(api, file)
+                record.caller = planned.identity.user_name if planned.identity else None
+                record.plan = planned.plan
+                render_text(
+                    planned.plan, _context(file, api, planned), sys.stdout, color=_use_color()
                 )
-                if result.plan != plan_:
-                    typer.echo("(re-planned after a concurrent change; see the log above)")
-                typer.echo("Verified: the cluster now matches the file.")
+                if planned.plan.empty:
+                    record.result = "nothing to do"
+                    return
+                refuse_if_unsafe(planned.refusals, force)
+                confirm(api.endpoint)
+                result = execute(api, file, planned, force=force)
+                record.plan, record.result = result.plan, "applied"
+                report(result, api.endpoint, reviewed=False)
+
+            try:
+                _audited(audit_log, record, one)
             finally:
                 api.transport.close()
 
-    _guarded(debug, run)
+    def run_reviewed(path: Path) -> None:
+        from osaccess.audit import AuditRecord
+        from osaccess.engine import connect_spec, execute_reviewed
+        from osaccess.errors import Refused
+        from osaccess.planfile import load_reviewed
+        from osaccess.render import PlanContext, render_text
+
+        entries = load_reviewed(path)
+        by_path = {f.path: f for f in files}
+        for entry in entries:
+            target = entry.cluster.endpoint
+            asked = overrides.endpoint or (
+                by_path[entry.file].cluster.endpoint if entry.file in by_path else None
+            )
+            if files and entry.file not in by_path:
+                raise Refused(
+                    f"{path}: the plan is for {entry.file}, which is not among the files given",
+                    hint="give the same files the plan was made for",
+                )
+            if asked is not None and asked.rstrip("/") != target.rstrip("/"):
+                raise Refused(
+                    f"{path}: the plan was made for another cluster ({target}, not {asked})",
+                    hint="apply a plan only to the cluster it was made for",
+                )
+            from dataclasses import replace
+
+            api = connect_spec(entry.cluster, replace(overrides, endpoint=None))
+            api.prefix = entry.api_prefix
+            record = AuditRecord(
+                entry.file, api.endpoint, plan=entry.plan, extra={"plan_file": str(path)}
+            )
+
+            def one(
+                api: SecurityApi = api, entry: Reviewed = entry, record: AuditRecord = record
+            ) -> None:
+                context = PlanContext(entry.file, api.endpoint, entry.api_prefix)
+                render_text(entry.plan, context, sys.stdout, color=_use_color())
+                if entry.plan.empty:
+                    record.result = "nothing to do"
+                    return
+                confirm(api.endpoint)
+                result = execute_reviewed(
+                    api,
+                    entry.plan,
+                    entry.safety,
+                    force=force,
+                    on_identity=lambda who: setattr(record, "caller", who),
+                )
+                record.result = "applied"
+                report(result, api.endpoint, reviewed=True)
+
+            try:
+                _audited(audit_log, record, one)
+            finally:
+                api.transport.close()
+
+    if plan_file is not None:
+        _guarded(debug, lambda: run_reviewed(plan_file))
+    else:
+        _guarded(debug, run_files)
 
 
 @sandbox_app.command("gateway")

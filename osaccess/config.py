@@ -20,19 +20,22 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.arn import ArnInfo, ArnKind, classify, role_arn_for_session
 from osaccess.model import (
+    DEFAULT_ADMIN_ROLES,
     FIELDS,
     ClusterSpec,
     DesiredRole,
     MappingFile,
     Ownership,
     RoleMapping,
+    Safety,
 )
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # far above any real file; stops alias bombs before they expand
 MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
 
-TOP_KEYS = ("cluster", "roles")
+TOP_KEYS = ("cluster", "roles", "protect", "admin_roles", "thresholds")
+THRESHOLD_KEYS = ("removal_percent", "removal_minimum")
 CLUSTER_KEYS = (
     "endpoint",
     "auth",
@@ -270,9 +273,76 @@ class _Loader:
         top = self._keys(root, TOP_KEYS, "at the top level")
         cluster = self._cluster(top.get("cluster"), root)
         roles = self._roles(top.get("roles"), root)
+        safety = self._safety(top)
         if cluster is None or roles is None:
             return None
-        return MappingFile(self.path, cluster, tuple(roles))
+        return MappingFile(self.path, cluster, tuple(roles), safety)
+
+    def _safety(self, top: dict[str, Node]) -> Safety:
+        protect: set[str] = set()
+        if "protect" in top:
+            for value, item in self._items(top["protect"], "protect"):
+                info = classify(value)
+                if info.kind not in (ArnKind.NOT_AN_ARN, ArnKind.IAM_USER, ArnKind.IAM_ROLE):
+                    self._bad_arn(value, info, item)
+                protect.add(value)
+        admin_roles: tuple[str, ...] = DEFAULT_ADMIN_ROLES
+        if "admin_roles" in top:
+            names = [value for value, _ in self._items(top["admin_roles"], "admin_roles")]
+            if not names and not self.problems:
+                self.error(
+                    top["admin_roles"],
+                    "admin_roles is empty: the lockout guard needs "
+                    "the roles that grant the security REST API",
+                    "list them, e.g. [all_access, security_manager]",
+                )
+            admin_roles = tuple(names) or DEFAULT_ADMIN_ROLES
+        percent, minimum = 25.0, 8
+        node = top.get("thresholds")
+        if node is not None:
+            if not isinstance(node, MappingNode):
+                self.error(
+                    node,
+                    f"'thresholds' must be a mapping, not {_describe(node)}",
+                    "write thresholds: {removal_percent: 25, removal_minimum: 8}",
+                )
+            else:
+                keys = self._keys(node, THRESHOLD_KEYS, "in 'thresholds'")
+                if "removal_percent" in keys:
+                    percent = self._number(keys["removal_percent"], "removal_percent", 0, 100)
+                if "removal_minimum" in keys:
+                    minimum = int(
+                        self._number(
+                            keys["removal_minimum"], "removal_minimum", 0, 10**9, integer=True
+                        )
+                    )
+        return Safety(
+            admin_roles=admin_roles,
+            protect=frozenset(protect),
+            removal_percent=percent,
+            removal_minimum=minimum,
+        )
+
+    def _number(
+        self, node: Node, what: str, low: float, high: float, integer: bool = False
+    ) -> float:
+        tags = (
+            ("tag:yaml.org,2002:int",)
+            if integer
+            else ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        )
+        if not isinstance(node, ScalarNode) or node.tag not in tags:
+            self.error(
+                node,
+                f"{what} must be a{'' if integer else ' whole or decimal'} number"
+                f"{' (whole)' if integer else ''}, not {_describe(node)}",
+            )
+            return low
+        value = float(node.value)
+        if not low <= value <= high:
+            self.error(node, f"{what} must be between {low:g} and {high:g} (found {value:g})")
+            return low
+        return value
 
     def _keys(self, node: MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, Node]:
         found: dict[str, Node] = {}

@@ -1,8 +1,9 @@
 """Plan and apply, through one code path: a dry run rehearses exactly what apply does.
 
-connect(file)      -> SecurityApi           (no request yet)
-make_plan(api, f)  -> (LiveState, Plan)     2 requests: all mappings, all roles
-execute(api, f, p) -> ApplyResult           re-read (1), one PATCH (1), verify (1)
+connect(file)          -> SecurityApi        (no request yet)
+make_plan(api, file)   -> Planned            3 requests: all mappings, all roles, authinfo
+execute(api, planned)  -> ApplyResult        re-read (1), one PATCH (1), verify (1)
+execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
 """
 
 from __future__ import annotations
@@ -10,12 +11,22 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from osaccess import errors
 from osaccess.cluster import SecurityApi
-from osaccess.model import FIELDS, ClusterSpec, LiveMapping, LiveState, MappingFile, RoleMapping
-from osaccess.plan import Action, Change, Plan, plan
+from osaccess.model import (
+    FIELDS,
+    ClusterSpec,
+    LiveMapping,
+    LiveState,
+    MappingFile,
+    RoleMapping,
+    Safety,
+)
+from osaccess.plan import Change, Plan, plan
+from osaccess.safety import Identity, Refusal, evaluate
 from osaccess.transport import ClusterAuth, Transport
 
 log = logging.getLogger("osaccess.engine")
@@ -54,20 +65,35 @@ def cluster_auth(spec: ClusterSpec, overrides: Overrides) -> ClusterAuth:
     )
 
 
-def connect(file: MappingFile, overrides: Overrides) -> SecurityApi:
-    endpoint = overrides.endpoint or file.cluster.endpoint
+def connect_spec(spec: ClusterSpec, overrides: Overrides) -> SecurityApi:
     transport = Transport(
-        endpoint,
-        cluster_auth(file.cluster, overrides),
-        ca_certs=overrides.ca_certs or file.cluster.ca_certs,
+        overrides.endpoint or spec.endpoint,
+        cluster_auth(spec, overrides),
+        ca_certs=overrides.ca_certs or spec.ca_certs,
         timeout=overrides.timeout,
     )
     return SecurityApi(transport)
 
 
-def make_plan(api: SecurityApi, file: MappingFile) -> tuple[LiveState, Plan]:
+def connect(file: MappingFile, overrides: Overrides) -> SecurityApi:
+    return connect_spec(file.cluster, overrides)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A plan and everything it was made from."""
+
+    live: LiveState
+    plan: Plan
+    identity: Identity | None
+    refusals: tuple[Refusal, ...]
+
+
+def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     live = api.read_state()
-    return live, plan(file.roles, live)
+    identity = Identity.from_authinfo(api.authinfo())
+    plan_ = plan(file.roles, live, file.safety.protect)
+    return Planned(live, plan_, identity, tuple(evaluate(plan_, live, file.safety, identity)))
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,21 @@ class ApplyResult:
     attempts: int
     message: str
     verified: bool
+
+
+def refuse_if_unsafe(refusals: tuple[Refusal, ...] | list[Refusal], force: bool) -> None:
+    """Raise :class:`errors.Refused` for the refusals that --force does not lift."""
+    blocking = [r for r in refusals if not (r.forcible and force)]
+    if not blocking:
+        return
+    forcible_only = all(r.forcible for r in blocking)
+    raise errors.Refused(
+        "refusing to apply:\n" + "\n".join(f"  - [{r.guard}] {r.message}" for r in blocking),
+        hint="if this is really intended, run apply again with --force"
+        if forcible_only
+        else "change the file (or its protect/admin_roles settings); --force does not lift "
+        "this guard",
+    )
 
 
 def _current(mappings: dict[str, LiveMapping], role: str) -> RoleMapping | None:
@@ -88,7 +129,7 @@ def stale_changes(current_plan: Plan, mappings: dict[str, LiveMapping]) -> list[
     return [c for c in current_plan.changes if _current(mappings, c.role) != c.before]
 
 
-def _describe_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> list[str]:
+def describe_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> list[str]:
     lines = []
     for change in stale:
         now = _current(mappings, change.role)
@@ -114,75 +155,156 @@ def _describe_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> li
     return lines
 
 
+def _refuse_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> errors.Refused:
+    return errors.Refused(
+        "the cluster changed since the plan was made, in mappings this apply would change:\n"
+        + "\n".join(f"  - {line}" for line in describe_stale(stale, mappings)),
+        hint="run plan again, review, and apply",
+    )
+
+
 def _applied(current_plan: Plan, mappings: dict[str, LiveMapping]) -> bool:
     return all(_current(mappings, c.role) == c.after for c in current_plan.changes)
 
 
-def execute(
+def _write(
     api: SecurityApi,
-    file: MappingFile,
-    reviewed: Plan,
-    live: LiveState,
+    first: Plan,
     *,
-    max_retries: int = MAX_CONFLICT_RETRIES,
-    sleep: bool = True,
-) -> ApplyResult:
-    """Write the plan in one collection PATCH, guarding against concurrent changes."""
-    current_plan = reviewed
-    message = ""
+    on_conflict: Callable[[], Plan],
+    guard: Callable[[Plan, dict[str, LiveMapping]], None],
+    max_retries: int,
+    sleep: bool,
+) -> tuple[Plan, int, str]:
+    """Re-read, refuse if stale, PATCH; on 409 get a new plan from ``on_conflict``."""
+    current_plan = first
     attempt = 0
     while True:
         attempt += 1
         if current_plan.empty:
-            return ApplyResult(current_plan, attempt, "nothing to do", verified=True)
+            return current_plan, attempt, "nothing to do"
         fresh = api.read_mappings()
         stale = stale_changes(current_plan, fresh)
         if stale:
-            raise errors.Refused(
-                "the cluster changed since the plan was made, in mappings this apply would "
-                "change:\n" + "\n".join(f"  - {line}" for line in _describe_stale(stale, fresh)),
-                hint="run plan again, review, and apply",
-            )
+            raise _refuse_stale(stale, fresh)
+        guard(current_plan, fresh)
         try:
-            message = api.patch_mappings(current_plan.operations())
-            break
+            return current_plan, attempt, api.patch_mappings(current_plan.operations())
         except errors.Conflict:
             if attempt > max_retries:
-                raise
+                raise errors.Conflict(
+                    f"another writer kept changing the role mappings; gave up after {attempt} "
+                    "attempts",
+                    hint="wait for the other change to finish and run apply again",
+                    endpoint=api.endpoint,
+                    status=409,
+                ) from None
             log.warning(
                 "another writer changed the role mappings at the same time; "
-                "re-reading and re-planning (attempt %d of %d)",
+                "re-reading and trying again (attempt %d of %d)",
                 attempt + 1,
                 max_retries + 1,
             )
             if sleep:
                 time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
-            live = api.read_state()
-            current_plan = plan(file.roles, live)
-        except errors.ServerError as exc:
+            current_plan = on_conflict()
+        except (errors.ServerError, errors.ConnectionFailed) as exc:
+            # The write may have happened (500 after the index write, a lost answer): look.
             after = api.read_mappings()
             if _applied(current_plan, after):
-                log.warning("the cluster answered %s, but the change is in place", exc.status)
-                message = "applied (the cluster reported an error after writing)"
-                break
+                log.warning("the cluster reported an error (%s), but the change is in place", exc)
+                return (
+                    current_plan,
+                    attempt,
+                    "applied (the cluster reported an error after writing)",
+                )
             if not stale_changes(current_plan, after):
-                raise errors.ServerError(
+                raise type(exc)(
                     f"{exc.message}; nothing was changed",
-                    hint="the cluster refused the write; retry later",
+                    hint="the write did not happen; run apply again later",
                     endpoint=exc.endpoint,
                     request=exc.request,
                     status=exc.status,
                 ) from None
             raise
+
+
+def execute(
+    api: SecurityApi,
+    file: MappingFile,
+    planned: Planned,
+    *,
+    force: bool = False,
+    max_retries: int = MAX_CONFLICT_RETRIES,
+    sleep: bool = True,
+) -> ApplyResult:
+    """Write the plan in one collection PATCH, guarding against concurrent changes."""
+    refuse_if_unsafe(planned.refusals, force)
+    live = planned.live
+
+    def replan() -> Plan:
+        nonlocal live
+        live = api.read_state()
+        return plan(file.roles, live, file.safety.protect)
+
+    def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
+        if candidate is not planned.plan:  # a re-plan after a conflict: check it again
+            state = LiveState(fresh, live.roles, live.prefix)
+            refuse_if_unsafe(evaluate(candidate, state, file.safety, planned.identity), force)
+
+    written, attempts, message = _write(
+        api, planned.plan, on_conflict=replan, guard=guard, max_retries=max_retries, sleep=sleep
+    )
+    if written.empty:
+        return ApplyResult(written, attempts, message, verified=True)
     after = api.read_mappings()
-    remaining = plan(file.roles, LiveState(after, live.roles, live.prefix))
+    remaining = plan(file.roles, LiveState(after, live.roles, live.prefix), file.safety.protect)
     if not remaining.empty:
         raise errors.VerificationFailed(
             "after apply the cluster still differs from the file in: "
             + ", ".join(c.role for c in remaining.changes),
             hint="someone may have changed the mappings at the same moment; run plan again",
         )
-    return ApplyResult(current_plan, attempt, message, verified=True)
+    return ApplyResult(written, attempts, message, verified=True)
 
 
-__all__ = ["Action", "ApplyResult", "Overrides", "connect", "execute", "make_plan"]
+def execute_reviewed(
+    api: SecurityApi,
+    reviewed: Plan,
+    safety: Safety,
+    *,
+    force: bool = False,
+    max_retries: int = MAX_CONFLICT_RETRIES,
+    sleep: bool = True,
+    on_identity: Callable[[str], None] | None = None,
+) -> ApplyResult:
+    """Apply exactly a reviewed plan: never re-planned; refused if anything it touches moved."""
+    identity = Identity.from_authinfo(api.authinfo())
+    if on_identity is not None:
+        on_identity(identity.user_name)
+
+    def same_plan_again() -> Plan:
+        return reviewed  # _write re-reads and refuses if the conflict touched our mappings
+
+    def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
+        refuse_if_unsafe(
+            evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
+        )
+
+    written, attempts, message = _write(
+        api,
+        reviewed,
+        on_conflict=same_plan_again,
+        guard=guard,
+        max_retries=max_retries,
+        sleep=sleep,
+    )
+    if not written.empty:
+        after = api.read_mappings()
+        if not _applied(written, after):
+            raise errors.VerificationFailed(
+                "after apply the cluster does not hold what the plan wrote in: "
+                + ", ".join(c.role for c in written.changes if _current(after, c.role) != c.after),
+                hint="someone may have changed the mappings at the same moment; run plan again",
+            )
+    return ApplyResult(written, attempts, message, verified=True)

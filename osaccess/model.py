@@ -104,11 +104,29 @@ class ClusterSpec:
     client_key: str | None = None
 
 
+DEFAULT_ADMIN_ROLES = ("all_access", "security_manager")
+
+
+@dataclass(frozen=True)
+class Safety:
+    """The guards of a file (see docs/safety.md)."""
+
+    # roles that grant the security REST API: the caller must keep at least one of them
+    admin_roles: tuple[str, ...] = DEFAULT_ADMIN_ROLES
+    # principals never removed from any mapping (break-glass, master user)
+    protect: frozenset[str] = frozenset()
+    # refuse (without --force) removing more than this share of the managed principals ...
+    removal_percent: float = 25.0
+    # ... when the managed mappings hold at least this many principals
+    removal_minimum: int = 8
+
+
 @dataclass(frozen=True)
 class MappingFile:
     path: str
     cluster: ClusterSpec
     roles: tuple[DesiredRole, ...] = field(default_factory=tuple)
+    safety: Safety = field(default_factory=Safety)
 
 
 def pointer(name: str) -> str:

@@ -39,6 +39,8 @@ class Change:
     ownership: Ownership = Ownership.EXCLUSIVE
     # shared mappings: principals already there that the file does not mention, kept as they are
     left_alone: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # protected principals that the file would have removed, kept
+    protected: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def added(self, name: str) -> frozenset[str]:
         before = self.before.values(name) if self.before else frozenset()
@@ -96,19 +98,41 @@ class Plan:
         return [change.operation() for change in self.changes]
 
 
-def target_mapping(desired: DesiredRole, live: RoleMapping | None) -> RoleMapping:
+def target_mapping(
+    desired: DesiredRole, live: RoleMapping | None, protect: frozenset[str] = frozenset()
+) -> RoleMapping:
     """What the mapping must be after apply: the file's principals, plus, for shared roles, every
-    principal already there. An unset description keeps the live one."""
+    principal already there, and always every protected principal already there. An unset
+    description keeps the live one."""
     mapping = desired.mapping
     description = mapping.description
     if description is None and live is not None:
         description = live.description
-    if desired.ownership is Ownership.SHARED and live is not None:
+    if live is None:
         return RoleMapping(
-            description=description,
-            **{name: mapping.values(name) | live.values(name) for name in FIELDS},
+            description=description, **{name: mapping.values(name) for name in FIELDS}
         )
-    return RoleMapping(description=description, **{name: mapping.values(name) for name in FIELDS})
+    kept = {
+        name: live.values(name)
+        if desired.ownership is Ownership.SHARED
+        else live.values(name) & protect
+        for name in FIELDS
+    }
+    return RoleMapping(
+        description=description,
+        **{name: mapping.values(name) | kept[name] for name in FIELDS},
+    )
+
+
+def _protected(
+    desired: DesiredRole, live: RoleMapping | None, protect: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """Protected principals on the cluster that the file alone would have removed."""
+    if live is None or not protect or desired.ownership is Ownership.SHARED:
+        return {}
+    wanted = RoleMapping() if desired.absent else desired.mapping
+    found = {name: (live.values(name) & protect) - wanted.values(name) for name in FIELDS}
+    return {name: values for name, values in found.items() if values}
 
 
 def check(desired: Iterable[DesiredRole], live: LiveState) -> list[str]:
@@ -135,8 +159,11 @@ def check(desired: Iterable[DesiredRole], live: LiveState) -> list[str]:
     return problems
 
 
-def plan(desired: Sequence[DesiredRole], live: LiveState) -> Plan:
-    """Compare the file's roles with the cluster; roles the file does not name are not touched."""
+def plan(
+    desired: Sequence[DesiredRole], live: LiveState, protect: frozenset[str] = frozenset()
+) -> Plan:
+    """Compare the file's roles with the cluster; roles the file does not name are not touched,
+    and protected principals are never removed from any mapping."""
     problems = check(desired, live)
     if problems:
         raise errors.PlanError("the file cannot be applied to this cluster:", problems)
@@ -146,13 +173,25 @@ def plan(desired: Sequence[DesiredRole], live: LiveState) -> Plan:
     for role in sorted(desired, key=lambda r: r.name):
         current = live.mappings.get(role.name)
         before = current.mapping if current is not None else None
+        kept = _protected(role, before, protect)
         if role.absent:
-            if before is not None:
+            if before is not None and kept:
+                # deleting would remove protected principals: keep a mapping of just them
+                after = RoleMapping(description=before.description, **kept)
+                if after != before:
+                    changes.append(
+                        Change(
+                            role.name, Action.UPDATE, before, after, role.ownership, protected=kept
+                        )
+                    )
+                else:
+                    unchanged.append(role.name)
+            elif before is not None:
                 changes.append(Change(role.name, Action.DELETE, before, None, role.ownership))
             else:
                 unchanged.append(role.name)
             continue
-        after = target_mapping(role, before)
+        after = target_mapping(role, before, protect)
         strangers = _strangers(role, before)
         if before == after:
             unchanged.append(role.name)
@@ -160,7 +199,7 @@ def plan(desired: Sequence[DesiredRole], live: LiveState) -> Plan:
                 left_alone[role.name] = strangers
             continue
         action = Action.CREATE if before is None else Action.UPDATE
-        changes.append(Change(role.name, action, before, after, role.ownership, strangers))
+        changes.append(Change(role.name, action, before, after, role.ownership, strangers, kept))
     return Plan(tuple(changes), tuple(unchanged), left_alone)
 
 

@@ -6,13 +6,15 @@ they cannot be missed in any format.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from osaccess import __version__
-from osaccess.model import FIELDS
+from osaccess.model import FIELDS, ClusterSpec, Safety
 from osaccess.plan import Action, Change, Plan
+from osaccess.safety import Refusal
 
 PLAN_FORMAT_VERSION = 1
 
@@ -24,6 +26,11 @@ class PlanContext:
     file: str
     endpoint: str
     api_prefix: str
+    cluster: ClusterSpec | None = None  # how to connect again (apply --plan); no secrets
+    safety: Safety | None = None
+    fingerprint: str | None = None  # of the live mappings of the file's roles, as read
+    caller: str | None = None  # who made the plan, as the cluster sees it
+    refusals: tuple[Refusal, ...] = ()
 
 
 def summary_line(plan: Plan) -> str:
@@ -64,6 +71,41 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
             role: {name: sorted(values) for name, values in fields.items()}
             for role, fields in sorted(plan.left_alone.items())
         },
+        "caller": context.caller,
+        "fingerprint": context.fingerprint,
+        "connection": _connection(context.cluster, context.endpoint),
+        "safety": _safety(context.safety, context.refusals),
+    }
+
+
+def _connection(spec: ClusterSpec | None, endpoint: str) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {
+        "endpoint": endpoint,
+        "auth": spec.auth,
+        "region": spec.region,
+        "assume_role": spec.assume_role,
+        "external_id": spec.external_id,
+        "session_name": spec.session_name,
+        "username": spec.username,
+        "ca_certs": spec.ca_certs,
+        "client_cert": spec.client_cert,
+        "client_key": spec.client_key,
+    }
+
+
+def _safety(safety: Safety | None, refusals: tuple[Refusal, ...]) -> dict[str, Any] | None:
+    if safety is None:
+        return None
+    return {
+        "admin_roles": list(safety.admin_roles),
+        "protect": sorted(safety.protect),
+        "removal_percent": safety.removal_percent,
+        "removal_minimum": safety.removal_minimum,
+        "refusals": [
+            {"guard": r.guard, "message": r.message, "forcible": r.forcible} for r in refusals
+        ],
     }
 
 
@@ -78,6 +120,7 @@ def _change_data(change: Change) -> dict[str, Any]:
         "added": {name: sorted(change.added(name)) for name in FIELDS if change.added(name)},
         "removed": {name: sorted(change.removed(name)) for name in FIELDS if change.removed(name)},
         "left_alone": {name: sorted(values) for name, values in change.left_alone.items()},
+        "protected": {name: sorted(values) for name, values in change.protected.items()},
         "description": {"before": description[0], "after": description[1]} if description else None,
     }
 
@@ -88,13 +131,21 @@ def render_json(plan: Plan, context: PlanContext, out: TextIO) -> None:
 
 
 def plans_document(plans: list[tuple[Plan, PlanContext]]) -> str:
-    """The JSON that `plan --format json` prints and `--out` writes: every file's plan."""
-    document = {
+    """The JSON that `plan --format json` prints and `--out` writes: every file's plan, and a
+    checksum over all of it, so that `apply --plan` can tell an altered plan."""
+    document: dict[str, Any] = {
         "format_version": PLAN_FORMAT_VERSION,
         "osaccess_version": __version__,
         "plans": [plan_data(plan, context) for plan, context in plans],
     }
+    document["checksum"] = checksum(document)
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def checksum(document: dict[str, Any]) -> str:
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -134,6 +185,15 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         description = change.description_change
         if description:
             out.write(f"      ~ {'description':<17} {description[0]!r} -> {description[1]!r}\n")
+        for name, values in sorted(change.protected.items()):
+            out.write(
+                style(
+                    f"      = {name:<17} {', '.join(sorted(values))}   (protected: "
+                    "kept although not in the file)",
+                    "36",
+                )
+                + "\n"
+            )
         for name, values in sorted(change.left_alone.items()):
             out.write(
                 style(
@@ -156,6 +216,11 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
     out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
     if plan.unchanged:
         out.write(f"Unchanged: {', '.join(plan.unchanged)}.\n")
+    if context.refusals:
+        out.write(style("\nSafety: apply will refuse this plan:", "1;31") + "\n")
+        for refusal in context.refusals:
+            note = " (--force overrides)" if refusal.forcible else ""
+            out.write(style(f"  - [{refusal.guard}] {refusal.message}{note}", "31") + "\n")
 
 
 # -- Markdown ---------------------------------------------------------------------------------
@@ -169,6 +234,12 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
         out.write(
             f"> [!WARNING]\n> **{plan.removed_count} principal(s) will be REMOVED{also}.**\n\n"
         )
+    if context.refusals:
+        out.write("> [!CAUTION]\n> **apply will refuse this plan:**\n")
+        for refusal in context.refusals:
+            note = " (`--force` overrides)" if refusal.forcible else ""
+            out.write(f"> - `{refusal.guard}`: {_md(refusal.message)}{note}\n")
+        out.write("\n")
     out.write(f"**{summary_line(plan)}**\n")
     if not plan.empty:
         out.write("\n| | role | field | principal |\n|---|---|---|---|\n")

@@ -17,7 +17,7 @@ import pytest
 
 from osaccess.cluster import SecurityApi
 from osaccess.config import load
-from osaccess.engine import Overrides, connect, execute, make_plan
+from osaccess.engine import Overrides, Planned, connect, execute, make_plan
 from osaccess.model import MappingFile
 from osaccess.transport import ClusterAuth, Transport
 from tests.integration.conftest import ROOT, Sandbox, admin
@@ -131,7 +131,12 @@ def test_create_update_shrink_delete(
     plan_text = run(sandbox, mode, "plan", str(second)).stdout
     assert f"- users             {ALICE}   <- REMOVED" in plan_text
     assert "DELETE the mapping" in plan_text
-    assert run(sandbox, mode, "apply", str(second), "-y").returncode == 0
+    assert "apply will refuse this plan" in plan_text
+    refused = run(sandbox, mode, "apply", str(second), "-y")
+    assert refused.returncode == 3  # deleting a whole mapping needs --force
+    assert f"[mapping-deletion] the plan deletes the whole mapping of '{b}'" in refused.stderr
+    assert live(sandbox, b) is not None
+    assert run(sandbox, mode, "apply", str(second), "-y", "--force").returncode == 0
     assert sorted(live(sandbox, a)["backend_roles"]) == sorted([ANALYTICS, SSO])  # type: ignore[index]
     assert live(sandbox, a)["users"] == []  # type: ignore[index]
     assert live(sandbox, b) is None
@@ -238,25 +243,25 @@ def test_requests_are_constant_in_the_number_of_roles(
 ) -> None:
     file = _file(sandbox, tmp_path, "basic", "".join(f"  {name}: [{ALICE}]\n" for name in roles))
     api = connect(file, Overrides(password=sandbox.password))
-    state, plan_ = make_plan(api, file)
-    assert api.requests == 2  # all mappings + all roles
-    result = execute(api, file, plan_, state)
+    planned = make_plan(api, file)
+    assert api.requests == 3  # all mappings, all roles, who the caller is
+    result = execute(api, file, planned)
     assert result.verified
-    assert api.requests == 5  # + re-read before writing, one PATCH, verification read
+    assert api.requests == 6  # + re-read before writing, one PATCH, verification read
     assert {c.role for c in result.plan.changes} == set(roles)
 
 
 @contextmanager
 def planned_through(
     sandbox: Sandbox, tmp_path: Path, role_name: str, rule: Rule
-) -> Iterator[tuple[SecurityApi, MappingFile, Any, Any, FaultProxy]]:
+) -> Iterator[tuple[SecurityApi, MappingFile, Planned, FaultProxy]]:
     """Plan `role_name: [alice]` with basic auth through a fault proxy; yields what apply needs."""
     file = _file(sandbox, tmp_path, "basic", f"  {role_name}: [{ALICE}]\n")
     with FaultProxy(sandbox.node_url, sandbox.ca_certs, rule) as proxy:
         api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
         try:
-            state, plan_ = make_plan(api, file)
-            yield api, file, state, plan_, proxy
+            planned = make_plan(api, file)
+            yield api, file, planned, proxy
         finally:
             api.transport.close()
 
@@ -269,9 +274,9 @@ def test_the_legacy_opendistro_prefix_is_found_and_used(
     def legacy(method: str, path: str) -> Forward | Answer:
         return no_handler(method, path) if path.startswith("/_plugins/") else Forward()
 
-    with planned_through(sandbox, tmp_path, roles[0], legacy) as (api, file, state, plan_, proxy):
-        assert state.prefix == "_opendistro/_security"
-        execute(api, file, plan_, state)
+    with planned_through(sandbox, tmp_path, roles[0], legacy) as (api, file, planned, proxy):
+        assert planned.live.prefix == "_opendistro/_security"
+        execute(api, file, planned)
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
     assert "PATCH /_opendistro/_security/api/rolesmapping" in proxy.seen
 
@@ -296,8 +301,8 @@ def test_a_conflict_is_retried_after_re_reading_and_re_planning(
                 )
         return Forward()
 
-    with planned_through(sandbox, tmp_path, roles[0], conflict_once) as (api, file, state, p, _):
-        result = execute(api, file, p, state, sleep=False)
+    with planned_through(sandbox, tmp_path, roles[0], conflict_once) as (api, file, planned, _):
+        result = execute(api, file, planned, sleep=False)
     assert result.attempts == 2
     assert len(patches) == 2
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
@@ -313,8 +318,8 @@ def test_a_500_after_a_committed_write_is_recognised_by_re_reading(
             )
         return Forward()
 
-    with planned_through(sandbox, tmp_path, roles[0], fail_after_write) as (api, file, state, p, _):
-        result = execute(api, file, p, state)
+    with planned_through(sandbox, tmp_path, roles[0], fail_after_write) as (api, file, planned, _):
+        result = execute(api, file, planned)
     assert result.verified
     assert "reported an error after writing" in result.message
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
@@ -331,10 +336,10 @@ def test_a_500_without_a_write_says_nothing_was_changed(
         return Forward()
 
     with (
-        planned_through(sandbox, tmp_path, roles[0], refuse) as (api, file, state, plan_, _),
+        planned_through(sandbox, tmp_path, roles[0], refuse) as (api, file, planned, _),
         pytest.raises(ServerError, match="nothing was changed"),
     ):
-        execute(api, file, plan_, state)
+        execute(api, file, planned)
     assert live(sandbox, roles[0]) is None
 
 
@@ -364,7 +369,7 @@ def test_apply_refuses_when_a_mapping_changed_after_the_plan(
     admin(sandbox, "PUT", f"/_plugins/_security/api/rolesmapping/{a}", {"users": ["before"]})
     file = _file(sandbox, tmp_path, "basic", f"  {a}: [{ALICE}]\n")
     api = connect(file, Overrides(password=sandbox.password))
-    state, plan_ = make_plan(api, file)
+    planned = make_plan(api, file)
     admin(
         sandbox,
         "PUT",
@@ -372,7 +377,7 @@ def test_apply_refuses_when_a_mapping_changed_after_the_plan(
         {"users": ["before", "sneaked-in"]},
     )
     with pytest.raises(Refused, match="gained sneaked-in"):
-        execute(api, file, plan_, state)
+        execute(api, file, planned)
     assert sorted(live(sandbox, a)["users"]) == ["before", "sneaked-in"]  # type: ignore[index]
 
 

@@ -1,0 +1,67 @@
+"""The audit trail of applies: one JSON object per line (JSON Lines), appended to a file.
+
+A record says when, which file and cluster, who (the user name the cluster gave the caller),
+each change, and the result. It never holds a secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from osaccess import __version__
+from osaccess.model import FIELDS
+from osaccess.plan import Plan
+
+
+@dataclass
+class AuditRecord:
+    file: str
+    cluster: str
+    caller: str | None = None
+    plan: Plan | None = None
+    result: str = "started"  # applied | nothing to do | refused | declined | failed
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        changes = []
+        for change in self.plan.changes if self.plan else ():
+            changes.append(
+                {
+                    "role": change.role,
+                    "action": change.action.value,
+                    "added": {n: sorted(change.added(n)) for n in FIELDS if change.added(n)},
+                    "removed": {n: sorted(change.removed(n)) for n in FIELDS if change.removed(n)},
+                }
+            )
+        return {
+            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "osaccess_version": __version__,
+            "file": self.file,
+            "cluster": self.cluster,
+            "caller": self.caller,
+            "changes": changes,
+            "result": self.result,
+            "error": self.error,
+            **self.extra,
+        }
+
+    def summary(self) -> str:
+        count = len(self.plan.changes) if self.plan else 0
+        who = self.caller or "unknown caller"
+        return f"audit: {self.result}: {count} change(s) to {self.cluster} by {who}"
+
+
+def append(path: Path, record: AuditRecord) -> None:
+    line = json.dumps(record.data(), sort_keys=True, ensure_ascii=False) + "\n"
+    # One write of one line in append mode: records of concurrent applies do not interleave.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)

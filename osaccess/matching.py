@@ -1,0 +1,102 @@
+"""How the security plugin matches a caller against role mappings (ConfigurableRoleMapper).
+
+A value in a mapping is a pattern: ``/regex/`` (the whole value must match), a wildcard with
+``*`` (any characters) and ``?`` (one character), or else an exact, case-sensitive string. A mapping
+grants its role when any ``users`` pattern matches the user name, any ``backend_roles`` pattern
+matches one of the caller's backend roles, any ``hosts`` pattern matches the caller's address or
+host name, or when every ``and_backend_roles`` pattern matches one of the backend roles.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from osaccess.model import RoleMapping
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_name: str
+    backend_roles: frozenset[str] = frozenset()
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """One reason a mapping grants its role: the field and the pattern that matched what."""
+
+    role: str
+    field: str
+    pattern: str
+    matched: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        try:
+            return re.compile(pattern[1:-1])
+        except re.error:
+            return None  # the plugin would not match anything with it either
+    if "*" in pattern or "?" in pattern:
+        return re.compile(
+            "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
+            re.DOTALL,
+        )
+    return None
+
+
+def matches(pattern: str, value: str) -> bool:
+    compiled = _compile(pattern)
+    if compiled is None:
+        return pattern == value
+    return compiled.fullmatch(value) is not None
+
+
+def _first(patterns: Iterable[str], values: Iterable[str]) -> tuple[str, str] | None:
+    candidates = list(values)
+    for pattern in sorted(patterns):
+        for value in candidates:
+            if matches(pattern, value):
+                return pattern, value
+    return None
+
+
+def why(role: str, mapping: RoleMapping, caller: Caller) -> list[Match]:
+    """Every reason the mapping grants ``role`` to the caller (empty: it does not)."""
+    reasons = []
+    hit = _first(mapping.users, [caller.user_name])
+    if hit:
+        reasons.append(Match(role, "users", *hit))
+    hit = _first(mapping.backend_roles, caller.backend_roles)
+    if hit:
+        reasons.append(Match(role, "backend_roles", *hit))
+    if caller.host:
+        hit = _first(mapping.hosts, [caller.host])
+        if hit:
+            reasons.append(Match(role, "hosts", *hit))
+    if mapping.and_backend_roles and all(
+        _first([pattern], caller.backend_roles) for pattern in mapping.and_backend_roles
+    ):
+        reasons.append(
+            Match(
+                role,
+                "and_backend_roles",
+                " AND ".join(sorted(mapping.and_backend_roles)),
+                ", ".join(sorted(caller.backend_roles)),
+            )
+        )
+    return reasons
+
+
+def roles_of(mappings: Mapping[str, RoleMapping], caller: Caller) -> dict[str, list[Match]]:
+    """The roles the mappings grant the caller, with the reasons."""
+    result = {}
+    for role, mapping in mappings.items():
+        reasons = why(role, mapping, caller)
+        if reasons:
+            result[role] = reasons
+    return result

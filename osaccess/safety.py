@@ -1,0 +1,156 @@
+"""The guards that stand between a plan and the cluster (docs/safety.md).
+
+- lockout: after the plan the caller must still hold one of the file's admin roles (the roles that
+  grant the security REST API), if it holds one now;
+- admin roles are never left without any principal;
+- protected principals are never removed;
+- mass removal: more than ``removal_percent`` of the managed principals (once there are at least
+  ``removal_minimum``), or deleting a whole mapping, needs --force.
+
+A pure function of the plan, the live state, the file's settings and who the caller is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from osaccess.matching import Caller, Match, roles_of
+from osaccess.model import FIELDS, LiveState, Safety
+from osaccess.plan import Action, Plan, apply_to
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the cluster says the caller is (GET _plugins/_security/authinfo)."""
+
+    user_name: str
+    backend_roles: frozenset[str]
+    roles: frozenset[str]
+    remote_address: str | None = None
+
+    @classmethod
+    def from_authinfo(cls, info: dict[str, Any]) -> Identity:
+        address = info.get("remote_address")
+        host = str(address).rsplit(":", 1)[0] if address else None
+        return cls(
+            user_name=str(info.get("user_name", "")),
+            backend_roles=frozenset(str(r) for r in info.get("backend_roles") or []),
+            roles=frozenset(str(r) for r in info.get("roles") or []),
+            remote_address=host,
+        )
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.user_name, self.backend_roles, self.remote_address)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    guard: str  # lockout | empty-admin-role | protected | removal-threshold | mapping-deletion
+    message: str
+    forcible: bool = False  # --force lets apply go ahead anyway
+
+
+def evaluate(
+    plan: Plan, live: LiveState, safety: Safety, identity: Identity | None
+) -> list[Refusal]:
+    refusals: list[Refusal] = []
+    before = {name: entry.mapping for name, entry in live.mappings.items()}
+    after = apply_to(live.mappings, plan)
+    if identity is not None:
+        refusals += _lockout(plan, before, after, safety, identity)
+    for role in safety.admin_roles:
+        if (
+            role in before
+            and before[role].principal_count
+            and (role not in after or not after[role].principal_count)
+        ):
+            refusals.append(
+                Refusal(
+                    "empty-admin-role",
+                    f"the plan leaves {role!r} with no "
+                    "principal at all: nobody could manage security through it",
+                )
+            )
+    for change in plan.changes:
+        for name in FIELDS:
+            for value in sorted(change.removed(name) & safety.protect):
+                refusals.append(
+                    Refusal(
+                        "protected",
+                        f"the plan removes protected principal "
+                        f"{value!r} from {change.role!r} ({name})",
+                    )
+                )
+    managed = sum(before[d].principal_count for d in _managed_roles(plan, live) if d in before)
+    removed = plan.removed_count
+    if (
+        managed >= safety.removal_minimum
+        and managed
+        and (removed * 100 / managed > safety.removal_percent)
+    ):
+        listing = ", ".join(
+            f"{value} ({change.role})"
+            for change in plan.changes
+            for name in FIELDS
+            for value in sorted(change.removed(name))
+        )
+        refusals.append(
+            Refusal(
+                "removal-threshold",
+                f"the plan removes {removed} of the {managed} principals in the mappings it "
+                f"manages ({removed * 100 / managed:.0f}%, more than "
+                f"{safety.removal_percent:g}%): {listing}",
+                forcible=True,
+            )
+        )
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            refusals.append(
+                Refusal(
+                    "mapping-deletion",
+                    f"the plan deletes the whole mapping of {change.role!r} "
+                    f"({change.removed_count} principal(s))",
+                    forcible=True,
+                )
+            )
+    return refusals
+
+
+def _managed_roles(plan: Plan, live: LiveState) -> list[str]:
+    names = {c.role for c in plan.changes} | set(plan.unchanged)
+    return sorted(n for n in names if n in live.mappings)
+
+
+def _lockout(
+    plan: Plan, before: dict[str, Any], after: dict[str, Any], safety: Safety, identity: Identity
+) -> list[Refusal]:
+    caller = identity.caller
+    via_before = roles_of(before, caller)
+    # roles held by other means (e.g. an internal user's own roles) are not ours to lose
+    other = identity.roles - set(via_before)
+    holds_now = (identity.roles | set(via_before)) & set(safety.admin_roles)
+    if not holds_now:
+        return []
+    holds_after = (set(roles_of(after, caller)) | other) & set(safety.admin_roles)
+    if holds_after:
+        return []
+    cuts = []
+    for role in sorted(holds_now):
+        reasons: list[Match] = via_before.get(role, [])
+        change = next((c for c in plan.changes if c.role == role), None)
+        what = (
+            "deletes the mapping"
+            if change and change.action is Action.DELETE
+            else ("removes " + ", ".join(f"{m.pattern!r} from {m.field}" for m in reasons))
+        )
+        cuts.append(f"{role!r}: the plan {what}")
+    return [
+        Refusal(
+            "lockout",
+            f"the plan would lock you out: {identity.user_name} would no longer hold any of "
+            f"{', '.join(safety.admin_roles)} (the roles that grant the security REST API) — "
+            + "; ".join(cuts),
+        )
+    ]
