@@ -36,6 +36,8 @@ class SecurityApi:
 
     def _fail(self, response: Response, method: str, path: str) -> errors.ClusterError:
         error = self.transport.error_for(response, method, path)
+        if isinstance(error, errors.Throttled):
+            return error
         if response.status == 409:
             return errors.Conflict(
                 error.message,

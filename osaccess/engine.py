@@ -208,8 +208,20 @@ def _write(
             if sleep:
                 time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
             current_plan = on_conflict()
+        except errors.Throttled as exc:
+            if attempt > max_retries:
+                raise
+            delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
+            log.warning(
+                "the cluster is busy (HTTP %s); re-reading and trying again in %.1fs",
+                exc.status,
+                delay,
+            )
+            if sleep:
+                time.sleep(delay * (1 if exc.retry_after is not None else random.uniform(0.5, 1)))
         except (errors.ServerError, errors.ConnectionFailed) as exc:
-            # The write may have happened (500 after the index write, a lost answer): look.
+            # The write may have happened (500 after the index write, a lost answer): look
+            # before doing anything else. Never send the write again without knowing.
             after = api.read_mappings()
             if _applied(current_plan, after):
                 log.warning("the cluster reported an error (%s), but the change is in place", exc)
@@ -218,6 +230,14 @@ def _write(
                     attempt,
                     "applied (the cluster reported an error after writing)",
                 )
+            if isinstance(exc, errors.AnswerTimeout):
+                raise errors.AnswerTimeout(
+                    f"{exc.message}; the change is not on the cluster yet but may still be "
+                    "written by it",
+                    hint="run `osaccess plan` in a minute to see whether it was applied",
+                    endpoint=exc.endpoint,
+                    request=exc.request,
+                ) from None
             if not stale_changes(current_plan, after):
                 raise type(exc)(
                     f"{exc.message}; nothing was changed",

@@ -101,3 +101,20 @@ class Refused(OsaccessError):
 
 class VerificationFailed(OsaccessError):
     pass
+
+
+class AnswerTimeout(ConnectionFailed):
+    pass
+
+
+class Throttled(ApiError):
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        retry_after: float | None = None,
+        **where: object,
+    ) -> None:
+        super().__init__(message, hint, **where)  # type: ignore[arg-type]
+        self.retry_after = retry_after

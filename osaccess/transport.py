@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +23,18 @@ from osaccess import errors
 log = logging.getLogger("osaccess.transport")
 
 AuthKind = Literal["aws", "basic", "cert", "none"]
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+MAX_BACKOFF = 10.0
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(response: Response) -> float | None:
+    """Seconds from a Retry-After header (delta form), capped; None when absent or a date."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,12 @@ class Transport:
         *,
         ca_certs: str | None = None,
         timeout: float = 30.0,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self.max_attempts = max_attempts
+        self.backoff = backoff
         self.auth = auth
         self.timeout = timeout
         self._session = requests.Session()
@@ -90,8 +108,55 @@ class Transport:
     def close(self) -> None:
         self._session.close()
 
-    def request(self, method: str, path: str, body: Any = None) -> Response:
-        """Send one request; raise a :class:`~osaccess.errors.ClusterError` on failure."""
+    def request(
+        self, method: str, path: str, body: Any = None, *, retry: bool | None = None
+    ) -> Response:
+        """Send a request; raise a :class:`~osaccess.errors.ClusterError` when it cannot be sent.
+
+        Reads (GET) are retried on connection failures, timeouts and 429/502/503/504 answers,
+        a bounded number of times with exponential backoff and jitter, honouring Retry-After.
+        Writes are never retried here: the caller re-reads and decides (see engine._write)."""
+        retry = method in ("GET", "HEAD") if retry is None else retry
+        attempts = self.max_attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._send_once(method, path, body)
+            except errors.ConnectionFailed as exc:
+                if attempt == attempts:
+                    if attempts > 1:
+                        exc.message += f" (gave up after {attempts} attempts)"
+                    raise
+                delay = self._backoff(attempt)
+                log.warning(
+                    "%s; retrying in %.1fs (attempt %d of %d)",
+                    exc.message,
+                    delay,
+                    attempt + 1,
+                    attempts,
+                )
+                time.sleep(delay)
+                continue
+            if response.status in RETRYABLE_STATUS and attempt < attempts:
+                delay = retry_after(response) or self._backoff(attempt)
+                log.warning(
+                    "%s %s answered %d; retrying in %.1fs (attempt %d of %d)",
+                    method,
+                    path,
+                    response.status,
+                    delay,
+                    attempt + 1,
+                    attempts,
+                )
+                time.sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        return float(min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+
+    def _send_once(self, method: str, path: str, body: Any) -> Response:
         url = f"{self.endpoint}/{path.lstrip('/')}"
         what = f"{method} /{path.lstrip('/')}"
         data = None
@@ -118,9 +183,16 @@ class Transport:
                 endpoint=self.endpoint,
                 request=what,
             ) from None
+        except requests.exceptions.ReadTimeout:
+            raise errors.AnswerTimeout(
+                f"no answer within {self.timeout:g}s",
+                hint="the cluster may be overloaded; check its health and retry",
+                endpoint=self.endpoint,
+                request=what,
+            ) from None
         except requests.exceptions.Timeout:
             raise errors.ConnectionFailed(
-                f"no answer within {self.timeout:g}s",
+                f"could not connect within {self.timeout:g}s",
                 hint="check the endpoint, the network path (VPC, security groups) and retry",
                 endpoint=self.endpoint,
                 request=what,
@@ -218,6 +290,13 @@ def explain_error(
                 "out of the file",
                 **where,
             )
+    if response.status in RETRYABLE_STATUS:
+        return errors.Throttled(
+            f"the cluster is busy or throttling (HTTP {response.status}): {text}",
+            hint="osaccess retried with backoff; wait and run it again",
+            retry_after=retry_after(response),
+            **where,
+        )
     return errors.ApiError(f"HTTP {response.status}: {text}", **where)
 
 

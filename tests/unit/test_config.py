@@ -253,3 +253,37 @@ def test_regions_come_from_amazon_endpoints() -> None:
     assert region_from_endpoint("https://search-a-b.eu-west-1.es.amazonaws.com") == "eu-west-1"
     assert region_from_endpoint("https://vpc-a.us-gov-west-1.es.amazonaws.com") == "us-gov-west-1"
     assert region_from_endpoint("https://localhost:9200") is None
+
+
+def test_safety_settings_are_read(tmp_path: Path) -> None:
+    text = HEADER.replace("roles:\n", "") + (
+        "protect: [arn:aws:iam::111111111111:role/break-glass, admin]\n"
+        "admin_roles: [all_access]\n"
+        "thresholds: {removal_percent: 10, removal_minimum: 3}\n"
+        "roles:\n  r: [arn:aws:iam::111111111111:user/a]\n"
+    )
+    result = load(write(tmp_path, text))
+    assert result.file is not None, result.problems
+    safety = result.file.safety
+    assert safety.protect == {"arn:aws:iam::111111111111:role/break-glass", "admin"}
+    assert safety.admin_roles == ("all_access",)
+    assert (safety.removal_percent, safety.removal_minimum) == (10, 3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("protect: [arn:aws:sts::111111111111:assumed-role/x/y]\n", "is an STS session"),
+        ("protect: admin\n", "protect must be a list"),
+        ("thresholds: {removal_percent: 150}\n", "must be between 0 and 100"),
+        ("thresholds: {removal_minimum: many}\n", "removal_minimum must be a"),
+        ("thresholds: {removal_percnt: 5}\n", "did you mean 'removal_percent'"),
+        ("admin_roles: []\n", "admin_roles is empty"),
+    ],
+)
+def test_bad_safety_settings_are_refused(tmp_path: Path, extra: str, expected: str) -> None:
+    result = load(write(tmp_path, extra + HEADER + "  r: [arn:aws:iam::111111111111:user/a]\n"))
+    assert result.file is None
+    assert any(expected in p.message or expected in (p.fix or "") for p in result.errors), [
+        p.message for p in result.errors
+    ]
