@@ -118,6 +118,11 @@ UsernameOpt = Annotated[
         help="User name for basic auth (the password: OSACCESS_PASSWORD).",
     ),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(envvar="OSACCESS_TIMEOUT", min=0.1,
+                 help="Seconds to wait for each answer (reads are retried a few times)."),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
 ]
@@ -217,6 +222,7 @@ def _overrides(
     profile: str | None,
     auth: str | None,
     username: str | None,
+    timeout: float = 30.0,
 ) -> Overrides:
     from osaccess.engine import Overrides
 
@@ -227,6 +233,7 @@ def _overrides(
         auth=auth,
         username=username,
         password=os.environ.get("OSACCESS_PASSWORD"),
+        timeout=timeout,
     )
 
 
@@ -287,6 +294,7 @@ def plan(
     profile: ProfileOpt = None,
     auth: AuthOpt = None,
     username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
     output_format: FormatOpt = OutputFormat.text,
     out: OutOpt = None,
     detailed_exitcode: Annotated[
@@ -299,7 +307,7 @@ def plan(
     With --out, the plan can be applied later exactly as reviewed: apply --plan FILE."""
     _setup_logging(debug)
     files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
-    overrides = _overrides(endpoint, ca_certs, profile, auth, username)
+    overrides = _overrides(endpoint, ca_certs, profile, auth, username, timeout)
 
     def run() -> list[tuple[Plan, PlanContext]]:
         from osaccess.engine import connect, make_plan
@@ -371,6 +379,7 @@ def apply(
     profile: ProfileOpt = None,
     auth: AuthOpt = None,
     username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: ForceOpt = False,
     plan_file: Annotated[
@@ -389,7 +398,7 @@ def apply(
         if (paths or plan_file is None)
         else []
     )
-    overrides = _overrides(endpoint, ca_certs, profile, auth, username)
+    overrides = _overrides(endpoint, ca_certs, profile, auth, username, timeout)
     if not yes and not sys.stdin.isatty():
         typer.echo("error: apply changes clusters; not on a terminal, so it needs --yes", err=True)
         typer.echo("hint: review `osaccess plan` first, then run apply --yes", err=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +115,16 @@ def aws_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return sandbox
+
+
+@pytest.fixture()
+def roles(sandbox: Sandbox) -> Iterator[list[str]]:
+    """Three fresh roles on the cluster (mappings of them are removed afterwards)."""
+    names = [f"it_{uuid.uuid4().hex[:8]}_{i}" for i in range(3)]
+    for name in names:
+        body = {"cluster_permissions": ["cluster_monitor"], "description": "integration test"}
+        assert admin(sandbox, "PUT", f"/_plugins/_security/api/roles/{name}", body).ok
+    yield names
+    for name in names:
+        admin(sandbox, "DELETE", f"/_plugins/_security/api/rolesmapping/{name}")
+        admin(sandbox, "DELETE", f"/_plugins/_security/api/roles/{name}")

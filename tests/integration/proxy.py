@@ -8,7 +8,9 @@ reported as failed). It speaks plain HTTP on loopback and HTTPS to the node.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +31,7 @@ class Answer:
     status: int
     body: Any
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     def encoded(self) -> bytes:
         if self.content_type == "application/json":
@@ -44,7 +47,21 @@ class ForwardThenAnswer:
     body: Any
 
 
-Rule = Callable[[str, str], Forward | Answer | ForwardThenAnswer]
+@dataclass(frozen=True)
+class Drop:
+    """Close the connection without answering (a reset, as a crashed proxy would)."""
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Wait, then forward (the client may have given up by then: a timeout); or, with
+    ``after_forward``, forward at once and hold the answer back."""
+
+    seconds: float
+    after_forward: bool = False
+
+
+Rule = Callable[[str, str], Forward | Answer | ForwardThenAnswer | Drop | Delay]
 
 
 class FaultProxy:
@@ -53,6 +70,7 @@ class FaultProxy:
         self.ca_certs = ca_certs
         self.rule = rule
         self.seen: list[str] = []
+        self.actions: list[str] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,8 +102,17 @@ class FaultProxy:
         length = int(handler.headers.get("content-length") or 0)
         body = handler.rfile.read(length) if length else None
         action = self.rule(handler.command, handler.path)
+        self.actions.append(type(action).__name__)
+        if isinstance(action, Drop):
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if isinstance(action, Delay) and not action.after_forward:
+            time.sleep(action.seconds)
         if isinstance(action, Answer):
-            self._reply(handler, action.status, action.encoded(), action.content_type)
+            self._reply(
+                handler, action.status, action.encoded(), action.content_type, action.headers
+            )
             return
         upstream = requests.request(
             handler.command,
@@ -99,6 +126,8 @@ class FaultProxy:
                 if k.lower() in ("authorization", "content-type")
             },
         )
+        if isinstance(action, Delay) and action.after_forward:
+            time.sleep(action.seconds)
         if isinstance(action, ForwardThenAnswer):
             self._reply(handler, action.status, json.dumps(action.body).encode())
         else:
@@ -110,9 +139,12 @@ class FaultProxy:
         status: int,
         body: bytes,
         content_type: str = "application/json",
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         handler.send_response(status)
         handler.send_header("content-type", content_type)
+        for name, value in headers:
+            handler.send_header(name, value)
         handler.send_header("content-length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
