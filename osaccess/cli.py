@@ -120,8 +120,11 @@ UsernameOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float,
-    typer.Option(envvar="OSACCESS_TIMEOUT", min=0.1,
-                 help="Seconds to wait for each answer (reads are retried a few times)."),
+    typer.Option(
+        envvar="OSACCESS_TIMEOUT",
+        min=0.1,
+        help="Seconds to wait for each answer (reads are retried a few times).",
+    ),
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
