@@ -54,4 +54,5 @@ clean: sandbox-stop
 
 ## Benchmarks against the sandbox (plan/apply versus a per-role PUT loop); prints figures.
 bench: sandbox
-	$(PY) benchmarks/bench_reconcile.py
+	$(PY) -m benchmarks.bench_reconcile
+	$(PY) -m benchmarks.bench_parallel

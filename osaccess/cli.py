@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # only for types: validate and --help must not import the HTT
     from osaccess.audit import AuditRecord
     from osaccess.cluster import SecurityApi
     from osaccess.engine import ApplyResult, Overrides, Planned
-    from osaccess.model import MappingFile
+    from osaccess.model import ClusterSpec, MappingFile
     from osaccess.plan import Plan
     from osaccess.planfile import Reviewed
     from osaccess.render import PlanContext
@@ -128,6 +128,16 @@ TimeoutOpt = Annotated[
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
+]
+ParallelOpt = Annotated[
+    int,
+    typer.Option(
+        "--parallel",
+        "-j",
+        min=1,
+        max=64,
+        help="Clusters to work on at the same time (one failing does not stop the others).",
+    ),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 OutOpt = Annotated[
@@ -303,6 +313,7 @@ def plan(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
+    parallel: ParallelOpt = 8,
     debug: DebugOpt = False,
 ) -> None:
     """Show what apply would change on each cluster, and whether apply would refuse. Read-only.
@@ -312,28 +323,63 @@ def plan(
     files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
     overrides = _overrides(endpoint, ca_certs, profile, auth, username, timeout)
 
-    def run() -> list[tuple[Plan, PlanContext]]:
+    def plan_one(file: MappingFile) -> tuple[Plan, PlanContext]:
         from osaccess.engine import connect, make_plan
 
-        results: list[tuple[Plan, PlanContext]] = []
-        for file in files:
-            api = connect(file, overrides)
-            try:
-                planned = make_plan(api, file)
-            finally:
-                api.transport.close()
-            results.append((planned.plan, _context(file, api, planned)))
-        return results
+        api = connect(file, overrides)
+        try:
+            planned = make_plan(api, file)
+        finally:
+            api.transport.close()
+        return planned.plan, _context(file, api, planned)
 
-    plans = _guarded(debug, run)
+    def run() -> list[tuple[Plan, PlanContext] | Exception]:
+        from osaccess.parallel import map_bounded
+
+        return map_bounded(files, plan_one, parallel, label=lambda f: f.path, what="planned")
+
+    outcomes = _guarded(debug, run)
+    plans = [o for o in outcomes if not isinstance(o, Exception)]
+    failed = [(f, o) for f, o in zip(files, outcomes, strict=True) if isinstance(o, Exception)]
     _render(plans, output_format)
+    for file, exc in failed:
+        _report_failure(file.path, exc, debug)
     if out is not None:
         _guarded(debug, lambda: _write_out(out, plans))
         typer.echo(
             f"Plan written to {out}; apply it exactly with: osaccess apply --plan {out}", err=True
         )
     pending = any(not p.empty for p, _ in plans)
+    if len(files) > 1:
+        changed = sum(1 for p, _ in plans if not p.empty)
+        typer.echo(
+            f"Summary: {len(files)} file(s): {changed} with changes, "
+            f"{len(plans) - changed} up to date, {len(failed)} failed.",
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_CHANGES if pending and detailed_exitcode else EXIT_OK)
+
+
+def _severity(code: int) -> int:
+    """Order of exit codes from best to worst: 0, 2 (changes), 3 (refused), 1 (error)."""
+    return {EXIT_OK: 0, EXIT_CHANGES: 1, EXIT_REFUSED: 2, EXIT_ERROR: 3}.get(code, 3)
+
+
+def _report_failure(path: str, exc: Exception, debug: bool) -> None:
+    from osaccess.errors import OsaccessError
+
+    if debug:
+        traceback.print_exception(exc)
+    kind = "refused" if type(exc).__name__ == "Refused" else "error"
+    message = (
+        str(exc) if isinstance(exc, OsaccessError) else f"unexpected {type(exc).__name__}: {exc}"
+    )
+    typer.echo(f"{kind}: {path}: {message}", err=True)
+    hint = exc.hint if isinstance(exc, OsaccessError) else None
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
 
 
 ForceOpt = Annotated[
@@ -390,6 +436,7 @@ def apply(
         typer.Option("--plan", help="Apply exactly this reviewed plan (from plan --out)."),
     ] = None,
     audit_log: AuditOpt = None,
+    parallel: ParallelOpt = 8,
     debug: DebugOpt = False,
 ) -> None:
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
@@ -426,37 +473,96 @@ def apply(
             )
         typer.echo("Verified: the cluster now matches the " + ("plan." if reviewed else "file."))
 
-    def run_files() -> None:
+    def run_files() -> int:
+        """Plan every file (in parallel), confirm once, apply (in parallel); the worst exit."""
+        from osaccess import audit
         from osaccess.audit import AuditRecord
         from osaccess.engine import connect, execute, make_plan, refuse_if_unsafe
+        from osaccess.errors import Refused
+        from osaccess.parallel import map_bounded
         from osaccess.render import render_text
 
-        for file in files:
+        worst = EXIT_OK
+
+        def finish(record: AuditRecord, result: str, exc: Exception | None = None) -> None:
+            nonlocal worst
+            record.result = result
+            if exc is not None:
+                record.error = getattr(exc, "message", str(exc))
+                _report_failure(record.file, exc, debug)
+                code = EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR
+                worst = max(worst, code, key=_severity)
+            typer.echo(record.summary(), err=True)
+            if audit_log is not None:
+                audit.append(audit_log, record)
+
+        def plan_one(file: MappingFile) -> tuple[SecurityApi, Planned]:
             api = connect(file, overrides)
-            record = AuditRecord(file.path, api.endpoint)
-
-            def one(
-                api: SecurityApi = api, file: MappingFile = file, record: AuditRecord = record
-            ) -> None:
-                planned = make_plan(api, file)
-                record.caller = planned.identity.user_name if planned.identity else None
-                record.plan = planned.plan
-                render_text(
-                    planned.plan, _context(file, api, planned), sys.stdout, color=_use_color()
-                )
-                if planned.plan.empty:
-                    record.result = "nothing to do"
-                    return
-                refuse_if_unsafe(planned.refusals, force)
-                confirm(api.endpoint)
-                result = execute(api, file, planned, force=force)
-                record.plan, record.result = result.plan, "applied"
-                report(result, api.endpoint, reviewed=False)
-
             try:
-                _audited(audit_log, record, one)
-            finally:
+                return api, make_plan(api, file)
+            except Exception:
                 api.transport.close()
+                raise
+
+        planned_all = map_bounded(files, plan_one, parallel, label=lambda f: f.path, what="planned")
+        ready: list[tuple[MappingFile, SecurityApi, Planned, AuditRecord]] = []
+        for file, outcome in zip(files, planned_all, strict=True):
+            if isinstance(outcome, Exception):
+                finish(
+                    AuditRecord(file.path, overrides.endpoint or file.cluster.endpoint),
+                    "failed",
+                    outcome,
+                )
+                continue
+            api, planned = outcome
+            record = AuditRecord(
+                file.path,
+                api.endpoint,
+                plan=planned.plan,
+                caller=planned.identity.user_name if planned.identity else None,
+            )
+            render_text(planned.plan, _context(file, api, planned), sys.stdout, color=_use_color())
+            try:
+                if planned.plan.empty:
+                    finish(record, "nothing to do")
+                    continue
+                refuse_if_unsafe(planned.refusals, force)
+            except Refused as exc:
+                finish(record, "refused", exc)
+                api.transport.close()
+                continue
+            ready.append((file, api, planned, record))
+        try:
+            if ready and not yes:
+                where = ", ".join(api.endpoint for _, api, _, _ in ready)
+                if not typer.confirm(f"Apply these changes to {where}?"):
+                    typer.echo("Not applied.", err=True)
+                    for *_, record in ready:
+                        finish(record, "declined")
+                    return EXIT_ERROR
+
+            def apply_one(
+                item: tuple[MappingFile, SecurityApi, Planned, AuditRecord],
+            ) -> ApplyResult:
+                file, api, planned, _ = item
+                return execute(api, file, planned, force=force)
+
+            results = map_bounded(
+                ready, apply_one, parallel, label=lambda i: i[0].path, what="applied"
+            )
+            for (_, api, _, record), result in zip(ready, results, strict=True):
+                if isinstance(result, Exception):
+                    finish(record, "failed", result)
+                else:
+                    record.plan = result.plan
+                    report(result, api.endpoint, reviewed=False)
+                    finish(record, "applied")
+        finally:
+            for _, api, _, _ in ready:
+                api.transport.close()
+        if len(files) > 1:
+            typer.echo(f"Summary: {len(files)} file(s) processed; exit {worst}.", err=True)
+        return worst
 
     def run_reviewed(path: Path) -> None:
         from osaccess.audit import AuditRecord
@@ -517,7 +623,293 @@ def apply(
     if plan_file is not None:
         _guarded(debug, lambda: run_reviewed(plan_file))
     else:
-        _guarded(debug, run_files)
+        raise typer.Exit(_guarded(debug, run_files))
+
+
+# -- day two: import, explain, whoami, doctor, schema ------------------------------------------
+
+ClusterFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cluster",
+        "-c",
+        help="Take the cluster block (endpoint, auth, ...) from this mapping file.",
+    ),
+]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region (with --endpoint).")]
+AssumeRoleOpt = Annotated[
+    str | None, typer.Option("--assume-role", help="IAM role to assume (with --endpoint).")
+]
+
+
+def _cluster_spec(
+    cluster_file: Path | None,
+    endpoint: str | None,
+    auth: str | None,
+    region: str | None,
+    assume_role: str | None,
+    ca_certs: str | None,
+) -> ClusterSpec:
+    """The cluster to talk to: a file's cluster block, or --endpoint and friends."""
+    from dataclasses import replace
+
+    from osaccess.config import region_from_endpoint
+    from osaccess.errors import ConfigError
+    from osaccess.model import ClusterSpec
+
+    if cluster_file is not None:
+        (file,) = _load_all([str(cluster_file)], quiet_ok=True)
+        spec = file.cluster
+        if endpoint:
+            spec = replace(spec, endpoint=endpoint)
+        return replace(
+            spec,
+            region=region or spec.region,
+            assume_role=assume_role or spec.assume_role,
+            auth=auth or spec.auth,
+            ca_certs=ca_certs or spec.ca_certs,
+        )
+    if not endpoint:
+        raise ConfigError(
+            "which cluster? give --cluster FILE or --endpoint URL",
+            hint="e.g. --endpoint https://search-x.eu-west-1.es.amazonaws.com",
+        )
+    return ClusterSpec(
+        endpoint=endpoint.rstrip("/"),
+        auth=auth or "aws",
+        region=region or region_from_endpoint(endpoint),
+        assume_role=assume_role,
+        ca_certs=ca_certs,
+    )
+
+
+@app.command("import")
+def import_(
+    cluster_file: ClusterFileOpt = None,
+    endpoint: EndpointOpt = None,
+    auth: AuthOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a mapping file from what a cluster holds (then `plan` shows no changes)."""
+    _setup_logging(debug)
+
+    def run() -> str:
+        from dataclasses import replace
+
+        from osaccess.engine import connect_spec
+        from osaccess.importer import render_import
+
+        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
+        if username and spec.auth == "basic":
+            spec = replace(spec, username=username)
+        overrides = _overrides(None, None, profile, None, username, timeout)
+        api = connect_spec(spec, overrides)
+        try:
+            live = api.read_state()
+        finally:
+            api.transport.close()
+        return render_import(live, spec, source=spec.endpoint)
+
+    text = _guarded(debug, run)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}; check it with: osaccess plan {out}", err=True)
+
+
+@app.command()
+def explain(
+    principal: Annotated[
+        str | None,
+        typer.Argument(help="An IAM user or role ARN, an STS session ARN, or a user name."),
+    ] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Who holds this role?")] = None,
+    backend_role: Annotated[
+        list[str] | None,
+        typer.Option("--backend-role", help="Backend roles of a plain user name (repeat)."),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="Explain offline, from this mapping file.")
+    ] = None,
+    cluster_file: ClusterFileOpt = None,
+    endpoint: EndpointOpt = None,
+    auth: AuthOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    output_format: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Who has access, and why: the mappings that match a principal, its roles, and what they
+    allow; or, with --role, who holds a role."""
+    _setup_logging(debug)
+    if (principal is None) == (role is None):
+        typer.echo("error: give a PRINCIPAL or --role NAME (one of them)", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+    def run() -> tuple[dict[str, Any], str]:
+        from osaccess.explain import (
+            explain as explain_,
+        )
+        from osaccess.explain import (
+            holders,
+            render_explanation,
+            render_holders,
+            subject_for,
+        )
+        from osaccess.model import RoleMapping
+
+        definitions: dict[str, dict[str, Any]] | None = None
+        if from_file is not None:
+            (file,) = _load_all([str(from_file)], quiet_ok=True)
+            mappings: dict[str, RoleMapping] = {
+                r.name: r.mapping for r in file.roles if not r.absent
+            }
+            source = (
+                f"{from_file} (offline: what the file grants; shared roles also keep "
+                "what the cluster holds)"
+            )
+        else:
+            from osaccess.engine import connect_spec
+
+            spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
+            api = connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
+            try:
+                live = api.read_mappings()
+                definitions = api.read_role_definitions()
+            finally:
+                api.transport.close()
+            mappings = {name: entry.mapping for name, entry in live.items()}
+            source = f"{spec.endpoint} (live)"
+        if role is not None:
+            data = holders(role, mappings.get(role))
+            data["source"] = source
+            return data, render_holders(data)
+        result = explain_(subject_for(principal or "", backend_role), mappings, definitions, source)
+        return result.data(), render_explanation(result)
+
+    data, text = _guarded(debug, run)
+    if output_format is OutputFormat.json:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def whoami(
+    cluster_file: ClusterFileOpt = None,
+    endpoint: EndpointOpt = None,
+    auth: AuthOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
+) -> None:
+    """Who the current credentials are to OpenSearch, and whether they may change role
+    mappings."""
+    _setup_logging(debug)
+
+    def run() -> tuple[str, bool]:
+        from osaccess.engine import connect_spec
+
+        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
+        api = connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
+        from osaccess.errors import ClusterError
+
+        error: ClusterError | None = None
+        try:
+            info = api.authinfo()
+            try:
+                api.read_mappings()
+                probe = api.probe_write()
+                if probe.status not in (200, 400):
+                    error = api.transport.error_for(
+                        probe, "PATCH", f"{api.prefix}/api/rolesmapping"
+                    )
+            except ClusterError as exc:
+                error = exc
+        finally:
+            api.transport.close()
+        lines = [
+            f"user name      {info.get('user_name')}",
+            f"backend roles  {', '.join(map(str, info.get('backend_roles') or [])) or '(none)'}",
+            f"roles          {', '.join(sorted(map(str, info.get('roles') or []))) or '(none)'}",
+            f"cluster        {api.endpoint}" + (f" ({api.prefix})" if api.prefix else ""),
+        ]
+        if error is None:
+            lines.append("role mappings  can read and change them")
+        else:
+            lines.append(f"role mappings  cannot change them: {error.message}")
+            if error.hint:
+                lines.append(f"fix            {error.hint}")
+        return "\n".join(lines) + "\n", error is None
+
+    text, ok = _guarded(debug, run)
+    sys.stdout.write(text)
+    raise typer.Exit(EXIT_OK if ok else EXIT_ERROR)
+
+
+@app.command()
+def doctor(
+    paths: PathsArg = None,
+    endpoint: EndpointOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    auth: AuthOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 10.0,
+    debug: DebugOpt = False,
+) -> None:
+    """Check, in order, everything plan and apply need; one line per check, with advice."""
+    _setup_logging(debug)
+    files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
+    overrides = _overrides(endpoint, ca_certs, profile, auth, username, timeout)
+
+    def run() -> bool:
+        from osaccess.doctor import run_checks
+        from osaccess.engine import connect
+
+        healthy = True
+        for file in files:
+            api = connect(file, overrides)
+            typer.echo(f"{file.path} -> {api.endpoint}")
+            try:
+                for check in run_checks(api, file):
+                    typer.echo("  " + check.render().replace("\n", "\n  "))
+                    healthy = healthy and check.ok
+            finally:
+                api.transport.close()
+        return healthy
+
+    healthy = _guarded(debug, run)
+    typer.echo("All checks passed." if healthy else "Some checks failed.", err=not healthy)
+    raise typer.Exit(EXIT_OK if healthy else EXIT_ERROR)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of mapping files (for editors and CI)."""
+    import json
+
+    from osaccess.schema import mapping_file_schema
+
+    sys.stdout.write(json.dumps(mapping_file_schema(), indent=2, sort_keys=True) + "\n")
 
 
 @sandbox_app.command("gateway")

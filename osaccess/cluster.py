@@ -95,6 +95,10 @@ class SecurityApi:
         return _mappings(self._get_json(path), self.endpoint, path)
 
     def read_roles(self) -> frozenset[str]:
+        return frozenset(self.read_role_definitions())
+
+    def read_role_definitions(self) -> dict[str, dict[str, Any]]:
+        """All roles with what they allow (cluster, index and tenant permissions), one GET."""
         assert self.prefix is not None, "read_mappings() first: it detects the prefix"
         body = self._get_json(f"{self.prefix}/api/roles")
         if not isinstance(body, dict):
@@ -103,7 +107,22 @@ class SecurityApi:
                 endpoint=self.endpoint,
                 request=f"GET /{self.prefix}/api/roles",
             )
-        return frozenset(str(name) for name in body if not str(name).startswith("_"))
+        return {
+            str(name): definition
+            for name, definition in body.items()
+            if not str(name).startswith("_") and isinstance(definition, dict)
+        }
+
+    def info(self) -> dict[str, Any]:
+        """GET / : the cluster's name and version (distribution, number)."""
+        body = self._get_json("")
+        return dict(body) if isinstance(body, dict) else {}
+
+    def probe_write(self) -> Response:
+        """Ask whether role mappings may be written, without writing: an empty PATCH passes the
+        security plugin's access check and is then refused as an empty patch (400)."""
+        assert self.prefix is not None
+        return self._send("PATCH", f"{self.prefix}/api/rolesmapping", [])
 
     def read_state(self) -> LiveState:
         mappings = self.read_mappings()

@@ -1,0 +1,118 @@
+"""`osaccess doctor`: check, in order, everything apply needs, with a verdict and advice each.
+
+reachability -> TLS -> authentication -> API prefix and version -> read mappings ->
+write mappings (probed without writing) -> every role of the file exists
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from osaccess import errors
+from osaccess.cluster import PREFIXES, SecurityApi
+from osaccess.model import MappingFile
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    advice: str | None = None
+
+    def render(self) -> str:
+        mark = "ok  " if self.ok else "FAIL"
+        text = f"[{mark}] {self.name}: {self.detail}"
+        return text + (f"\n       advice: {self.advice}" if self.advice and not self.ok else "")
+
+
+def run_checks(
+    api: SecurityApi, file: MappingFile, connect_timeout: float = 5.0
+) -> Iterator[Check]:
+    """Yield checks in order; stop at the first failure that makes the rest meaningless."""
+    parts = urlsplit(api.endpoint)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=connect_timeout).close()
+    except OSError as exc:
+        yield Check(
+            "reachable",
+            False,
+            f"cannot open {host}:{port}: {exc.strerror or exc}",
+            "check the endpoint, DNS, and the network path (VPC, security groups, VPN)",
+        )
+        return
+    yield Check("reachable", True, f"{host}:{port} accepts connections")
+
+    def attempt(name: str, action: Callable[[], str], good_advice: str | None = None) -> Check:
+        try:
+            return Check(name, True, action())
+        except errors.OsaccessError as exc:
+            return Check(name, False, exc.message, exc.hint or good_advice)
+
+    tls = "TLS verified" if parts.scheme == "https" else "plain HTTP, no TLS"
+    try:
+        info: dict[str, Any] = api.authinfo()
+    except errors.TLSFailed as exc:
+        yield Check("TLS", False, exc.message, exc.hint)
+        return
+    except errors.ClusterError as exc:
+        yield Check("TLS", parts.scheme == "https", tls)
+        yield Check("authentication", False, exc.message, exc.hint)
+        return
+    yield Check("TLS", True, tls)
+    roles = ", ".join(sorted(map(str, info.get("roles") or []))) or "none"
+    backend = ", ".join(map(str, info.get("backend_roles") or [])) or "none"
+    yield Check(
+        "authentication",
+        True,
+        f"authenticated as {info.get('user_name')} (backend roles: {backend}; roles: {roles})",
+    )
+
+    def version() -> str:
+        about = api.info()
+        release: dict[str, Any] = about.get("version") or {}
+        number = str(release.get("number", "?"))
+        distribution = str(release.get("distribution", "elasticsearch"))
+        return f"{distribution} {number}"
+
+    check = attempt("version", version)
+    yield check
+    if not check.ok:
+        return
+
+    def read() -> str:
+        count = len(api.read_mappings())  # also finds the API prefix
+        legacy = " (legacy prefix)" if api.prefix == PREFIXES[1] else ""
+        return f"GET {api.prefix}/api/rolesmapping allowed{legacy}: {count} mapping(s)"
+
+    check = attempt("read role mappings", read)
+    yield check
+    if not check.ok:
+        return
+
+    def write() -> str:
+        response = api.probe_write()
+        if response.status in (200, 400):
+            return "PATCH rolesmapping allowed (probed with an empty patch; nothing written)"
+        raise api.transport.error_for(response, "PATCH", f"{api.prefix}/api/rolesmapping")
+
+    check = attempt("write role mappings", write)
+    yield check
+
+    def roles_exist() -> str:
+        existing = api.read_roles()
+        missing = sorted(r.name for r in file.roles if not r.absent and r.name not in existing)
+        if missing:
+            raise errors.PlanError(
+                f"missing on the cluster: {', '.join(missing)}",
+                [],
+                hint="create the roles first, or fix their names in the file",
+            )
+        return f"all {len(file.roles)} role(s) of {file.path} exist"
+
+    yield attempt("roles of the file", roles_exist)
