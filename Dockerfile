@@ -1,10 +1,13 @@
-# osaccess in a container, for CI jobs and for the sandbox's gateway service (docker-compose.yml).
+# osaccess in a container, for CI jobs:  docker build -t osaccess .
+#   docker run --rm -v "$PWD:/work" -e AWS_PROFILE -v ~/.aws:/home/osaccess/.aws:ro osaccess plan
+# docker-compose.yml builds it with EXTRAS=sandbox for the sandbox's IAM gateway.
 FROM python:3.11-slim
-ARG EXTRAS=sandbox
+ARG EXTRAS=""
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY osaccess ./osaccess
-RUN pip install --no-cache-dir ".[${EXTRAS}]" && useradd --system --no-create-home osaccess
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
+    && useradd --system --create-home osaccess
 USER osaccess
 WORKDIR /work
 ENTRYPOINT ["osaccess"]
