@@ -78,7 +78,7 @@ def run_checks(
         release: dict[str, Any] = about.get("version") or {}
         number = str(release.get("number", "?"))
         distribution = str(release.get("distribution", "elasticsearch"))
-        return f"{distribution} {number}"
+        return f"{distribution} {number} ({era(distribution, number)})"
 
     check = attempt("version", version)
     yield check
@@ -116,3 +116,16 @@ def run_checks(
         return f"all {len(file.roles)} role(s) of {file.path} exist"
 
     yield attempt("roles of the file", roles_exist)
+
+
+def era(distribution: str, number: str) -> str:
+    """Which generation of the security REST API a version has (they answer differently)."""
+    try:
+        major, minor = (int(part) for part in number.split(".")[:2])
+    except ValueError:
+        return "unknown version"
+    if distribution != "opensearch":
+        return "Elasticsearch/OpenDistro: legacy _opendistro API"
+    if (major, minor) >= (2, 10):
+        return "security REST API of 2.10 and later"
+    return "legacy security REST layer (before 2.10)"

@@ -101,3 +101,11 @@ def test_serverless_endpoints_are_refused_with_an_explanation(tmp_path: Path) ->
     )
     assert result.returncode == 1
     assert "OpenSearch Serverless collection, which has no security plugin" in result.stderr
+
+
+def test_version_eras() -> None:
+    from osaccess.doctor import era
+
+    assert era("opensearch", "2.19.4") == "security REST API of 2.10 and later"
+    assert era("opensearch", "2.9.0") == "legacy security REST layer (before 2.10)"
+    assert era("elasticsearch", "7.10.2") == "Elasticsearch/OpenDistro: legacy _opendistro API"
