@@ -837,11 +837,7 @@ def whoami(
             info = api.authinfo()
             try:
                 api.read_mappings()
-                probe = api.probe_write()
-                if probe.status not in (200, 400):
-                    error = api.transport.error_for(
-                        probe, "PATCH", f"{api.prefix}/api/rolesmapping"
-                    )
+                error = api.write_refusal()
             except ClusterError as exc:
                 error = exc
         finally:

@@ -118,11 +118,14 @@ class SecurityApi:
         body = self._get_json("")
         return dict(body) if isinstance(body, dict) else {}
 
-    def probe_write(self) -> Response:
-        """Ask whether role mappings may be written, without writing: an empty PATCH passes the
-        security plugin's access check and is then refused as an empty patch (400)."""
-        assert self.prefix is not None
-        return self._send("PATCH", f"{self.prefix}/api/rolesmapping", [])
+    def write_refusal(self) -> errors.ClusterError | None:
+        """Why role mappings may not be written (None: they may), found without writing: an
+        empty PATCH passes the access checks (IAM's and the plugin's) and is then refused as an
+        empty patch (400)."""
+        assert self.prefix is not None, "read_mappings() first: it detects the prefix"
+        path = f"{self.prefix}/api/rolesmapping"
+        response = self._send("PATCH", path, [])
+        return None if response.status in (200, 400) else self._fail(response, "PATCH", path)
 
     def read_state(self) -> LiveState:
         mappings = self.read_mappings()

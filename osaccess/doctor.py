@@ -97,10 +97,10 @@ def run_checks(
         return
 
     def write() -> str:
-        response = api.probe_write()
-        if response.status in (200, 400):
-            return "PATCH rolesmapping allowed (probed with an empty patch; nothing written)"
-        raise api.transport.error_for(response, "PATCH", f"{api.prefix}/api/rolesmapping")
+        refusal = api.write_refusal()
+        if refusal is not None:
+            raise refusal
+        return "PATCH rolesmapping allowed (probed with an empty patch; nothing written)"
 
     check = attempt("write role mappings", write)
     yield check
