@@ -60,7 +60,8 @@ def evaluate(
     after = apply_to(live.mappings, plan)
     if identity is not None:
         refusals += _lockout(plan, before, after, safety, identity)
-    for role in safety.admin_roles:
+    # all_access and security_manager always count, whatever admin_roles says
+    for role in sorted(set(safety.admin_roles) | {"all_access", "security_manager"}):
         if (
             role in before
             and before[role].principal_count

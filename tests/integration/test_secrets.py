@@ -26,8 +26,14 @@ def test_no_command_shows_a_secret(
         ["plan", str(path), "--debug", "--format", "markdown"],
         ["apply", "--plan", str(plan_file), "-y", "--debug", "--audit-log", str(audit)],
         ["apply", str(path), "-y", "--debug", "--audit-log", str(audit)],
-        # failures too: a wrong password / an unknown role / a refused plan
+        ["import", "-c", str(path), "--debug"],
+        ["explain", ALICE, "-c", str(path), "--debug", "-f", "json"],
+        ["explain", "--role", roles[0], "-c", str(path), "--debug"],
+        ["whoami", "-c", str(path), "--debug"],
+        ["doctor", str(path), "--debug"],
+        # failures too: an unreachable cluster
         ["plan", str(path), "--debug", "--endpoint", "https://127.0.0.1:1"],
+        ["whoami", "-c", str(path), "--debug", "--endpoint", "https://127.0.0.1:1"],
     ]
     seen = []
     for command in commands:

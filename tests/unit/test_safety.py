@@ -195,3 +195,10 @@ def test_protected_principals_are_never_removed(
         for field_name in ("users", "backend_roles"):
             kept = entry.mapping.values(field_name) & protect
             assert kept <= (after[name].values(field_name) if name in after else frozenset())
+
+
+def test_all_access_and_security_manager_are_never_emptied_whatever_admin_roles_says() -> None:
+    live = state(all_access=RoleMapping.of(users=["admin"]))
+    plan_ = plan([desired("all_access", users=[])], live)
+    refusals = evaluate(plan_, live, Safety(admin_roles=("custom_admin",)), None)
+    assert any(r.guard == "empty-admin-role" for r in refusals)
