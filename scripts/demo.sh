@@ -2,7 +2,8 @@
 # The demo on the local sandbox (started by `make demo`):
 #  1. who each sandbox IAM principal is to OpenSearch (signed authinfo through the IAM gateway);
 #  2. validate, plan and apply mappings/ through the gateway as the master role, SigV4-signed;
-#  3. plan again: nothing left to do.
+#  3. plan again: nothing left to do;
+#  4. explain what the analytics role can do now, and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
@@ -28,5 +29,8 @@ $osaccess apply mappings/ --yes
 
 step "osaccess plan mappings/ again"
 $osaccess plan mappings/ --detailed-exitcode
+
+step "osaccess explain: who has access, and why (agrees with the node's own authinfo)"
+$osaccess explain arn:aws:iam::222222222222:role/analytics -c mappings/sandbox.yaml
 echo
 echo "Demo done. Try: source .sandbox/env; AWS_PROFILE=sandbox-alice .venv/bin/osaccess plan"
