@@ -4,15 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration bench clean
+.PHONY: install constraints sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the versions the test suite last passed with, so that CI and a newcomer
+# install exactly those (regenerate: make constraints).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,sandbox]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,sandbox]'
 	touch $@
+
+constraints: install
+	$(PY) -m pip freeze --exclude-editable > constraints.txt
 
 ## The local sandbox: OpenSearch + security plugin (from Maven Central), IAM gateway, STS.
 sandbox: install

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +21,8 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+# Property tests must not fail on a slow machine: no per-example deadline.
+settings.register_profile("osaccess", deadline=None)
+settings.load_profile("osaccess")
