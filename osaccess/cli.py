@@ -12,6 +12,7 @@ Exit codes (the same for every command):
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import logging
 import os
@@ -362,6 +363,10 @@ def plan(
     raise typer.Exit(EXIT_CHANGES if pending and detailed_exitcode else EXIT_OK)
 
 
+def _raise(exc: Exception) -> NoReturn:
+    raise exc
+
+
 def _severity(code: int) -> int:
     """Order of exit codes from best to worst: 0, 2 (changes), 3 (refused), 1 (error)."""
     return {EXIT_OK: 0, EXIT_CHANGES: 1, EXIT_REFUSED: 2, EXIT_ERROR: 3}.get(code, 3)
@@ -571,7 +576,15 @@ def apply(
         from osaccess.planfile import load_reviewed
         from osaccess.render import PlanContext, render_text
 
-        entries = load_reviewed(path)
+        try:
+            entries = load_reviewed(path)
+        except Refused as exc:
+            record = AuditRecord(
+                str(path), overrides.endpoint or "unknown", extra={"plan_file": str(path)}
+            )
+            # records the refusal (stderr, audit log), then raises it again
+            _audited(audit_log, record, functools.partial(_raise, exc))
+            raise
         by_path = {f.path: f for f in files}
         for entry in entries:
             target = entry.cluster.endpoint

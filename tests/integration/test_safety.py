@@ -370,3 +370,16 @@ def test_a_write_that_never_arrives_is_reported_not_repeated(
     assert "nothing was changed" in result.stderr
     assert len([s for s in proxy.seen if s.startswith("PATCH")]) == 1
     assert live(sandbox, roles[0]) is None
+
+
+def test_a_refused_plan_file_is_in_the_audit_log(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    plan_file = make_reviewed(sandbox, tmp_path, f"  {roles[0]}: [{ALICE}]\n")
+    plan_file.write_text(plan_file.read_text().replace(ALICE, "arn:aws:iam::1:user/evil"))
+    log = tmp_path / "audit.jsonl"
+    result = run(sandbox, "basic", "apply", "--plan", str(plan_file), "-y", "--audit-log", str(log))
+    assert result.returncode == 3
+    (record,) = (json.loads(line) for line in log.read_text().splitlines())
+    assert record["result"] == "refused"
+    assert "altered" in record["error"]
