@@ -1041,6 +1041,10 @@ def main() -> None:
     except click_exceptions.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
+    except BrokenPipeError:
+        # the reader went away (osaccess plan | head): stop quietly
+        sys.stderr.close()
+        sys.exit(EXIT_ERROR)
     except click_exceptions.Abort:
         typer.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
