@@ -215,7 +215,7 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         out.write("\n")
     out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
     if plan.unchanged:
-        out.write(f"Unchanged: {', '.join(plan.unchanged)}.\n")
+        out.write(f"Unchanged: {_some(plan.unchanged)}.\n")
     if context.refusals:
         out.write(style("\nSafety: apply will refuse this plan:", "1;31") + "\n")
         for refusal in context.refusals:
@@ -268,7 +268,14 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
                 out.write(f"- `{_md(role)}` {name}: {listed}\n")
         out.write("\n</details>\n")
     if plan.unchanged:
-        out.write(f"\nUnchanged: {', '.join(f'`{_md(r)}`' for r in plan.unchanged)}\n")
+        out.write(f"\nUnchanged: {_some([f'`{_md(r)}`' for r in plan.unchanged])}\n")
+
+
+def _some(names: list[str] | tuple[str, ...], shown: int = 10) -> str:
+    """A list that stays readable at 5,000 roles (the JSON plan has them all)."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 def _md(text: str) -> str:

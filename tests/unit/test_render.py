@@ -89,3 +89,15 @@ def test_an_empty_plan_says_so() -> None:
     out = io.StringIO()
     render_text(empty, CONTEXT, out)
     assert "No changes: the cluster matches the file." in out.getvalue()
+
+
+def test_a_long_list_of_unchanged_roles_is_shortened() -> None:
+    names = [f"role_{i:04d}" for i in range(5000)]
+    state = LiveState(
+        {n: LiveMapping(RoleMapping.of(users=["a"])) for n in names}, frozenset(names)
+    )
+    unchanged = plan([DesiredRole(n, RoleMapping.of(users=["a"])) for n in names], state)
+    out = io.StringIO()
+    render_text(unchanged, CONTEXT, out)
+    assert "role_0009 and 4990 more." in out.getvalue()
+    assert len(out.getvalue()) < 1000
