@@ -91,12 +91,13 @@ def evaluate(
         and managed
         and (removed * 100 / managed > safety.removal_percent)
     ):
-        listing = ", ".join(
+        gone = [
             f"{value} ({change.role})"
             for change in plan.changes
             for name in FIELDS
             for value in sorted(change.removed(name))
-        )
+        ]
+        listing = ", ".join(gone[:20]) + (f" and {len(gone) - 20} more" if len(gone) > 20 else "")
         refusals.append(
             Refusal(
                 "removal-threshold",
