@@ -25,10 +25,18 @@ class Subject:
     notes: tuple[str, ...] = ()
 
 
-def subject_for(principal: str, backend_roles: list[str] | None = None) -> Subject:
-    principal = principal.strip()
+def subject_for(
+    principal: str, backend_roles: list[str] | None = None, host: str | None = None
+) -> Subject:
+    subject = _subject(principal.strip(), frozenset(backend_roles or ()))
+    if host is None:
+        return subject
+    caller = Caller(subject.caller.user_name, subject.caller.backend_roles, host)
+    return Subject(caller, subject.described, subject.notes)
+
+
+def _subject(principal: str, extra: frozenset[str]) -> Subject:
     info = classify(principal)
-    extra = frozenset(backend_roles or ())
     if info.kind is ArnKind.IAM_ROLE:
         return Subject(
             Caller(principal, frozenset({principal}) | extra),
@@ -135,6 +143,7 @@ def render_explanation(explanation: Explanation) -> str:
         f"  seen as: {explanation.subject.described}",
         f"  user name: {caller.user_name}",
         f"  backend roles: {', '.join(sorted(caller.backend_roles)) or '(none)'}",
+        f"  from host: {caller.host or '(not given: hosts patterns are not evaluated; --host)'}",
     ]
     for note in explanation.subject.notes:
         lines.append(f"  note: {note}")

@@ -140,6 +140,10 @@ def explain(
         list[str] | None,
         typer.Option("--backend-role", help="Backend roles of a plain user name (repeat)."),
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="The address the caller connects from (for hosts patterns)."),
+    ] = None,
     from_file: Annotated[
         Path | None, typer.Option("--from", help="Explain offline, from this mapping file.")
     ] = None,
@@ -200,7 +204,9 @@ def explain(
             data = holders(role, mappings.get(role))
             data["source"] = source
             return data, render_holders(data)
-        result = explain_(subject_for(principal or "", backend_role), mappings, definitions, source)
+        result = explain_(
+            subject_for(principal or "", backend_role, host), mappings, definitions, source
+        )
         return result.data(), render_explanation(result)
 
     data, text = _guarded(debug, run)

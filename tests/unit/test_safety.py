@@ -202,3 +202,18 @@ def test_all_access_and_security_manager_are_never_emptied_whatever_admin_roles_
     plan_ = plan([desired("all_access", users=[])], live)
     refusals = evaluate(plan_, live, Safety(admin_roles=("custom_admin",)), None)
     assert any(r.guard == "empty-admin-role" for r in refusals)
+
+
+def test_explain_evaluates_every_kind_of_entry() -> None:
+    from osaccess.explain import explain, subject_for
+
+    mappings = {
+        "by_host": RoleMapping.of(hosts=["10.0.*"]),
+        "by_and": RoleMapping.of(and_backend_roles=["team-a", "on-call"]),
+        "by_regex": RoleMapping.of(users=["/kiban.*/"]),
+    }
+    plain = explain(subject_for("kibanaro", ["team-a"], host="10.0.3.4"), mappings)
+    assert plain.roles == ["by_host", "by_regex"]
+    both = explain(subject_for("x", ["team-a", "on-call"]), mappings)
+    assert both.roles == ["by_and"]
+    assert both.matches["by_and"][0].field == "and_backend_roles"
