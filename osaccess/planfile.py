@@ -7,6 +7,7 @@ from. `apply --plan` applies exactly the recorded operations — it never re-pla
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -73,18 +74,8 @@ def _entry(entry: dict[str, Any]) -> Reviewed:
     connection = entry["connection"]
     if connection is None:
         raise ValueError("no connection settings")
-    cluster = ClusterSpec(
-        endpoint=connection["endpoint"],
-        auth=connection["auth"],
-        region=connection.get("region"),
-        assume_role=connection.get("assume_role"),
-        external_id=connection.get("external_id"),
-        session_name=connection.get("session_name") or "osaccess",
-        username=connection.get("username"),
-        ca_certs=connection.get("ca_certs"),
-        client_cert=connection.get("client_cert"),
-        client_key=connection.get("client_key"),
-    )
+    known = {f.name for f in dataclasses.fields(ClusterSpec)}
+    cluster = ClusterSpec(**{k: v for k, v in connection.items() if k in known})
     raw_safety = entry["safety"]
     safety = Safety(
         admin_roles=tuple(raw_safety["admin_roles"]),

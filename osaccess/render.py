@@ -6,6 +6,7 @@ they cannot be missed in any format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -79,20 +80,8 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
 
 
 def _connection(spec: ClusterSpec | None, endpoint: str) -> dict[str, Any] | None:
-    if spec is None:
-        return None
-    return {
-        "endpoint": endpoint,
-        "auth": spec.auth,
-        "region": spec.region,
-        "assume_role": spec.assume_role,
-        "external_id": spec.external_id,
-        "session_name": spec.session_name,
-        "username": spec.username,
-        "ca_certs": spec.ca_certs,
-        "client_cert": spec.client_cert,
-        "client_key": spec.client_key,
-    }
+    """The cluster block as apply --plan needs it: every ClusterSpec field (none is a secret)."""
+    return None if spec is None else {**dataclasses.asdict(spec), "endpoint": endpoint}
 
 
 def _safety(safety: Safety | None, refusals: tuple[Refusal, ...]) -> dict[str, Any] | None:

@@ -153,15 +153,8 @@ def _setup_logging(debug: bool) -> None:
 
 
 def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    from osaccess.errors import OsaccessError, Refused
-
-    if debug:
-        traceback.print_exception(exc)
-    typer.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {exc}", err=True)
-    hint = exc.hint if isinstance(exc, OsaccessError) else None
-    if hint:
-        typer.echo(f"hint: {hint}", err=True)
-    raise typer.Exit(EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR)
+    _print_error(exc, debug)
+    raise typer.Exit(_exit_code(exc))
 
 
 def _guarded(debug: bool, action: Callable[[], T]) -> T:
@@ -250,16 +243,23 @@ def _severity(code: int) -> int:
     return {EXIT_OK: 0, EXIT_CHANGES: 1, EXIT_REFUSED: 2, EXIT_ERROR: 3}.get(code, 3)
 
 
-def _report_failure(path: str, exc: Exception, debug: bool) -> None:
+def _exit_code(exc: BaseException) -> int:
+    from osaccess.errors import Refused
+
+    return EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR
+
+
+def _print_error(exc: BaseException, debug: bool, where: str | None = None) -> None:
+    """`error: …` or `refused: …` (naming ``where``, e.g. the file), then `hint: …`."""
     from osaccess.errors import OsaccessError
 
     if debug:
         traceback.print_exception(exc)
-    kind = "refused" if type(exc).__name__ == "Refused" else "error"
+    kind = "refused" if _exit_code(exc) == EXIT_REFUSED else "error"
     message = (
-        str(exc) if isinstance(exc, OsaccessError) else f"unexpected {type(exc).__name__}: {exc}"
+        str(exc) if isinstance(exc, OsaccessError) else (f"unexpected {type(exc).__name__}: {exc}")
     )
-    typer.echo(f"{kind}: {path}: {message}", err=True)
+    typer.echo(f"{kind}: {where + ': ' if where else ''}{message}", err=True)
     hint = exc.hint if isinstance(exc, OsaccessError) else None
     if hint:
         typer.echo(f"hint: {hint}", err=True)

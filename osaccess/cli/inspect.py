@@ -30,6 +30,7 @@ from osaccess.cli import (
 )
 
 if TYPE_CHECKING:
+    from osaccess.cluster import SecurityApi
     from osaccess.model import ClusterSpec
 
 ClusterFileOpt = Annotated[
@@ -53,6 +54,7 @@ def _cluster_spec(
     region: str | None,
     assume_role: str | None,
     ca_certs: str | None,
+    username: str | None,
 ) -> ClusterSpec:
     """The cluster to talk to: a file's cluster block, or --endpoint and friends."""
     from dataclasses import replace
@@ -63,28 +65,37 @@ def _cluster_spec(
 
     if cluster_file is not None:
         (file,) = _load_all([str(cluster_file)], quiet_ok=True)
-        spec = file.cluster
-        if endpoint:
-            spec = replace(spec, endpoint=endpoint)
-        return replace(
-            spec,
-            region=region or spec.region,
-            assume_role=assume_role or spec.assume_role,
-            auth=auth or spec.auth,
-            ca_certs=ca_certs or spec.ca_certs,
+        spec = replace(
+            file.cluster,
+            endpoint=endpoint or file.cluster.endpoint,
+            region=region or file.cluster.region,
+            assume_role=assume_role or file.cluster.assume_role,
+            auth=auth or file.cluster.auth,
+            ca_certs=ca_certs or file.cluster.ca_certs,
         )
-    if not endpoint:
+    elif endpoint:
+        spec = ClusterSpec(
+            endpoint=endpoint.rstrip("/"),
+            auth=auth or "aws",
+            region=region or region_from_endpoint(endpoint),
+            assume_role=assume_role,
+            ca_certs=ca_certs,
+        )
+    else:
         raise ConfigError(
             "which cluster? give --cluster FILE or --endpoint URL",
             hint="e.g. --endpoint https://search-x.eu-west-1.es.amazonaws.com",
         )
-    return ClusterSpec(
-        endpoint=endpoint.rstrip("/"),
-        auth=auth or "aws",
-        region=region or region_from_endpoint(endpoint),
-        assume_role=assume_role,
-        ca_certs=ca_certs,
-    )
+    # the user name belongs to the cluster block only for basic auth (import writes it out)
+    return replace(spec, username=username) if username and spec.auth == "basic" else spec
+
+
+def _connect(
+    spec: ClusterSpec, profile: str | None, username: str | None, timeout: float
+) -> SecurityApi:
+    from osaccess.engine import connect_spec
+
+    return connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
 
 
 @app.command("import")
@@ -105,16 +116,10 @@ def import_(
     _setup_logging(debug)
 
     def run() -> str:
-        from dataclasses import replace
-
-        from osaccess.engine import connect_spec
         from osaccess.importer import render_import
 
-        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
-        if username and spec.auth == "basic":
-            spec = replace(spec, username=username)
-        overrides = _overrides(None, None, profile, None, username, timeout)
-        api = connect_spec(spec, overrides)
+        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs, username)
+        api = _connect(spec, profile, username, timeout)
         try:
             live = api.read_state()
         finally:
@@ -189,10 +194,10 @@ def explain(
                 "what the cluster holds)"
             )
         else:
-            from osaccess.engine import connect_spec
-
-            spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
-            api = connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
+            spec = _cluster_spec(
+                cluster_file, endpoint, auth, region, assume_role, ca_certs, username
+            )
+            api = _connect(spec, profile, username, timeout)
             try:
                 live = api.read_mappings()
                 definitions = api.read_role_definitions()
@@ -236,11 +241,10 @@ def whoami(
     _setup_logging(debug)
 
     def run() -> tuple[str, bool]:
-        from osaccess.engine import connect_spec
-
-        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs)
-        api = connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
         from osaccess.errors import ClusterError
+
+        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs, username)
+        api = _connect(spec, profile, username, timeout)
 
         error: ClusterError | None = None
         try:

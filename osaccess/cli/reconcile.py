@@ -15,7 +15,6 @@ from osaccess.cli import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
     EXIT_OK,
-    EXIT_REFUSED,
     AuthOpt,
     CaCertsOpt,
     DebugOpt,
@@ -28,11 +27,12 @@ from osaccess.cli import (
     ProfileOpt,
     TimeoutOpt,
     UsernameOpt,
+    _exit_code,
     _guarded,
     _load_all,
     _overrides,
+    _print_error,
     _raise,
-    _report_failure,
     _setup_logging,
     _severity,
     _use_color,
@@ -145,7 +145,7 @@ def plan(
     failed = [(f, o) for f, o in zip(files, outcomes, strict=True) if isinstance(o, Exception)]
     _render(plans, output_format)
     for file, exc in failed:
-        _report_failure(file.path, exc, debug)
+        _print_error(exc, debug, file.path)
     if out is not None:
         _guarded(debug, lambda: _write_out(out, plans))
         typer.echo(
@@ -180,7 +180,6 @@ AuditOpt = Annotated[
 
 def _audited(audit_log: Path | None, record: AuditRecord, action: Callable[[], None]) -> None:
     """Run one apply; record how it ended (on stderr, and in the audit log when asked)."""
-    from osaccess import audit
     from osaccess.errors import OsaccessError, Refused
 
     try:
@@ -197,9 +196,16 @@ def _audited(audit_log: Path | None, record: AuditRecord, action: Callable[[], N
         raise
     finally:
         if record.result != "started":
-            typer.echo(record.summary(), err=True)
-            if audit_log is not None:
-                audit.append(audit_log, record)
+            _conclude(audit_log, record)
+
+
+def _conclude(audit_log: Path | None, record: AuditRecord) -> None:
+    """How an apply ended: a line on stderr, and a record in the audit log when asked."""
+    from osaccess import audit
+
+    typer.echo(record.summary(), err=True)
+    if audit_log is not None:
+        audit.append(audit_log, record)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -257,7 +263,6 @@ def apply(
 
     def run_files() -> int:
         """Plan every file (in parallel), confirm once, apply (in parallel); the worst exit."""
-        from osaccess import audit
         from osaccess.audit import AuditRecord
         from osaccess.engine import connect, execute, make_plan, refuse_if_unsafe
         from osaccess.errors import Refused
@@ -271,12 +276,9 @@ def apply(
             record.result = result
             if exc is not None:
                 record.error = getattr(exc, "message", str(exc))
-                _report_failure(record.file, exc, debug)
-                code = EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR
-                worst = max(worst, code, key=_severity)
-            typer.echo(record.summary(), err=True)
-            if audit_log is not None:
-                audit.append(audit_log, record)
+                _print_error(exc, debug, record.file)
+                worst = max(worst, _exit_code(exc), key=_severity)
+            _conclude(audit_log, record)
 
         def plan_one(file: MappingFile) -> tuple[SecurityApi, Planned]:
             api = connect(file, overrides)
