@@ -22,8 +22,9 @@ from typing import Any
 import requests
 from opensearchpy import OpenSearch
 
-from osaccess.config import load
-from osaccess.engine import Overrides, connect, execute, make_plan
+from osaccess.loader import load
+from osaccess.connection import Overrides, connect
+from osaccess.engine import execute, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PRINCIPALS_PER_ROLE = 20
@@ -93,7 +94,7 @@ def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) ->
             loaded = load(str(path))
             assert loaded.file is not None, loaded.problems[:3]
             file = loaded.file
-            api = connect(file, Overrides(password=env["OSACCESS_PASSWORD"], timeout=600))
+            api = connect(file.cluster, Overrides(password=env["OSACCESS_PASSWORD"], timeout=600))
             planned = make_plan(api, file)
             row["plan_cpu_s"] = time.process_time() - cpu0
             row["plan_wall_s"] = time.perf_counter() - wall0

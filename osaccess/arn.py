@@ -27,6 +27,8 @@ _ASSUMED = re.compile(
 )
 _FEDERATED = re.compile(rf"^arn:{_PARTITION}:sts::{_ACCOUNT}:federated-user/")
 SSO_PATH = "aws-reserved/sso.amazonaws.com/"
+MAX_NAME = 64  # IAM user and role names
+MAX_PATH = 512  # IAM paths, counted with their leading and trailing '/'
 
 
 class ArnKind(Enum):
@@ -62,6 +64,18 @@ def classify(value: str) -> ArnInfo:
     if not value.startswith("arn:"):
         return ArnInfo(ArnKind.NOT_AN_ARN)
     match = _IAM.match(value)
+    if match and len(match["name"]) > MAX_NAME:
+        return ArnInfo(
+            ArnKind.MALFORMED,
+            problem=f"IAM {match['type']} names are at most {MAX_NAME} characters "
+            f"({match['name'][:20]}... has {len(match['name'])})",
+        )
+    if match and len(match["path"]) + 1 > MAX_PATH:
+        return ArnInfo(
+            ArnKind.MALFORMED,
+            problem=f"IAM paths are at most {MAX_PATH} characters (this one has "
+            f"{len(match['path']) + 1})",
+        )
     if match:
         kind = {"user": ArnKind.IAM_USER, "role": ArnKind.IAM_ROLE, "group": ArnKind.IAM_GROUP}[
             match["type"]

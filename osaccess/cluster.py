@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from osaccess import errors
-from osaccess.model import LiveMapping, LiveState, RoleMapping
+from osaccess.model import ClusterSpec, LiveMapping, LiveState, RoleMapping
 from osaccess.transport import Response, Transport
 
 log = logging.getLogger("osaccess.cluster")
@@ -21,10 +21,26 @@ PREFIXES = ("_plugins/_security", "_opendistro/_security")
 
 
 class SecurityApi:
-    def __init__(self, transport: Transport, prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        prefix: str | None = None,
+        cluster: ClusterSpec | None = None,
+    ) -> None:
         self.transport = transport
         self.prefix = prefix
+        # the effective cluster block this client was built from (recorded in plan files)
+        self.cluster = cluster or ClusterSpec(endpoint=transport.endpoint)
         self.requests = 0  # how many HTTP requests this object sent (for benchmarks and tests)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> SecurityApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def endpoint(self) -> str:
@@ -35,26 +51,7 @@ class SecurityApi:
         return self.transport.request(method, path, body)
 
     def _fail(self, response: Response, method: str, path: str) -> errors.ClusterError:
-        error = self.transport.error_for(response, method, path)
-        if isinstance(error, errors.Throttled):
-            return error
-        if response.status == 409:
-            return errors.Conflict(
-                error.message,
-                error.hint,
-                endpoint=error.endpoint,
-                request=error.request,
-                status=409,
-            )
-        if response.status >= 500 and isinstance(error, errors.ApiError):
-            return errors.ServerError(
-                error.message,
-                "the change may or may not have been written; osaccess re-reads to find out",
-                endpoint=error.endpoint,
-                request=error.request,
-                status=response.status,
-            )
-        return error
+        return self.transport.error_for(response, method, path)
 
     def _get_json(self, path: str) -> Any:
         response = self._send("GET", path)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from osaccess import errors
 from osaccess.cluster import PREFIXES, SecurityApi
+from osaccess.connection import Overrides, connect
 from osaccess.model import MappingFile
 
 
@@ -28,6 +29,12 @@ class Check:
         mark = "ok  " if self.ok else "FAIL"
         text = f"[{mark}] {self.name}: {self.detail}"
         return text + (f"\n       advice: {self.advice}" if self.advice and not self.ok else "")
+
+
+def diagnose(file: MappingFile, overrides: Overrides) -> tuple[str, list[Check]]:
+    """Connect to the file's cluster and run every check; the endpoint and the checks."""
+    with connect(file.cluster, overrides) as api:
+        return api.endpoint, list(run_checks(api, file))
 
 
 def run_checks(

@@ -1,9 +1,12 @@
-"""Plan and apply, through one code path: a dry run rehearses exactly what apply does.
+"""Plan and apply for one cluster, through one code path: a dry run rehearses what apply does.
 
-connect(file)          -> SecurityApi        (no request yet)
 make_plan(api, file)   -> Planned            3 requests: all mappings, all roles, authinfo
 execute(api, planned)  -> ApplyResult        re-read (1), one PATCH (1), verify (1)
 execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
+
+The write loop (:func:`_write`) re-reads before writing and refuses a stale plan, re-plans after
+a 409, waits out a 429, and after a 500 or a lost answer re-reads to learn whether the write
+happened, never writing twice without knowing.
 """
 
 from __future__ import annotations
@@ -16,67 +19,14 @@ from dataclasses import dataclass
 
 from osaccess import errors
 from osaccess.cluster import SecurityApi
-from osaccess.model import (
-    FIELDS,
-    ClusterSpec,
-    LiveMapping,
-    LiveState,
-    MappingFile,
-    RoleMapping,
-    Safety,
-)
+from osaccess.model import FIELDS, LiveMapping, LiveState, MappingFile, RoleMapping, Safety
 from osaccess.plan import Change, Plan, plan
+from osaccess.plandoc import fingerprint, managed_roles
 from osaccess.safety import Identity, Refusal, evaluate
-from osaccess.transport import ClusterAuth, Transport
 
 log = logging.getLogger("osaccess.engine")
 
 MAX_CONFLICT_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class Overrides:
-    """Command-line settings that win over the file's cluster block."""
-
-    endpoint: str | None = None
-    ca_certs: str | None = None
-    profile: str | None = None
-    auth: str | None = None
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-
-
-def cluster_auth(spec: ClusterSpec, overrides: Overrides) -> ClusterAuth:
-    kind = overrides.auth or spec.auth
-    if kind not in ("aws", "basic", "cert", "none"):
-        raise errors.ConfigError(f"unknown auth {kind!r}", hint="use aws, basic, cert or none")
-    return ClusterAuth(
-        kind=kind,  # type: ignore[arg-type]
-        region=spec.region,
-        profile=overrides.profile,
-        assume_role=spec.assume_role,
-        external_id=spec.external_id,
-        session_name=spec.session_name,
-        username=overrides.username or spec.username,
-        password=overrides.password,
-        client_cert=spec.client_cert,
-        client_key=spec.client_key,
-    )
-
-
-def connect_spec(spec: ClusterSpec, overrides: Overrides) -> SecurityApi:
-    transport = Transport(
-        overrides.endpoint or spec.endpoint,
-        cluster_auth(spec, overrides),
-        ca_certs=overrides.ca_certs or spec.ca_certs,
-        timeout=overrides.timeout,
-    )
-    return SecurityApi(transport)
-
-
-def connect(file: MappingFile, overrides: Overrides) -> SecurityApi:
-    return connect_spec(file.cluster, overrides)
 
 
 @dataclass(frozen=True)
@@ -292,13 +242,15 @@ def execute_reviewed(
     api: SecurityApi,
     reviewed: Plan,
     safety: Safety,
+    seen: str | None,
     *,
     force: bool = False,
     max_retries: int = MAX_CONFLICT_RETRIES,
     sleep: bool = True,
     on_identity: Callable[[str], None] | None = None,
 ) -> ApplyResult:
-    """Apply exactly a reviewed plan: never re-planned; refused if anything it touches moved."""
+    """Apply exactly a reviewed plan: never re-planned. Refused when any mapping of the file's
+    roles moved since the plan was made (``seen``: the plan's fingerprint of them)."""
     identity = Identity.from_authinfo(api.authinfo())
     if on_identity is not None:
         on_identity(identity.user_name)
@@ -307,6 +259,13 @@ def execute_reviewed(
         return reviewed  # _write re-reads and refuses if the conflict touched our mappings
 
     def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
+        if seen is not None and fingerprint(fresh, managed_roles(reviewed)) != seen:
+            raise errors.Refused(
+                "the cluster changed since the plan was made, in mappings the plan "
+                "leaves unchanged (its fingerprint no longer matches); the reviewed plan no "
+                "longer describes the cluster",
+                hint="run plan again, review, and apply",
+            )
         refuse_if_unsafe(
             evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
         )

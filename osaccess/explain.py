@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from osaccess.arn import ArnKind, classify, role_arn_for_session
-from osaccess.matching import Caller, Match, roles_of
+from osaccess.arn import ArnKind, role_arn_for_session
+from osaccess.matching import Caller, Match, pattern_kind, roles_of
 from osaccess.model import FIELDS, RoleMapping
+from osaccess.principals import field_for
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,15 @@ def subject_for(
 
 
 def _subject(principal: str, extra: frozenset[str]) -> Subject:
-    info = classify(principal)
-    if info.kind is ArnKind.IAM_ROLE:
+    placement = field_for(principal)
+    info = placement.info
+    if placement.field == "backend_roles":
         return Subject(
             Caller(principal, frozenset({principal}) | extra),
             "IAM role: Amazon presents it with the role ARN as user name and as its "
             "only backend role",
         )
-    if info.kind is ArnKind.IAM_USER:
+    if placement.field == "users":
         return Subject(
             Caller(principal, extra),
             "IAM user: Amazon presents it with the user ARN as user name and no backend roles",
@@ -156,11 +158,7 @@ def render_explanation(explanation: Explanation) -> str:
     for role in explanation.roles:
         lines.append(f"\n  {role}")
         for match in explanation.matches[role]:
-            how = (
-                "regex"
-                if match.pattern.startswith("/")
-                else ("wildcard" if any(c in match.pattern for c in "*?") else "exact")
-            )
+            how = pattern_kind(match.pattern)
             lines.append(
                 f"    via {match.field}: {match.pattern!r} ({how}) matches {match.matched!r}"
             )
@@ -195,16 +193,8 @@ def holders(role: str, mapping: RoleMapping | None) -> dict[str, Any]:
     if mapping is not None:
         for name in FIELDS:
             for value in sorted(mapping.values(name)):
-                kind = classify(value).kind
-                what = (
-                    "regex"
-                    if value.startswith("/") and value.endswith("/") and len(value) > 1
-                    else "wildcard"
-                    if any(c in value for c in "*?")
-                    else kind.value
-                    if kind is not ArnKind.NOT_AN_ARN
-                    else "name"
-                )
+                how = pattern_kind(value)
+                what = how if how != "exact" else (field_for(value).kind or "name")
                 entries.append({"field": name, "value": value, "kind": what})
     return {
         "role": role,

@@ -11,64 +11,78 @@ gives no changes.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
+from typing import Any
+
+import yaml
 
 from osaccess import __version__
-from osaccess.arn import ArnKind, classify
-from osaccess.config import MAX_VALUE_LENGTH, role_name_problem
 from osaccess.model import FIELDS, ClusterSpec, LiveState, RoleMapping
+from osaccess.principals import field_for, role_name_problem, value_problem
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:/.@+=,*?-]*$")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe emitter, with lists indented under their key (as people write them)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def emit(data: Any) -> str:
+    """YAML text for ``data``, through PyYAML's emitter: every string reads back as a string."""
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=10_000,
+    )
 
 
 def scalar(value: str) -> str:
-    """A YAML scalar: plain when unambiguous, else a JSON string (valid YAML)."""
-    if _PLAIN.match(value) and value.lower() not in _YAML_WORDS and not _is_number(value):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+    """One string as a YAML scalar (quoted by the emitter whenever YAML would read another type)."""
+    return emit(value).removesuffix("\n...\n").rstrip("\n")
 
 
 def _unusable(field: str, value: str) -> str | None:
     """Why the mapping file could not hold this live value in this field (None: it can)."""
-    if value != value.strip() or not value or re.search(r"[\x00-\x1f\x7f]", value):
-        return "white space or control characters"
-    if len(value) > MAX_VALUE_LENGTH:
-        return "longer than 256 characters"
-    if field == "hosts":
-        return None
-    kind = classify(value).kind
-    if kind is ArnKind.NOT_AN_ARN:
-        return None
-    if kind is ArnKind.IAM_USER:
-        return None if field == "users" else "an IAM user ARN as a backend role never matches"
-    if kind is ArnKind.IAM_ROLE:
-        return None if field != "users" else "an IAM role ARN as a user name never matches"
-    return f"an {kind.value}, which OpenSearch never sees"
+    return value_problem(value) or (None if field == "hosts" else _misplaced(field, value))
+
+
+def _misplaced(field: str, value: str) -> str | None:
+    placed = field_for(value)
+    if placed.field is None and placed.kind is None:
+        return None  # not an ARN: any field may hold it
+    if placed.field is None:
+        return f"an {placed.kind}, which OpenSearch never sees"
+    if placed.field == "users" and field != "users":
+        return "an IAM user ARN as a backend role never matches"
+    if placed.field == "backend_roles" and field == "users":
+        return "an IAM role ARN as a user name never matches"
+    return None
 
 
 def render_import(live: LiveState, cluster: ClusterSpec, *, source: str) -> str:
-    """The mapping file's text."""
+    """The mapping file's text: PyYAML emits every value; osaccess adds only comments."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
+    header = [
         f"# Imported by osaccess {__version__} from {source} on {now}.",
         "# Review it, commit it, then `osaccess plan` shows no changes.",
     ]
     skipped = sorted(name for name, m in live.mappings.items() if m.reserved or m.hidden)
     if skipped:
-        lines.append(
+        header.append(
             "# Left out, reserved or hidden (osaccess cannot manage them): " + ", ".join(skipped)
         )
-    lines += ["cluster:", f"  endpoint: {scalar(cluster.endpoint)}", f"  auth: {cluster.auth}"]
+    names = sorted(
+        n
+        for n, m in live.mappings.items()
+        if not (m.reserved or m.hidden) and role_name_problem(n) is None
+    )
+    unnameable = sorted(n for n in live.mappings if n not in names and n not in skipped)
+    if unnameable:
+        header.append("# Left out, names the role API cannot address: " + ", ".join(unnameable))
+    block: dict[str, Any] = {"endpoint": cluster.endpoint, "auth": cluster.auth}
     for key in (
         "region",
         "assume_role",
@@ -80,22 +94,14 @@ def render_import(live: LiveState, cluster: ClusterSpec, *, source: str) -> str:
     ):
         value = getattr(cluster, key)
         if value:
-            lines.append(f"  {key}: {scalar(value)}")
+            block[key] = value
     if cluster.session_name != "osaccess":
-        lines.append(f"  session_name: {scalar(cluster.session_name)}")
-    lines.append("roles:")
-    names = sorted(
-        n
-        for n, m in live.mappings.items()
-        if not (m.reserved or m.hidden) and role_name_problem(n) is None
-    )
-    unnameable = sorted(n for n in live.mappings if n not in names and n not in skipped)
+        block["session_name"] = cluster.session_name
+    lines = [*header, emit({"cluster": block}).rstrip("\n"), "roles:"]
     for name in names:
         lines += _role(name, live.mappings[name].mapping)
     if not names:
         lines.append("  # the cluster has no mappings osaccess can manage")
-    if unnameable:
-        lines.insert(3, "# Left out, names the role API cannot address: " + ", ".join(unnameable))
     return "\n".join(lines) + "\n"
 
 
@@ -109,30 +115,29 @@ def _role(name: str, mapping: RoleMapping) -> list[str]:
             if problem:
                 dropped.append(f"{field}: {value!r} ({problem})")
                 continue
-            kind = classify(value).kind
-            placed = (kind is ArnKind.IAM_USER and field == "users") or (
-                kind is ArnKind.IAM_ROLE and field == "backend_roles"
-            )
+            placed = field_for(value).field == field and field in ("users", "backend_roles")
             (principals if placed else explicit[field]).append(value)
-    lines = []
-    for reason in dropped:
-        lines.append(f"  # left on the cluster, not in this file: {reason}")
-    shorthand = not dropped and not mapping.description and not any(explicit.values())
-    key = f"  {scalar(name)}:"
+    comments = [f"  # left on the cluster, not in this file: {reason}" for reason in dropped]
+    shorthand = not dropped and mapping.description is None and not any(explicit.values())
+    body: Any
     if shorthand and principals:
-        return [*lines, key, *(f"    - {scalar(v)}" for v in principals)]
-    lines.append(key)
-    if dropped:
-        lines.append("    ownership: shared   # keeps the values left out above")
-    if principals:
-        lines.append("    principals:")
-        lines += [f"      - {scalar(v)}" for v in principals]
-    for field in FIELDS:
-        if explicit[field]:
-            lines.append(f"    {field}:")
-            lines += [f"      - {scalar(v)}" for v in explicit[field]]
-    if not principals and not any(explicit.values()):
-        lines.append("    users: []   # an empty mapping: it matches nobody")
-    if mapping.description is not None:
-        lines.append(f"    description: {scalar(mapping.description)}")
-    return lines
+        body = principals
+    else:
+        body = {}
+        if dropped:
+            body["ownership"] = "shared"
+        if principals:
+            body["principals"] = principals
+        for field in FIELDS:
+            if explicit[field]:
+                body[field] = explicit[field]
+        if not principals and not any(explicit.values()):
+            body["users"] = []
+        if mapping.description is not None:
+            body["description"] = mapping.description
+    emitted = ["  " + line for line in emit({name: body}).rstrip("\n").split("\n")]
+    notes = {
+        "    ownership: shared": "   # keeps the values left out above",
+        "    users: []": "   # an empty mapping: it matches nobody",
+    }
+    return comments + [line + notes.get(line, "") for line in emitted]

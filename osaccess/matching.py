@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from osaccess.model import RoleMapping
 
@@ -34,14 +35,27 @@ class Match:
     matched: str
 
 
+PatternKind = Literal["regex", "wildcard", "exact"]
+
+
+def pattern_kind(value: str) -> PatternKind:
+    """How the security plugin reads a mapping value: the one place this is decided."""
+    if len(value) > 1 and value.startswith("/") and value.endswith("/"):
+        return "regex"
+    if "*" in value or "?" in value:
+        return "wildcard"
+    return "exact"
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile(pattern: str) -> re.Pattern[str] | None:
-    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+    kind = pattern_kind(pattern)
+    if kind == "regex":
         try:
             return re.compile(pattern[1:-1])
         except re.error:
             return None  # the plugin would not match anything with it either
-    if "*" in pattern or "?" in pattern:
+    if kind == "wildcard":
         return re.compile(
             "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
             re.DOTALL,

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 FIELDS = ("users", "backend_roles", "and_backend_roles", "hosts")
+AUTH_KINDS = ("aws", "basic", "cert", "none")
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,17 @@
 """Rendering plans as text (for people), Markdown (for pull requests) and JSON (for programs).
 
-Renderers take a computed plan and write it; they compute nothing. Removals are marked so that
+Renderers take a computed plan and write it; they compute nothing. JSON is the plan document
+itself (:mod:`osaccess.plandoc`). Removals are marked so that
 they cannot be missed in any format.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
-from osaccess import __version__
-from osaccess.model import FIELDS, ClusterSpec, Safety
-from osaccess.plan import Action, Change, Plan
-from osaccess.safety import Refusal
-
-PLAN_FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class PlanContext:
-    """Where a plan came from and where it goes."""
-
-    file: str
-    endpoint: str
-    api_prefix: str
-    cluster: ClusterSpec | None = None  # how to connect again (apply --plan); no secrets
-    safety: Safety | None = None
-    fingerprint: str | None = None  # of the live mappings of the file's roles, as read
-    caller: str | None = None  # who made the plan, as the cluster sees it
-    refusals: tuple[Refusal, ...] = ()
+from osaccess.model import FIELDS
+from osaccess.plan import Action, Plan
+from osaccess.plandoc import PlanContext
 
 
 def summary_line(plan: Plan) -> str:
@@ -46,95 +26,6 @@ def summary_line(plan: Plan) -> str:
     if plan.removed_count:
         principals += f", {plan.removed_count} REMOVED"
     return f"Plan: {', '.join(parts)}; {principals}."
-
-
-# -- JSON ------------------------------------------------------------------------------------
-
-
-def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
-    """The plan's data form (documented in docs/plan-format.md); JSON output is exactly this."""
-    return {
-        "format_version": PLAN_FORMAT_VERSION,
-        "osaccess_version": __version__,
-        "file": context.file,
-        "cluster": {"endpoint": context.endpoint, "api_prefix": context.api_prefix},
-        "summary": {
-            "create": plan.count(Action.CREATE),
-            "update": plan.count(Action.UPDATE),
-            "delete": plan.count(Action.DELETE),
-            "unchanged": len(plan.unchanged),
-            "principals_added": plan.added_count,
-            "principals_removed": plan.removed_count,
-        },
-        "changes": [_change_data(change) for change in plan.changes],
-        "unchanged": list(plan.unchanged),
-        "left_alone": {
-            role: {name: sorted(values) for name, values in fields.items()}
-            for role, fields in sorted(plan.left_alone.items())
-        },
-        "caller": context.caller,
-        "fingerprint": context.fingerprint,
-        "connection": _connection(context.cluster, context.endpoint),
-        "safety": _safety(context.safety, context.refusals),
-    }
-
-
-def _connection(spec: ClusterSpec | None, endpoint: str) -> dict[str, Any] | None:
-    """The cluster block as apply --plan needs it: every ClusterSpec field (none is a secret)."""
-    return None if spec is None else {**dataclasses.asdict(spec), "endpoint": endpoint}
-
-
-def _safety(safety: Safety | None, refusals: tuple[Refusal, ...]) -> dict[str, Any] | None:
-    if safety is None:
-        return None
-    return {
-        "admin_roles": list(safety.admin_roles),
-        "protect": sorted(safety.protect),
-        "removal_percent": safety.removal_percent,
-        "removal_minimum": safety.removal_minimum,
-        "refusals": [
-            {"guard": r.guard, "message": r.message, "forcible": r.forcible} for r in refusals
-        ],
-    }
-
-
-def _change_data(change: Change) -> dict[str, Any]:
-    description = change.description_change
-    return {
-        "role": change.role,
-        "action": change.action.value,
-        "ownership": change.ownership.value,
-        "before": change.before.to_wire() if change.before else None,
-        "after": change.after.to_wire() if change.after else None,
-        "added": {name: sorted(change.added(name)) for name in FIELDS if change.added(name)},
-        "removed": {name: sorted(change.removed(name)) for name in FIELDS if change.removed(name)},
-        "left_alone": {name: sorted(values) for name, values in change.left_alone.items()},
-        "protected": {name: sorted(values) for name, values in change.protected.items()},
-        "description": {"before": description[0], "after": description[1]} if description else None,
-    }
-
-
-def render_json(plan: Plan, context: PlanContext, out: TextIO) -> None:
-    json.dump(plan_data(plan, context), out, indent=2, sort_keys=True, ensure_ascii=False)
-    out.write("\n")
-
-
-def plans_document(plans: list[tuple[Plan, PlanContext]]) -> str:
-    """The JSON that `plan --format json` prints and `--out` writes: every file's plan, and a
-    checksum over all of it, so that `apply --plan` can tell an altered plan."""
-    document: dict[str, Any] = {
-        "format_version": PLAN_FORMAT_VERSION,
-        "osaccess_version": __version__,
-        "plans": [plan_data(plan, context) for plan, context in plans],
-    }
-    document["checksum"] = checksum(document)
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def checksum(document: dict[str, Any]) -> str:
-    body = {key: value for key, value in document.items() if key != "checksum"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # -- text -------------------------------------------------------------------------------------

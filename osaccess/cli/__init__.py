@@ -1,6 +1,8 @@
-"""The osaccess command line. Thin: parse options, call the library, map outcomes to exit codes.
+"""The osaccess command line. Thin: parse options, call the library, render, and turn outcomes
+into an exit code. No command speaks to a cluster itself: the library (osaccess.orchestrator,
+osaccess.connection, osaccess.api) does.
 
-Exit codes (the same for every command):
+Exit codes (the same for every command; each exception class carries its own, errors.py):
   0   success; for plan: no changes, or changes without --detailed-exitcode
   1   error: bad input, cluster unreachable or refusing, verification failed
   2   plan --detailed-exitcode: changes are pending (drift)
@@ -11,7 +13,9 @@ Exit codes (the same for every command):
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import logging
 import os
 import sys
@@ -19,21 +23,25 @@ import traceback
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from osaccess import __version__
+from osaccess.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    OsaccessError,
+    exit_code,
+)
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
-    from osaccess.engine import Overrides
     from osaccess.model import MappingFile
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_REFUSED = 3
-EXIT_USAGE = 64
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "app", "main"]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (plan: no changes), 1 error, 2 changes pending "
@@ -55,7 +63,7 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class OutputFormat(str, Enum):
@@ -80,49 +88,13 @@ def _main(
     """OpenSearch fine-grained access control as code."""
 
 
-# -- shared options ---------------------------------------------------------------------------
+# -- shared options: each is defined once and added to commands by @options ---------------------
 
 PathsArg = Annotated[
     list[str] | None,
     typer.Argument(help="Mapping files or directories of them.", show_default="mappings/"),
 ]
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="OSACCESS_ENDPOINT",
-        help="Use this endpoint instead of cluster.endpoint (e.g. the local sandbox).",
-    ),
-]
-CaCertsOpt = Annotated[
-    str | None,
-    typer.Option(envvar="OSACCESS_CA_CERTS", help="CA bundle to verify the cluster's TLS."),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(help="AWS profile (default: the AWS credential chain, AWS_PROFILE)."),
-]
-AuthOpt = Annotated[
-    str | None,
-    typer.Option(help="Override cluster.auth: aws, basic, cert or none."),
-]
-UsernameOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="OSACCESS_USERNAME",
-        help="User name for basic auth (the password: OSACCESS_PASSWORD).",
-    ),
-]
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        envvar="OSACCESS_TIMEOUT",
-        min=0.1,
-        help="Seconds to wait for each answer (reads are retried a few times).",
-    ),
-]
-DebugOpt = Annotated[
-    bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
-]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 ParallelOpt = Annotated[
     int,
     typer.Option(
@@ -133,11 +105,143 @@ ParallelOpt = Annotated[
         help="Clusters to work on at the same time (one failing does not stop the others).",
     ),
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-OutOpt = Annotated[
+ClusterFileOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Also write the plan as JSON to this file."),
+    typer.Option(
+        "--cluster",
+        "-c",
+        help="Take the cluster block (endpoint, auth, ...) from this mapping file.",
+    ),
 ]
+
+# The connection options: every command that talks to a cluster takes all of them, and they
+# become one osaccess.connection.Overrides (the command line beats the file's cluster block).
+_CONNECTION: list[tuple[str, Any, Any]] = [
+    (
+        "endpoint",
+        Annotated[
+            str | None,
+            typer.Option(
+                envvar="OSACCESS_ENDPOINT",
+                help="Use this endpoint instead of cluster.endpoint (e.g. the local sandbox).",
+            ),
+        ],
+        None,
+    ),
+    (
+        "region",
+        Annotated[
+            str | None,
+            typer.Option(
+                help="AWS region (default: cluster.region, the endpoint, AWS_REGION, "
+                "AWS_DEFAULT_REGION, the profile)."
+            ),
+        ],
+        None,
+    ),
+    (
+        "assume_role",
+        Annotated[
+            str | None,
+            typer.Option("--assume-role", help="IAM role to assume (instead of the file's)."),
+        ],
+        None,
+    ),
+    (
+        "auth",
+        Annotated[
+            str | None, typer.Option(help="Override cluster.auth: aws, basic, cert or none.")
+        ],
+        None,
+    ),
+    (
+        "ca_certs",
+        Annotated[
+            str | None,
+            typer.Option(envvar="OSACCESS_CA_CERTS", help="CA bundle to verify the cluster's TLS."),
+        ],
+        None,
+    ),
+    (
+        "profile",
+        Annotated[
+            str | None,
+            typer.Option(help="AWS profile (default: the AWS credential chain, AWS_PROFILE)."),
+        ],
+        None,
+    ),
+    (
+        "username",
+        Annotated[
+            str | None,
+            typer.Option(
+                envvar="OSACCESS_USERNAME",
+                help="User name for basic auth (the password: OSACCESS_PASSWORD).",
+            ),
+        ],
+        None,
+    ),
+    (
+        "timeout",
+        Annotated[
+            float,
+            typer.Option(
+                envvar="OSACCESS_TIMEOUT",
+                min=0.1,
+                help="Seconds to wait for each answer (reads are retried a few times).",
+            ),
+        ],
+        30.0,
+    ),
+]
+_DEBUG = (
+    "debug",
+    Annotated[
+        bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
+    ],
+    False,
+)
+
+
+def options(*, connection: bool = False) -> Callable[[F], F]:
+    """Add the shared options to a command: --debug always (logging is set up here), and with
+    ``connection`` the connection options, handed to the command as ``overrides``."""
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+        # evaluate the command's own annotations (typer needs objects, not strings); the
+        # `overrides` parameter is filled in here, so its type may be imported for checking only
+        own = [
+            p.replace(annotation=eval(p.annotation, func.__globals__))  # noqa: S307
+            if isinstance(p.annotation, str)
+            else p
+            for p in signature.parameters.values()
+            if p.name != "overrides"
+        ]
+        added = [*(_CONNECTION if connection else []), _DEBUG]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, a, d in added
+        ]
+
+        @functools.wraps(func)
+        def wrapper(**kwargs: Any) -> Any:
+            _setup_logging(kwargs.pop("debug"))
+            if connection:
+                from osaccess.connection import Overrides
+
+                settings = {name: kwargs.pop(name) for name, _, _ in _CONNECTION}
+                kwargs["overrides"] = Overrides(
+                    **settings, password=os.environ.get("OSACCESS_PASSWORD")
+                )
+            return func(**kwargs)
+
+        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def _setup_logging(debug: bool) -> None:
@@ -152,31 +256,27 @@ def _setup_logging(debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _fail(exc: BaseException, debug: bool) -> NoReturn:
-    _print_error(exc, debug)
-    raise typer.Exit(_exit_code(exc))
+def _debugging() -> bool:
+    return "--debug" in sys.argv[1:]
 
 
-def _guarded(debug: bool, action: Callable[[], T]) -> T:
-    from osaccess.errors import OsaccessError
-
-    try:
-        return action()
-    except OsaccessError as exc:
-        _fail(exc, debug)
-    except typer.Exit:
-        raise
-    except Exception as exc:  # a bug: say so plainly, details with --debug
-        if debug:
-            traceback.print_exception(exc)
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
-        typer.echo("hint: run again with --debug and report the output", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+def print_error(exc: BaseException, where: str | None = None) -> None:
+    """`error: …` or `refused: …` (naming ``where``, e.g. the file), then `hint: …`."""
+    if _debugging():
+        traceback.print_exception(exc)
+    if isinstance(exc, OsaccessError):
+        label, message, hint = exc.label, str(exc), exc.hint
+    else:  # a bug: say so plainly, details with --debug
+        label, message = "error", f"unexpected {type(exc).__name__}: {exc}"
+        hint = None if _debugging() else "run again with --debug and report the output"
+    typer.echo(f"{label}: {where + ': ' if where else ''}{message}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
 
 
-def _load_all(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFile]:
-    """Load and validate every file; print problems; exit 1 if any file has errors."""
-    from osaccess.config import find_files, load
+def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFile]:
+    """Load and validate every file; print problems; stop (exit 1) if any file has errors."""
+    from osaccess.loader import find_files, load
 
     files, problems = find_files(paths or ["mappings"])
     for problem in problems:
@@ -206,63 +306,8 @@ def _load_all(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFi
     return loaded
 
 
-# -- validate / plan / apply ------------------------------------------------------------------
-
-
-def _overrides(
-    endpoint: str | None,
-    ca_certs: str | None,
-    profile: str | None,
-    auth: str | None,
-    username: str | None,
-    timeout: float = 30.0,
-) -> Overrides:
-    from osaccess.engine import Overrides
-
-    return Overrides(
-        endpoint=endpoint,
-        ca_certs=ca_certs,
-        profile=profile,
-        auth=auth,
-        username=username,
-        password=os.environ.get("OSACCESS_PASSWORD"),
-        timeout=timeout,
-    )
-
-
-def _use_color() -> bool:
+def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def _raise(exc: Exception) -> NoReturn:
-    raise exc
-
-
-def _severity(code: int) -> int:
-    """Order of exit codes from best to worst: 0, 2 (changes), 3 (refused), 1 (error)."""
-    return {EXIT_OK: 0, EXIT_CHANGES: 1, EXIT_REFUSED: 2, EXIT_ERROR: 3}.get(code, 3)
-
-
-def _exit_code(exc: BaseException) -> int:
-    from osaccess.errors import Refused
-
-    return EXIT_REFUSED if isinstance(exc, Refused) else EXIT_ERROR
-
-
-def _print_error(exc: BaseException, debug: bool, where: str | None = None) -> None:
-    """`error: …` or `refused: …` (naming ``where``, e.g. the file), then `hint: …`."""
-    from osaccess.errors import OsaccessError
-
-    if debug:
-        traceback.print_exception(exc)
-    kind = "refused" if _exit_code(exc) == EXIT_REFUSED else "error"
-    message = (
-        str(exc) if isinstance(exc, OsaccessError) else (f"unexpected {type(exc).__name__}: {exc}")
-    )
-    typer.echo(f"{kind}: {where + ': ' if where else ''}{message}", err=True)
-    hint = exc.hint if isinstance(exc, OsaccessError) else None
-    if hint:
-        typer.echo(f"hint: {hint}", err=True)
 
 
 def _click_exceptions() -> Any:
@@ -273,8 +318,15 @@ def _click_exceptions() -> Any:
         return importlib.import_module("click.exceptions")
 
 
+def _optional(module: Any, name: str) -> tuple[type[BaseException], ...]:
+    """The class ``name`` of ``module`` if this typer/click has it (typer moved some)."""
+    found = getattr(module, name, None)
+    return (found,) if isinstance(found, type) else ()
+
+
 def main() -> None:
-    """Entry point: runs the app and maps usage errors to exit code 64."""
+    """Entry point, and the one error handler: usage errors exit 64, osaccess errors exit with
+    their class's code (errors.py), anything else is reported as a bug (exit 1)."""
     command = typer.main.get_command(app)
     click_exceptions = _click_exceptions()
     try:
@@ -287,20 +339,17 @@ def main() -> None:
         # the reader went away (osaccess plan | head): stop quietly
         sys.stderr.close()
         sys.exit(EXIT_ERROR)
-    except click_exceptions.Abort:
+    except (typer.Abort, *_optional(click_exceptions, "Abort")):
         typer.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
-    except click_exceptions.Exit as exc:
+    except (typer.Exit, *_optional(click_exceptions, "Exit")) as exc:
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+    except Exception as exc:
+        print_error(exc)
+        sys.exit(exit_code(exc))
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 # The commands register themselves on `app` when their modules are imported, in this order.
-# isort: off
-from osaccess.cli import reconcile  # noqa: E402, F401
-from osaccess.cli import inspect  # noqa: E402, F401
-from osaccess.cli import sandbox  # noqa: E402, F401
-
-# isort: on
+for _module in ("reconcile", "inspect", "sandbox"):
+    importlib.import_module(f"osaccess.cli.{_module}")

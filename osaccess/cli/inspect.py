@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,121 +13,39 @@ from osaccess.cli import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
-    AuthOpt,
-    CaCertsOpt,
-    DebugOpt,
-    EndpointOpt,
+    ClusterFileOpt,
     FormatOpt,
     OutputFormat,
     PathsArg,
-    ProfileOpt,
-    TimeoutOpt,
-    UsernameOpt,
-    _guarded,
-    _load_all,
-    _overrides,
-    _setup_logging,
     app,
+    load_files,
+    options,
 )
 
 if TYPE_CHECKING:
-    from osaccess.cluster import SecurityApi
-    from osaccess.model import ClusterSpec
-
-ClusterFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cluster",
-        "-c",
-        help="Take the cluster block (endpoint, auth, ...) from this mapping file.",
-    ),
-]
-RegionOpt = Annotated[str | None, typer.Option(help="AWS region (with --endpoint).")]
-AssumeRoleOpt = Annotated[
-    str | None, typer.Option("--assume-role", help="IAM role to assume (with --endpoint).")
-]
+    from osaccess.connection import Overrides
+    from osaccess.model import MappingFile
 
 
-def _cluster_spec(
-    cluster_file: Path | None,
-    endpoint: str | None,
-    auth: str | None,
-    region: str | None,
-    assume_role: str | None,
-    ca_certs: str | None,
-    username: str | None,
-) -> ClusterSpec:
-    """The cluster to talk to: a file's cluster block, or --endpoint and friends."""
-    from dataclasses import replace
-
-    from osaccess.config import region_from_endpoint
-    from osaccess.errors import ConfigError
-    from osaccess.model import ClusterSpec
-
-    if cluster_file is not None:
-        (file,) = _load_all([str(cluster_file)], quiet_ok=True)
-        spec = replace(
-            file.cluster,
-            endpoint=endpoint or file.cluster.endpoint,
-            region=region or file.cluster.region,
-            assume_role=assume_role or file.cluster.assume_role,
-            auth=auth or file.cluster.auth,
-            ca_certs=ca_certs or file.cluster.ca_certs,
-        )
-    elif endpoint:
-        spec = ClusterSpec(
-            endpoint=endpoint.rstrip("/"),
-            auth=auth or "aws",
-            region=region or region_from_endpoint(endpoint),
-            assume_role=assume_role,
-            ca_certs=ca_certs,
-        )
-    else:
-        raise ConfigError(
-            "which cluster? give --cluster FILE or --endpoint URL",
-            hint="e.g. --endpoint https://search-x.eu-west-1.es.amazonaws.com",
-        )
-    # the user name belongs to the cluster block only for basic auth (import writes it out)
-    return replace(spec, username=username) if username and spec.auth == "basic" else spec
-
-
-def _connect(
-    spec: ClusterSpec, profile: str | None, username: str | None, timeout: float
-) -> SecurityApi:
-    from osaccess.engine import connect_spec
-
-    return connect_spec(spec, _overrides(None, None, profile, None, username, timeout))
+def _cluster_file(path: Path | None) -> MappingFile | None:
+    """The mapping file whose cluster block to use (--cluster), if any."""
+    if path is None:
+        return None
+    (file,) = load_files([str(path)], quiet_ok=True)
+    return file
 
 
 @app.command("import")
+@options(connection=True)
 def import_(
+    overrides: Overrides,
     cluster_file: ClusterFileOpt = None,
-    endpoint: EndpointOpt = None,
-    auth: AuthOpt = None,
-    region: RegionOpt = None,
-    assume_role: AssumeRoleOpt = None,
-    ca_certs: CaCertsOpt = None,
-    profile: ProfileOpt = None,
-    username: UsernameOpt = None,
-    timeout: TimeoutOpt = 30.0,
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Write a mapping file from what a cluster holds (then `plan` shows no changes)."""
-    _setup_logging(debug)
+    from osaccess.api import import_file
 
-    def run() -> str:
-        from osaccess.importer import render_import
-
-        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs, username)
-        api = _connect(spec, profile, username, timeout)
-        try:
-            live = api.read_state()
-        finally:
-            api.transport.close()
-        return render_import(live, spec, source=spec.endpoint)
-
-    text = _guarded(debug, run)
+    text = import_file(_cluster_file(cluster_file), overrides)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -135,7 +54,9 @@ def import_(
 
 
 @app.command()
+@options(connection=True)
 def explain(
+    overrides: Overrides,
     principal: Annotated[
         str | None,
         typer.Argument(help="An IAM user or role ARN, an STS session ARN, or a user name."),
@@ -153,161 +74,75 @@ def explain(
         Path | None, typer.Option("--from", help="Explain offline, from this mapping file.")
     ] = None,
     cluster_file: ClusterFileOpt = None,
-    endpoint: EndpointOpt = None,
-    auth: AuthOpt = None,
-    region: RegionOpt = None,
-    assume_role: AssumeRoleOpt = None,
-    ca_certs: CaCertsOpt = None,
-    profile: ProfileOpt = None,
-    username: UsernameOpt = None,
-    timeout: TimeoutOpt = 30.0,
     output_format: FormatOpt = OutputFormat.text,
-    debug: DebugOpt = False,
 ) -> None:
     """Who has access, and why: the mappings that match a principal, its roles, and what they
     allow; or, with --role, who holds a role."""
-    _setup_logging(debug)
+    from osaccess import api
+    from osaccess.explain import render_explanation, render_holders
+
     if (principal is None) == (role is None):
         typer.echo("error: give a PRINCIPAL or --role NAME (one of them)", err=True)
         raise typer.Exit(EXIT_USAGE)
-
-    def run() -> tuple[dict[str, Any], str]:
-        from osaccess.explain import (
-            explain as explain_,
+    offline = from_file is not None
+    cluster = _cluster_file(from_file if offline else cluster_file)
+    data: dict[str, Any]
+    if role is not None:
+        data = api.role_holders(role, cluster, overrides, offline=offline)
+        text = render_holders(data)
+    else:
+        result = api.explain(
+            principal or "",
+            cluster,
+            overrides,
+            backend_roles=backend_role or (),
+            host=host,
+            offline=offline,
         )
-        from osaccess.explain import (
-            holders,
-            render_explanation,
-            render_holders,
-            subject_for,
-        )
-        from osaccess.model import RoleMapping
-
-        definitions: dict[str, dict[str, Any]] | None = None
-        if from_file is not None:
-            (file,) = _load_all([str(from_file)], quiet_ok=True)
-            mappings: dict[str, RoleMapping] = {
-                r.name: r.mapping for r in file.roles if not r.absent
-            }
-            source = (
-                f"{from_file} (offline: what the file grants; shared roles also keep "
-                "what the cluster holds)"
-            )
-        else:
-            spec = _cluster_spec(
-                cluster_file, endpoint, auth, region, assume_role, ca_certs, username
-            )
-            api = _connect(spec, profile, username, timeout)
-            try:
-                live = api.read_mappings()
-                definitions = api.read_role_definitions()
-            finally:
-                api.transport.close()
-            mappings = {name: entry.mapping for name, entry in live.items()}
-            source = f"{spec.endpoint} (live)"
-        if role is not None:
-            data = holders(role, mappings.get(role))
-            data["source"] = source
-            return data, render_holders(data)
-        result = explain_(
-            subject_for(principal or "", backend_role, host), mappings, definitions, source
-        )
-        return result.data(), render_explanation(result)
-
-    data, text = _guarded(debug, run)
+        data, text = result.data(), render_explanation(result)
     if output_format is OutputFormat.json:
-        import json
-
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(text)
 
 
 @app.command()
-def whoami(
-    cluster_file: ClusterFileOpt = None,
-    endpoint: EndpointOpt = None,
-    auth: AuthOpt = None,
-    region: RegionOpt = None,
-    assume_role: AssumeRoleOpt = None,
-    ca_certs: CaCertsOpt = None,
-    profile: ProfileOpt = None,
-    username: UsernameOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    debug: DebugOpt = False,
-) -> None:
+@options(connection=True)
+def whoami(overrides: Overrides, cluster_file: ClusterFileOpt = None) -> None:
     """Who the current credentials are to OpenSearch, and whether they may change role
     mappings."""
-    _setup_logging(debug)
+    from osaccess.api import whoami as whoami_
 
-    def run() -> tuple[str, bool]:
-        from osaccess.errors import ClusterError
-
-        spec = _cluster_spec(cluster_file, endpoint, auth, region, assume_role, ca_certs, username)
-        api = _connect(spec, profile, username, timeout)
-
-        error: ClusterError | None = None
-        try:
-            info = api.authinfo()
-            try:
-                api.read_mappings()
-                error = api.write_refusal()
-            except ClusterError as exc:
-                error = exc
-        finally:
-            api.transport.close()
-        lines = [
-            f"user name      {info.get('user_name')}",
-            f"backend roles  {', '.join(map(str, info.get('backend_roles') or [])) or '(none)'}",
-            f"roles          {', '.join(sorted(map(str, info.get('roles') or []))) or '(none)'}",
-            f"cluster        {api.endpoint}" + (f" ({api.prefix})" if api.prefix else ""),
-        ]
-        if error is None:
-            lines.append("role mappings  can read and change them")
-        else:
-            lines.append(f"role mappings  cannot change them: {error.message}")
-            if error.hint:
-                lines.append(f"fix            {error.hint}")
-        return "\n".join(lines) + "\n", error is None
-
-    text, ok = _guarded(debug, run)
-    sys.stdout.write(text)
-    raise typer.Exit(EXIT_OK if ok else EXIT_ERROR)
+    me = whoami_(_cluster_file(cluster_file), overrides)
+    lines = [
+        f"user name      {me.user_name}",
+        f"backend roles  {', '.join(me.backend_roles) or '(none)'}",
+        f"roles          {', '.join(me.roles) or '(none)'}",
+        f"cluster        {me.endpoint}" + (f" ({me.api_prefix})" if me.api_prefix else ""),
+    ]
+    if me.refusal is None:
+        lines.append("role mappings  can read and change them")
+    else:
+        lines.append(f"role mappings  cannot change them: {me.refusal.message}")
+        if me.refusal.hint:
+            lines.append(f"fix            {me.refusal.hint}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    raise typer.Exit(EXIT_OK if me.refusal is None else EXIT_ERROR)
 
 
 @app.command()
-def doctor(
-    paths: PathsArg = None,
-    endpoint: EndpointOpt = None,
-    ca_certs: CaCertsOpt = None,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-    username: UsernameOpt = None,
-    timeout: TimeoutOpt = 10.0,
-    debug: DebugOpt = False,
-) -> None:
+@options(connection=True)
+def doctor(overrides: Overrides, paths: PathsArg = None) -> None:
     """Check, in order, everything plan and apply need; one line per check, with advice."""
-    _setup_logging(debug)
-    files = _guarded(debug, lambda: _load_all(paths, quiet_ok=True))
-    overrides = _overrides(endpoint, ca_certs, profile, auth, username, timeout)
+    from osaccess.doctor import diagnose
 
-    def run() -> bool:
-        from osaccess.doctor import run_checks
-        from osaccess.engine import connect
-
-        healthy = True
-        for file in files:
-            api = connect(file, overrides)
-            typer.echo(f"{file.path} -> {api.endpoint}")
-            try:
-                for check in run_checks(api, file):
-                    typer.echo("  " + check.render().replace("\n", "\n  "))
-                    healthy = healthy and check.ok
-            finally:
-                api.transport.close()
-        return healthy
-
-    healthy = _guarded(debug, run)
+    healthy = True
+    for file in load_files(paths, quiet_ok=True):
+        endpoint, checks = diagnose(file, overrides)
+        typer.echo(f"{file.path} -> {endpoint}")
+        for check in checks:
+            typer.echo("  " + check.render().replace("\n", "\n  "))
+            healthy = healthy and check.ok
     typer.echo("All checks passed." if healthy else "Some checks failed.", err=not healthy)
     raise typer.Exit(EXIT_OK if healthy else EXIT_ERROR)
 
@@ -315,8 +150,6 @@ def doctor(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of mapping files (for editors and CI)."""
-    import json
+    from osaccess.fileformat import json_schema
 
-    from osaccess.schema import mapping_file_schema
-
-    sys.stdout.write(json.dumps(mapping_file_schema(), indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")

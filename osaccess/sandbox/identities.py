@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from osaccess.connection import Overrides, connect
+from osaccess.model import ClusterSpec
 from osaccess.sandbox.principals import PrincipalTable
-from osaccess.transport import ClusterAuth, Transport
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,9 @@ def sandbox_profiles(table: PrincipalTable) -> list[tuple[str, str]]:
 
 
 def identify(gateway_url: str, ca_certs: str, profile: str, arn: str) -> Identity:
-    transport = Transport(gateway_url, ClusterAuth(kind="aws", profile=profile), ca_certs=ca_certs)
-    try:
-        response = transport.request("GET", "_plugins/_security/authinfo")
-        if response.status != 200:
-            raise transport.error_for(response, "GET", "_plugins/_security/authinfo")
-        info = response.json()
-    finally:
-        transport.close()
+    spec = ClusterSpec(gateway_url, auth="aws", ca_certs=ca_certs)
+    with connect(spec, Overrides(profile=profile)) as api:
+        info = api.authinfo()
     return Identity(
         profile=profile,
         arn=arn,

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from osaccess.cluster import SecurityApi
-from osaccess.config import load
-from osaccess.engine import Overrides, Planned, connect, execute, make_plan
+from osaccess.connection import Overrides, connect
+from osaccess.engine import Planned, execute, make_plan
+from osaccess.loader import load
 from osaccess.model import MappingFile
-from osaccess.transport import ClusterAuth, Transport
 from tests.integration.conftest import ROOT, Sandbox, admin
 from tests.integration.helpers import (
     ALICE,
@@ -179,7 +179,7 @@ def test_requests_are_constant_in_the_number_of_roles(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
     file = _file(sandbox, tmp_path, "basic", "".join(f"  {name}: [{ALICE}]\n" for name in roles))
-    api = connect(file, Overrides(password=sandbox.password))
+    api = connect(file.cluster, Overrides(password=sandbox.password))
     planned = make_plan(api, file)
     assert api.requests == 3  # all mappings, all roles, who the caller is
     result = execute(api, file, planned)
@@ -195,7 +195,7 @@ def planned_through(
     """Plan `role_name: [alice]` with basic auth through a fault proxy; yields what apply needs."""
     file = _file(sandbox, tmp_path, "basic", f"  {role_name}: [{ALICE}]\n")
     with FaultProxy(sandbox.node_url, sandbox.ca_certs, rule) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        api = connect(file.cluster, Overrides(endpoint=proxy.url, password=sandbox.password))
         try:
             planned = make_plan(api, file)
             yield api, file, planned, proxy
@@ -291,7 +291,7 @@ def test_an_html_answer_gets_its_own_message(
         sandbox.ca_certs,
         lambda m, p: Answer(403, "<html>login</html>", "text/html"),
     ) as proxy:
-        api = connect(file, Overrides(endpoint=proxy.url, password=sandbox.password))
+        api = connect(file.cluster, Overrides(endpoint=proxy.url, password=sandbox.password))
         with pytest.raises(UnexpectedResponse, match="HTML page"):
             make_plan(api, file)
         api.transport.close()
@@ -305,7 +305,7 @@ def test_apply_refuses_when_a_mapping_changed_after_the_plan(
     a = roles[0]
     admin(sandbox, "PUT", f"/_plugins/_security/api/rolesmapping/{a}", {"users": ["before"]})
     file = _file(sandbox, tmp_path, "basic", f"  {a}: [{ALICE}]\n")
-    api = connect(file, Overrides(password=sandbox.password))
+    api = connect(file.cluster, Overrides(password=sandbox.password))
     planned = make_plan(api, file)
     admin(
         sandbox,
@@ -339,32 +339,6 @@ def test_tls_is_verified(sandbox: Sandbox, roles: list[str], tmp_path: Path) -> 
     result = run(sandbox, "basic", "plan", str(path), env=env)
     assert result.returncode == 1
     assert "TLS verification failed" in result.stderr
-
-
-def test_transport_sends_bodies_as_utf8_bytes(sandbox: Sandbox, roles: list[str]) -> None:
-    transport = Transport(
-        sandbox.node_url,
-        ClusterAuth(kind="basic", username=sandbox.username, password=sandbox.password),
-        ca_certs=sandbox.ca_certs,
-    )
-    api = SecurityApi(transport)
-    api.read_mappings()
-    name = "Zürich-東京"
-    api.patch_mappings(
-        [
-            {
-                "op": "add",
-                "path": f"/{roles[0]}",
-                "value": {
-                    "users": [name],
-                    "backend_roles": [],
-                    "and_backend_roles": [],
-                    "hosts": [],
-                },
-            }
-        ]
-    )
-    assert live(sandbox, roles[0])["users"] == [name]  # type: ignore[index]
 
 
 def test_client_certificates_authenticate(

@@ -14,14 +14,16 @@ DATA = Path(__file__).parent / "data"
 
 
 def osaccess(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    *args: str, env: dict[str, str | None] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run osaccess; ``env`` adds variables to this environment (None removes one)."""
+    merged = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "osaccess", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={name: value for name, value in merged.items() if value is not None},
         input=stdin,
         timeout=60,
     )
@@ -109,3 +111,49 @@ def test_version_eras() -> None:
     assert era("opensearch", "2.19.4") == "security REST API of 2.10 and later"
     assert era("opensearch", "2.9.0") == "legacy security REST layer (before 2.10)"
     assert era("elasticsearch", "7.10.2") == "Elasticsearch/OpenDistro: legacy _opendistro API"
+
+
+@pytest.mark.parametrize("command", ["plan", "whoami"])
+def test_every_command_takes_the_region_from_aws_region(command: str, tmp_path: Path) -> None:
+    """Environment credentials and AWS_REGION (what `source .sandbox/env` gives) are enough."""
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "cluster: {endpoint: https://search-x.example.com}\nroles: {r: [x]}\n".replace(
+            "[x]", "{users: [x]}"
+        )
+    )
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+        "AWS_SECRET_ACCESS_KEY": "secret-example",
+        "AWS_REGION": "eu-west-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_DEFAULT_REGION": None,
+        "AWS_PROFILE": None,
+    }
+    args = [str(path)] if command == "plan" else ["-c", str(path)]
+    result = osaccess(command, *args, "--endpoint", "https://127.0.0.1:1", env=env)
+    assert "no AWS region" not in result.stderr
+    assert "cannot connect" in result.stderr, result.stderr
+    assert "secret-example" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", ["plan", "whoami"])
+def test_without_any_region_the_hint_names_the_option(command: str, tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("cluster: {endpoint: https://search-x.example.com}\nroles: {r: {users: [x]}}\n")
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+        "AWS_SECRET_ACCESS_KEY": "secret-example",
+        "AWS_REGION": "",
+        "AWS_DEFAULT_REGION": None,
+        "AWS_PROFILE": None,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    args = [str(path)] if command == "plan" else ["-c", str(path)]
+    result = osaccess(command, *args, "--endpoint", "https://127.0.0.1:1", env=env)
+    assert result.returncode == 1
+    assert "error: " in result.stderr and "no AWS region for https://127.0.0.1:1" in result.stderr
+    assert "hint: give --region" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,8 +10,8 @@ import pytest
 from osaccess.errors import Refused
 from osaccess.model import ClusterSpec, DesiredRole, LiveMapping, LiveState, RoleMapping, Safety
 from osaccess.plan import plan
-from osaccess.planfile import fingerprint, load_reviewed
-from osaccess.render import PlanContext, plans_document
+from osaccess.plandoc import PlanContext, dump, fingerprint
+from osaccess.plandoc import read as load_reviewed
 
 SPEC = ClusterSpec(
     "https://search-x.eu-west-1.es.amazonaws.com",
@@ -41,16 +41,16 @@ def write_plan(tmp_path: Path) -> Path:
         fingerprint=fingerprint(live.mappings, ["readall", "logs"]),
     )
     path = tmp_path / "plan.json"
-    path.write_text(plans_document([(plan_, context)]))
+    path.write_text(dump([(plan_, context)]))
     return path
 
 
 def test_a_plan_reads_back_as_it_was_written(tmp_path: Path) -> None:
-    (entry,) = load_reviewed(write_plan(tmp_path))
-    assert entry.cluster == SPEC
-    assert entry.safety.protect == {"admin"}
-    assert [c.role for c in entry.plan.changes] == ["logs", "readall"]
-    readall = entry.plan.changes[1]
+    ((reviewed, context),) = load_reviewed(write_plan(tmp_path))
+    assert context.cluster == SPEC
+    assert context.safety is not None and context.safety.protect == {"admin"}
+    assert [c.role for c in reviewed.changes] == ["logs", "readall"]
+    readall = reviewed.changes[1]
     assert readall.before == RoleMapping.of(users=["bob"])
     assert readall.operation() == {
         "op": "add",
@@ -91,3 +91,84 @@ def test_the_fingerprint_changes_with_the_live_mappings() -> None:
     assert fingerprint(one, ["readall"]) == fingerprint(
         {**one, "other": LiveMapping(RoleMapping())}, ["readall"]
     )
+
+
+# -- the plan document is lossless ------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from osaccess.plandoc import load  # noqa: E402
+from osaccess.safety import Refusal  # noqa: E402
+from tests.unit.test_plan import scenarios  # noqa: E402
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+contexts = st.builds(
+    PlanContext,
+    file=text,
+    endpoint=text,
+    api_prefix=st.sampled_from(["_plugins/_security", "_opendistro/_security"]),
+    cluster=st.builds(
+        ClusterSpec,
+        endpoint=text,
+        auth=st.sampled_from(["aws", "basic", "cert", "none"]),
+        region=st.one_of(st.none(), text),
+        assume_role=st.one_of(st.none(), text),
+        username=st.one_of(st.none(), text),
+    ),
+    safety=st.builds(
+        Safety,
+        admin_roles=st.lists(text, min_size=1, max_size=3).map(tuple),
+        protect=st.frozensets(text, max_size=3),
+        removal_percent=st.floats(0, 100),
+        removal_minimum=st.integers(0, 100),
+    ),
+    fingerprint=st.one_of(st.none(), text),
+    caller=st.one_of(st.none(), text),
+    refusals=st.lists(st.builds(Refusal, text, text, st.booleans()), max_size=3).map(tuple),
+)
+
+
+@settings(max_examples=200)
+@given(scenario=scenarios(), protect=st.frozensets(text, max_size=3), context=contexts)
+def test_load_of_dump_is_the_plan(
+    scenario: tuple[list[DesiredRole], LiveState], protect: frozenset[str], context: PlanContext
+) -> None:
+    desired, state = scenario
+    plan_ = plan(desired, state, protect)
+    assert load(dump([(plan_, context)])) == [(plan_, context)]
+
+
+def test_shared_and_protected_lines_survive_the_plan_file() -> None:
+    """What the reviewer saw (left alone, protected) is what apply --plan shows."""
+    import io
+
+    from osaccess.model import Ownership
+    from osaccess.render import render_text
+
+    live = LiveState(
+        {
+            "all_access": LiveMapping(RoleMapping.of(users=["master", "other"])),
+            "readall": LiveMapping(RoleMapping.of(users=["breakglass", "bob"])),
+            "quiet": LiveMapping(RoleMapping.of(users=["someone"])),
+        },
+        frozenset({"all_access", "readall", "quiet"}),
+    )
+    plan_ = plan(
+        [
+            DesiredRole("all_access", RoleMapping.of(users=["alice"]), Ownership.SHARED),
+            DesiredRole("readall", RoleMapping.of(users=["alice"])),
+            DesiredRole("quiet", RoleMapping.of(), Ownership.SHARED),
+        ],
+        live,
+        frozenset({"breakglass"}),
+    )
+    context = PlanContext(
+        "f.yaml", "https://x", "_plugins/_security", cluster=SPEC, safety=Safety()
+    )
+    ((loaded, loaded_context),) = load(dump([(plan_, context)]))
+    before, after = io.StringIO(), io.StringIO()
+    render_text(plan_, context, before)
+    render_text(loaded, loaded_context, after)
+    assert "left alone" in before.getvalue() and "protected" in before.getvalue()
+    assert after.getvalue() == before.getvalue()

@@ -7,7 +7,8 @@ import json
 
 from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
 from osaccess.plan import plan
-from osaccess.render import PlanContext, render_json, render_markdown, render_text
+from osaccess.plandoc import PlanContext, dump
+from osaccess.render import render_markdown, render_text
 from tests.golden import assert_golden
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
@@ -67,10 +68,9 @@ def test_markdown_plan() -> None:
 
 
 def test_json_plan_is_stable_and_complete() -> None:
-    out = io.StringIO()
-    render_json(sample_plan(), CONTEXT, out)
-    assert_golden("plan.json", out.getvalue())
-    data = json.loads(out.getvalue())
+    text = dump([(sample_plan(), CONTEXT)])
+    assert_golden("plan.json", text)
+    data = json.loads(text)["plans"][0]
     assert data["format_version"] == 1
     assert data["summary"] == {
         "create": 1,

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from osaccess.config import load
-from osaccess.schema import mapping_file_schema
+from osaccess.fileformat import json_schema as mapping_file_schema
+from osaccess.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted([*ROOT.glob("examples/mappings/*.yaml"), *ROOT.glob("mappings/*.yaml")])

@@ -1,24 +1,25 @@
 """Loading and validating mapping files. Every problem names file:line:column and the fix.
 
 All problems of a file are collected and reported at once; a file with any error yields no
-:class:`~osaccess.model.MappingFile`, so nothing is ever sent for it.
+:class:`~osaccess.model.MappingFile`, so nothing is ever sent for it. The shape (keys, types,
+choices, ranges) comes from :mod:`osaccess.fileformat`, the JSON Schema's source too; where an
+ARN belongs comes from :mod:`osaccess.principals`. Reading YAML safely (size, aliases, duplicate
+keys, secrets) is :mod:`osaccess.yamlsource`.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.arn import ArnInfo, ArnKind, classify, role_arn_for_session
+from osaccess.aws import region_from_endpoint
+from osaccess.fileformat import CLUSTER, ROLE, THRESHOLDS, TOP, Field, Section
 from osaccess.model import (
     DEFAULT_ADMIN_ROLES,
     FIELDS,
@@ -29,122 +30,26 @@ from osaccess.model import (
     RoleMapping,
     Safety,
 )
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_NODES = 200_000  # far above any real file; stops alias bombs before they expand
-MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
-
-TOP_KEYS = ("cluster", "roles", "protect", "admin_roles", "thresholds")
-THRESHOLD_KEYS = ("removal_percent", "removal_minimum")
-CLUSTER_KEYS = (
-    "endpoint",
-    "auth",
-    "region",
-    "assume_role",
-    "external_id",
-    "session_name",
-    "username",
-    "ca_certs",
-    "client_cert",
-    "client_key",
+from osaccess.principals import CONTROL as _CONTROL
+from osaccess.principals import MAX_VALUE_LENGTH, field_for, role_name_problem
+from osaccess.yamlsource import (
+    YAML_STR,
+    LoadResult,
+    Problem,
+    YamlReader,
+    describe,
+    find_files,
+    is_secret_key,
 )
-ROLE_KEYS = ("principals", *FIELDS, "description", "ownership", "state")
-AUTH_KINDS = ("aws", "basic", "cert", "none")
-_SECRET_KEYS = re.compile(
-    r"^(password|passwd|secret|secret_access_key|session_token|token)$", re.IGNORECASE
-)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_YAML_STR = "tag:yaml.org,2002:str"
 
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    column: int
-    severity: Severity
-    message: str
-    fix: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-    def render(self) -> str:
-        text = f"{self.where}: {self.severity}: {self.message}"
-        return f"{text}\n  fix: {self.fix}" if self.fix else text
-
-
-@dataclass
-class LoadResult:
-    path: str
-    file: MappingFile | None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
-def find_files(paths: list[str]) -> tuple[list[str], list[Problem]]:
-    """Expand directories into their *.yaml/*.yml files (sorted); report paths with none."""
-    files: list[str] = []
-    problems: list[Problem] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                str(p) for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
-            if not found:
-                problems.append(
-                    Problem(
-                        raw,
-                        0,
-                        0,
-                        "error",
-                        "no mapping files (*.yaml, *.yml) in this directory",
-                        "give a file or a directory that holds mapping files",
-                    )
-                )
-            files += found
-        elif path.exists():
-            files.append(raw)
-        else:
-            problems.append(
-                Problem(raw, 0, 0, "error", "no such file or directory", "check the path")
-            )
-    return files, problems
+__all__ = ["LoadResult", "Problem", "find_files", "load"]
 
 
 def load(path: str) -> LoadResult:
     return _Loader(path).run()
 
 
-class _Loader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    # -- reporting --------------------------------------------------------------------------
-    def error(self, node: Node | None, message: str, fix: str | None = None) -> None:
-        self._add(node, "error", message, fix)
-
-    def warn(self, node: Node | None, message: str, fix: str | None = None) -> None:
-        self._add(node, "warning", message, fix)
-
-    def _add(self, node: Node | None, severity: Severity, message: str, fix: str | None) -> None:
-        line = node.start_mark.line + 1 if node is not None else 0
-        column = node.start_mark.column + 1 if node is not None else 0
-        self.problems.append(Problem(self.path, line, column, severity, message, fix))
-
-    # -- reading ----------------------------------------------------------------------------
+class _Loader(YamlReader):
     def run(self) -> LoadResult:
         root = self._compose()
         if root is None:
@@ -157,111 +62,6 @@ class _Loader:
         self.problems.sort(key=lambda p: (p.line, p.column, p.severity))
         return LoadResult(self.path, mapping_file, self.problems)
 
-    def _compose(self) -> Node | None:
-        try:
-            size = os.path.getsize(self.path)
-            if size > MAX_FILE_BYTES:
-                self.error(
-                    None,
-                    f"the file is {size / 1048576:.1f} MiB; mapping files are "
-                    f"limited to {MAX_FILE_BYTES // 1048576} MiB",
-                    "split it, one file per cluster",
-                )
-                return None
-            with open(self.path, "rb") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            self.error(None, f"cannot read the file: {exc.strerror or exc}")
-            return None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            self.problems.append(
-                Problem(
-                    self.path,
-                    line,
-                    0,
-                    "error",
-                    f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                    "save it as UTF-8",
-                )
-            )
-            return None
-        try:
-            node = yaml.compose(text, Loader=_Loader_class())
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            detail = exc.problem or "invalid YAML"
-            lines = text.splitlines()
-            bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
-            fix = (
-                "indent with spaces, not tabs"
-                if "\t" in bad_line
-                else "check the YAML syntax around this line"
-            )
-            self.problems.append(
-                Problem(self.path, line, column, "error", f"invalid YAML: {detail}", fix)
-            )
-            return None
-        except yaml.YAMLError as exc:
-            self.error(None, f"invalid YAML: {exc}")
-            return None
-        if node is None:
-            self.error(None, "the file is empty", "start from `osaccess import` or the README")
-        return node
-
-    def _scan(self, root: Node) -> bool:
-        """Whole-tree checks: size (alias bombs), duplicate keys, secrets, merge keys.
-
-        Returns False when the tree is too large to look at further."""
-        if _expanded_size(root) > MAX_NODES:
-            self.error(
-                root,
-                f"the document expands to more than {MAX_NODES} nodes (YAML aliases?)",
-                "write the file out without anchors and aliases",
-            )
-            return False
-        seen: set[int] = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:  # an alias: the same node again, checked once
-                continue
-            seen.add(id(node))
-            if isinstance(node, MappingNode):
-                keys: dict[str, Node] = {}
-                for key, value in node.value:
-                    name = str(key.value) if isinstance(key, ScalarNode) else "?"
-                    if name == "<<":
-                        self.error(
-                            key, "YAML merge keys (<<) are not supported", "write the keys out"
-                        )
-                    elif name in keys:
-                        first = keys[name].start_mark.line + 1
-                        self.error(
-                            key,
-                            f"duplicate key {name!r} (first defined on line "
-                            f"{first}); YAML keeps only the last one",
-                            "merge the two entries into one",
-                        )
-                    else:
-                        keys[name] = key
-                    if _is_secret_key(name):
-                        self.error(
-                            key,
-                            f"a {name!r} key: secrets never belong in mapping files",
-                            "remove it; give the password in the OSACCESS_PASSWORD "
-                            "environment variable, AWS credentials through the usual "
-                            "AWS chain",
-                        )
-                    stack.append(value)
-            elif isinstance(node, SequenceNode):
-                stack.extend(node.value)
-        return True
-
-    # -- the document -------------------------------------------------------------------------
     def _document(self, root: Node) -> MappingFile | None:
         if not isinstance(root, MappingNode):
             self.error(
@@ -270,7 +70,7 @@ class _Loader:
                 "see the README for an example",
             )
             return None
-        top = self._keys(root, TOP_KEYS, "at the top level")
+        top = self._keys(root, TOP)
         cluster = self._cluster(top.get("cluster"), root)
         roles = self._roles(top.get("roles"), root)
         safety = self._safety(top)
@@ -303,18 +103,18 @@ class _Loader:
             if not isinstance(node, MappingNode):
                 self.error(
                     node,
-                    f"'thresholds' must be a mapping, not {_describe(node)}",
+                    f"'thresholds' must be a mapping, not {describe(node)}",
                     "write thresholds: {removal_percent: 25, removal_minimum: 8}",
                 )
             else:
-                keys = self._keys(node, THRESHOLD_KEYS, "in 'thresholds'")
+                keys = self._keys(node, THRESHOLDS)
                 if "removal_percent" in keys:
-                    percent = self._number(keys["removal_percent"], "removal_percent", 0, 100)
+                    percent = self._number(
+                        keys["removal_percent"], THRESHOLDS.field("removal_percent")
+                    )
                 if "removal_minimum" in keys:
                     minimum = int(
-                        self._number(
-                            keys["removal_minimum"], "removal_minimum", 0, 10**9, integer=True
-                        )
+                        self._number(keys["removal_minimum"], THRESHOLDS.field("removal_minimum"))
                     )
         return Safety(
             admin_roles=admin_roles,
@@ -323,9 +123,10 @@ class _Loader:
             removal_minimum=minimum,
         )
 
-    def _number(
-        self, node: Node, what: str, low: float, high: float, integer: bool = False
-    ) -> float:
+    def _number(self, node: Node, field: Field) -> float:
+        what, integer = field.name, field.kind == "integer"
+        low = field.minimum if field.minimum is not None else float("-inf")
+        high = field.maximum if field.maximum is not None else float("inf")
         tags = (
             ("tag:yaml.org,2002:int",)
             if integer
@@ -335,7 +136,7 @@ class _Loader:
             self.error(
                 node,
                 f"{what} must be a{'' if integer else ' whole or decimal'} number"
-                f"{' (whole)' if integer else ''}, not {_describe(node)}",
+                f"{' (whole)' if integer else ''}, not {describe(node)}",
             )
             return low
         value = float(node.value)
@@ -344,13 +145,14 @@ class _Loader:
             return low
         return value
 
-    def _keys(self, node: MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, Node]:
+    def _keys(self, node: MappingNode, section: Section, where: str = "") -> dict[str, Node]:
+        allowed, where = section.keys, where or section.where
         found: dict[str, Node] = {}
         for key, value in node.value:
             name = str(key.value)
             if name in allowed:
                 found[name] = value
-            elif not _is_secret_key(name):
+            elif not is_secret_key(name):
                 close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
                 fix = (
                     f"did you mean {close[0]!r}?"
@@ -361,16 +163,29 @@ class _Loader:
         return found
 
     def _string(self, node: Node, what: str, *, allow_empty: bool = False) -> str | None:
-        if not isinstance(node, ScalarNode) or node.tag != _YAML_STR:
+        if not isinstance(node, ScalarNode) or node.tag != YAML_STR:
             self.error(
                 node,
-                f"{what} must be a string, not {_describe(node)}",
+                f"{what} must be a string, not {describe(node)}",
                 "quote it if it is meant as text",
             )
             return None
         value = str(node.value)
         if not allow_empty and not value.strip():
             self.error(node, f"{what} is empty")
+            return None
+        return value
+
+    def _choice(self, node: Node, field: Field, what: str = "") -> str | None:
+        """A string field as the format defines it: non-empty, one of its choices."""
+        what = what or field.name
+        value = self._string(node, what, allow_empty=not field.non_empty)
+        if value is not None and field.choices and value not in field.choices:
+            self.error(
+                node,
+                f"{what} {value!r} is not one of {', '.join(field.choices)}",
+                f"write one of {', '.join(field.choices)}",
+            )
             return None
         return value
 
@@ -381,12 +196,12 @@ class _Loader:
             )
             return None
         if not isinstance(node, MappingNode):
-            self.error(node, f"'cluster' must be a mapping, not {_describe(node)}")
+            self.error(node, f"'cluster' must be a mapping, not {describe(node)}")
             return None
-        keys = self._keys(node, CLUSTER_KEYS, "in 'cluster'")
+        keys = self._keys(node, CLUSTER)
         values: dict[str, str] = {}
         for name, value_node in keys.items():
-            value = self._string(value_node, f"cluster.{name}")
+            value = self._choice(value_node, CLUSTER.field(name), f"cluster.{name}")
             if value is not None:
                 values[name] = value.strip()
         endpoint = values.get("endpoint")
@@ -411,11 +226,7 @@ class _Loader:
                     f"cluster.endpoint {endpoint!r} is not an http(s) URL",
                     "write it as https://host[:port]",
                 )
-        auth = values.get("auth", "aws")
-        if auth not in AUTH_KINDS:
-            self.error(
-                keys.get("auth"), f"cluster.auth {auth!r} is not one of {', '.join(AUTH_KINDS)}"
-            )
+        auth = values.get("auth", CLUSTER.field("auth").default)
         if "assume_role" in values:
             info = classify(values["assume_role"])
             if info.kind is not ArnKind.IAM_ROLE:
@@ -431,9 +242,7 @@ class _Loader:
                 "add username; the password comes from OSACCESS_PASSWORD",
             )
         region = values.get("region")
-        if region is None and endpoint:
-            region = region_from_endpoint(endpoint)
-        if auth == "aws" and endpoint and region is None:
+        if auth == "aws" and endpoint and region is None and region_from_endpoint(endpoint) is None:
             self.warn(
                 keys.get("endpoint"),
                 "no cluster.region, and the endpoint does not say which region it is in",
@@ -462,7 +271,7 @@ class _Loader:
             )
             return None
         if not isinstance(node, MappingNode):
-            self.error(node, f"'roles' must be a mapping of role names, not {_describe(node)}")
+            self.error(node, f"'roles' must be a mapping of role names, not {describe(node)}")
             return None
         if not node.value:
             self.error(
@@ -478,8 +287,8 @@ class _Loader:
         return roles
 
     def _role_name(self, key: Node) -> str | None:
-        if not isinstance(key, ScalarNode) or key.tag != _YAML_STR:
-            self.error(key, f"a role name must be a string, not {_describe(key)}", "quote it")
+        if not isinstance(key, ScalarNode) or key.tag != YAML_STR:
+            self.error(key, f"a role name must be a string, not {describe(key)}", "quote it")
             return None
         name = str(key.value)
         problem = role_name_problem(name)
@@ -501,28 +310,20 @@ class _Loader:
         if isinstance(node, SequenceNode):
             self._principals(node, collected)
         elif isinstance(node, MappingNode):
-            keys = self._keys(node, ROLE_KEYS, f"in role {name!r}")
+            keys = self._keys(node, ROLE, f"in role {name!r}")
             if "principals" in keys:
                 self._principals(keys["principals"], collected)
             for field_name in FIELDS:
                 if field_name in keys:
                     self._explicit(field_name, keys[field_name], collected)
             if "description" in keys:
-                description = self._string(keys["description"], "description", allow_empty=True)
+                description = self._choice(keys["description"], ROLE.field("description"))
             if "ownership" in keys:
-                raw = self._string(keys["ownership"], "ownership")
+                raw = self._choice(keys["ownership"], ROLE.field("ownership"))
                 if raw is not None:
-                    try:
-                        ownership = Ownership(raw)
-                    except ValueError:
-                        self.error(
-                            keys["ownership"], f"ownership {raw!r} is not 'exclusive' or 'shared'"
-                        )
+                    ownership = Ownership(raw)
             if "state" in keys:
-                state = self._string(keys["state"], "state")
-                if state not in (None, "present", "absent"):
-                    self.error(keys["state"], f"state {state!r} is not 'present' or 'absent'")
-                absent = state == "absent"
+                absent = self._choice(keys["state"], ROLE.field("state")) == "absent"
                 if absent and ownership is Ownership.SHARED:
                     self.error(
                         keys["state"],
@@ -546,7 +347,7 @@ class _Loader:
         else:
             self.error(
                 node,
-                f"role {name!r} must be a list of principals or a mapping, not {_describe(node)}",
+                f"role {name!r} must be a list of principals or a mapping, not {describe(node)}",
             )
             return None
         if name is None:
@@ -563,7 +364,7 @@ class _Loader:
             return
         if not isinstance(node, SequenceNode):
             self.error(
-                node, f"{what} must be a list, not {_describe(node)}", f"write {what}: [value, ...]"
+                node, f"{what} must be a list, not {describe(node)}", f"write {what}: [value, ...]"
             )
             return
         for item in node.value:
@@ -595,13 +396,12 @@ class _Loader:
 
     def _principals(self, node: Node, collected: dict[str, list[tuple[str, Node]]]) -> None:
         for value, item in self._items(node, "principals"):
-            info = classify(value)
-            if info.kind is ArnKind.IAM_USER:
-                collected["users"].append((value, item))
-            elif info.kind is ArnKind.IAM_ROLE:
-                collected["backend_roles"].append((value, item))
+            placement = field_for(value)
+            info = placement.info
+            if placement.field is not None:
+                collected[placement.field].append((value, item))
                 self._sso_path(value, info, item)
-            elif info.kind is ArnKind.NOT_AN_ARN:
+            elif not placement.is_arn:
                 self.error(
                     item,
                     f"{value!r} is not an IAM ARN; 'principals' places IAM user and role ARNs only",
@@ -622,26 +422,27 @@ class _Loader:
                 self._everyone(item, field_name)
             if field_name == "hosts":
                 continue
-            info = classify(value)
-            if info.kind is ArnKind.NOT_AN_ARN:
+            placement = field_for(value)
+            info = placement.info
+            if not placement.is_arn:
                 continue
-            if info.kind is ArnKind.IAM_USER and field_name != "users":
+            if placement.field == "users" and field_name != "users":
                 self.error(
                     item,
                     f"{value!r} is an IAM user ARN under {field_name}; OpenSearch "
                     "sees IAM users as user names, never as backend roles",
                     "move it to users (or to principals, which places it)",
                 )
-            elif info.kind is ArnKind.IAM_ROLE and field_name == "users":
+            elif placement.field == "backend_roles" and field_name == "users":
                 self.error(
                     item,
                     f"{value!r} is an IAM role ARN under users; OpenSearch sees "
                     "IAM roles as backend roles",
                     "move it to backend_roles (or to principals, which places it)",
                 )
-            elif info.kind is ArnKind.IAM_ROLE:
+            elif placement.field == "backend_roles":
                 self._sso_path(value, info, item)
-            elif info.kind is not ArnKind.IAM_USER:
+            elif placement.field is None:
                 self._bad_arn(value, info, item)
 
     def _bad_arn(self, value: str, info: ArnInfo, item: Node) -> None:
@@ -711,93 +512,8 @@ class _Loader:
                 seen.add(value)
 
 
-def _expanded_size(root: Node) -> int:
-    """How many nodes the document has once aliases are expanded, without expanding them."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:  # iterative post-order: a node is sized once all its children are
-        node, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        if children_done:
-            total = 1 + sum(sizes[id(child)] for child in _children(node))
-            sizes[id(node)] = min(total, 10**12)
-            open_nodes.discard(id(node))
-            continue
-        if id(node) in open_nodes:
-            return 10**12  # a node that contains itself (a recursive alias) never ends
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in open_nodes:
-                return 10**12
-            if id(child) not in sizes:
-                stack.append((child, False))
-    return sizes[id(root)]
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _is_secret_key(name: str) -> bool:
-    lowered = name.lower()
-    return (
-        bool(_SECRET_KEYS.match(name))
-        or difflib.SequenceMatcher(None, lowered, "password").ratio() >= 0.8
-    )
-
-
-def role_name_problem(name: str) -> str | None:
-    """Why the security API would reject (or mishandle) a role name, or None."""
-    if not name.strip():
-        return "it is empty"
-    if name != name.strip():
-        return "it has leading or trailing white space"
-    if name.startswith("_"):
-        return "names starting with '_' are reserved by the security plugin"
-    if _CONTROL.search(name):
-        return "it contains control characters"
-    if len(name) > MAX_VALUE_LENGTH:
-        return f"it is longer than {MAX_VALUE_LENGTH} characters"
-    if "/" in name:
-        return "it contains '/', which the role API cannot address"
-    return None
-
-
-def region_from_endpoint(endpoint: str) -> str | None:
-    host = urlsplit(endpoint).hostname or ""
-    match = re.search(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.(?:es|aoss)\.amazonaws\.com(?:\.cn)?$", host)
-    return match[1] if match else None
-
-
 def _relative(base: Path, value: str | None) -> str | None:
     if value is None:
         return None
     path = Path(os.path.expanduser(value))
     return str(path if path.is_absolute() else base / path)
-
-
-def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    tag = node.tag.rsplit(":", 1)[-1]
-    return {
-        "int": "a number",
-        "float": "a number",
-        "bool": "true/false",
-        "null": "empty",
-        "str": "a string",
-    }.get(tag, tag)
-
-
-def _Loader_class() -> type[yaml.SafeLoader]:
-    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return loader

@@ -1,0 +1,203 @@
+"""osaccess as a library: load, plan, apply and explain from other programs (a Lambda, a
+notebook, another CLI). The command line is a thin layer over these functions; they return the
+same model objects it renders. Documented in docs/python-api.md.
+
+    import osaccess.api as osaccess
+    file = osaccess.load("mappings/logs.yaml")
+    result = osaccess.plan(file)
+    if not result.plan.empty:
+        osaccess.apply(file)
+
+Every function raises :class:`osaccess.errors.OsaccessError` subclasses (see that module's
+docstring for the tree); none prints anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from osaccess import errors
+from osaccess.cluster import SecurityApi
+from osaccess.connection import Overrides, connect
+from osaccess.explain import Explanation, holders, subject_for
+from osaccess.explain import explain as explain_subject
+from osaccess.importer import render_import
+from osaccess.loader import load as _load_result
+from osaccess.model import ClusterSpec, LiveState, MappingFile, RoleMapping
+from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
+
+__all__ = [
+    "Outcome",
+    "Overrides",
+    "WhoAmI",
+    "apply",
+    "apply_plan_file",
+    "connect",
+    "explain",
+    "import_file",
+    "load",
+    "plan",
+    "read_live",
+    "role_holders",
+    "whoami",
+]
+
+
+def load(path: str | Path) -> MappingFile:
+    """Load and validate a mapping file; raise ConfigError listing every problem."""
+    result = _load_result(str(path))
+    if result.file is None:
+        raise errors.ConfigError(
+            f"{path}: {len(result.errors)} error(s)",
+            hint="\n".join(p.render() for p in result.errors),
+        )
+    return result.file
+
+
+def _one(outcomes: list[Outcome]) -> Outcome:
+    (outcome,) = outcomes
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def plan(file: MappingFile, overrides: Overrides | None = None) -> Outcome:
+    """What apply would change (``.plan``) and what it would refuse (``.context.refusals``).
+    Read-only."""
+    return _one(plan_files([file], overrides or Overrides(), parallel=1))
+
+
+def apply(
+    file: MappingFile,
+    overrides: Overrides | None = None,
+    *,
+    force: bool = False,
+    audit_log: Path | None = None,
+) -> Outcome:
+    """Plan, check the guards, write in one PATCH and verify; raise Refused when a guard says
+    no (``force`` lifts the removal threshold and deletion guards only)."""
+    return _one(apply_files([file], overrides or Overrides(), force=force, audit_log=audit_log))
+
+
+def apply_plan_file(
+    path: Path, overrides: Overrides | None = None, *, force: bool = False
+) -> list[Outcome]:
+    """Apply a reviewed plan file (from ``plan --out``) exactly."""
+    outcomes = apply_reviewed(path, [], overrides or Overrides(), force=force)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    return outcomes
+
+
+def _cluster(cluster: MappingFile | ClusterSpec | None) -> ClusterSpec | None:
+    return cluster.cluster if isinstance(cluster, MappingFile) else cluster
+
+
+def read_live(
+    cluster: MappingFile | ClusterSpec | None,
+    overrides: Overrides | None = None,
+    *,
+    client: SecurityApi | None = None,
+) -> LiveState:
+    """Every role mapping and role of a cluster (2 requests). ``client`` reuses a connection."""
+    if client is not None:
+        return client.read_state()
+    with connect(_cluster(cluster), overrides or Overrides()) as api:
+        return api.read_state()
+
+
+def import_file(
+    cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None = None
+) -> str:
+    """A mapping file's text holding what the cluster holds (plan of it shows no changes)."""
+    overrides = overrides or Overrides()
+    with connect(_cluster(cluster), overrides) as api:
+        live = api.read_state()
+        return render_import(live, api.cluster, source=api.endpoint)
+
+
+def explain(
+    principal: str,
+    cluster: MappingFile | ClusterSpec | None = None,
+    overrides: Overrides | None = None,
+    *,
+    backend_roles: Sequence[str] = (),
+    host: str | None = None,
+    offline: bool = False,
+) -> Explanation:
+    """Which mappings match a principal, its roles, and what they allow: live, or with
+    ``offline`` from the file alone."""
+    subject = subject_for(principal, list(backend_roles), host)
+    mappings, definitions, source = _mappings(cluster, overrides, offline)
+    return explain_subject(subject, mappings, definitions, source)
+
+
+def role_holders(
+    role: str,
+    cluster: MappingFile | ClusterSpec | None = None,
+    overrides: Overrides | None = None,
+    *,
+    offline: bool = False,
+) -> dict[str, Any]:
+    """Who holds a role through its mapping, entry by entry."""
+    mappings, _, source = _mappings(cluster, overrides, offline)
+    data = holders(role, mappings.get(role))
+    data["source"] = source
+    return data
+
+
+def _mappings(
+    cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None, offline: bool
+) -> tuple[Mapping[str, RoleMapping], Mapping[str, dict[str, Any]] | None, str]:
+    if offline:
+        if not isinstance(cluster, MappingFile):
+            raise errors.ConfigError("explaining offline needs a mapping file")
+        mappings = {r.name: r.mapping for r in cluster.roles if not r.absent}
+        source = (
+            f"{cluster.path} (offline: what the file grants; shared roles also keep what the "
+            "cluster holds)"
+        )
+        return mappings, None, source
+    with connect(_cluster(cluster), overrides or Overrides()) as api:
+        live = api.read_mappings()
+        definitions = api.read_role_definitions()
+        return (
+            {name: entry.mapping for name, entry in live.items()},
+            definitions,
+            f"{api.endpoint} (live)",
+        )
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    user_name: str
+    backend_roles: tuple[str, ...]
+    roles: tuple[str, ...]
+    endpoint: str
+    api_prefix: str | None
+    refusal: errors.ClusterError | None  # why role mappings may not be changed (None: they may)
+
+
+def whoami(cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None = None) -> WhoAmI:
+    """Who the credentials are to OpenSearch, and whether they may change role mappings
+    (probed without writing)."""
+    with connect(_cluster(cluster), overrides or Overrides()) as api:
+        info = api.authinfo()
+        refusal: errors.ClusterError | None
+        try:
+            api.read_mappings()
+            refusal = api.write_refusal()
+        except errors.ClusterError as exc:
+            refusal = exc
+        return WhoAmI(
+            user_name=str(info.get("user_name")),
+            backend_roles=tuple(map(str, info.get("backend_roles") or [])),
+            roles=tuple(sorted(map(str, info.get("roles") or []))),
+            endpoint=api.endpoint,
+            api_prefix=api.prefix,
+            refusal=refusal,
+        )

@@ -1,0 +1,149 @@
+"""AWS: the region, the credentials and the SigV4 signer. The only module that imports boto3.
+
+The region is resolved the same way for every command, first match wins:
+
+1. ``--region``
+2. ``cluster.region`` in the mapping file
+3. the endpoint host (``*.REGION.es.amazonaws.com``, ``vpc-`` endpoints included)
+4. ``AWS_REGION``
+5. ``AWS_DEFAULT_REGION``
+6. the AWS profile's region
+
+Credentials come from boto3's chain (``--profile``, environment, SSO, web identity, instance and
+container roles); ``assume_role`` costs one STS call per run. Failures raise
+:class:`~osaccess.errors.CredentialsError` with the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from osaccess import errors
+
+_REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.(?:es|aoss)\.amazonaws\.com(?:\.cn)?$")
+
+
+def region_from_endpoint(endpoint: str) -> str | None:
+    host = urlsplit(endpoint).hostname or ""
+    match = _REGION_IN_HOST.search(host)
+    return match[1] if match else None
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    region: str | None
+    source: str  # where it came from, for messages: "--region", "cluster.region", ...
+
+
+def resolve_region(
+    *,
+    option: str | None,
+    file_region: str | None,
+    endpoint: str,
+    profile_region: Callable[[], str | None] = lambda: None,
+    environ: dict[str, str] | None = None,
+) -> RegionChoice:
+    """The region, in the documented order (module docstring)."""
+    env = os.environ if environ is None else environ
+    candidates: list[tuple[str, Callable[[], str | None]]] = [
+        ("--region", lambda: option),
+        ("cluster.region", lambda: file_region),
+        ("the endpoint host", lambda: region_from_endpoint(endpoint)),
+        ("AWS_REGION", lambda: env.get("AWS_REGION")),
+        ("AWS_DEFAULT_REGION", lambda: env.get("AWS_DEFAULT_REGION")),
+        ("the AWS profile", profile_region),
+    ]
+    for source, value in candidates:
+        found = value()
+        if found:
+            return RegionChoice(found.strip(), source)
+    return RegionChoice(None, "")
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """What the signer needs. ``external_id`` is not a secret but is kept out of repr."""
+
+    endpoint: str
+    region_option: str | None = None
+    file_region: str | None = None
+    profile: str | None = None
+    assume_role: str | None = None
+    external_id: str | None = None
+    session_name: str = "osaccess"
+    endpoint_from_command_line: bool = False
+
+
+def signer(settings: AwsSettings) -> Any:
+    """A SigV4 signer (service ``es``) over refreshable boto3 credentials, for requests."""
+    import boto3
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+    from botocore.exceptions import BotoCoreError, ClientError
+    from requests_aws4auth import AWS4Auth
+
+    host = urlsplit(settings.endpoint).hostname or ""
+    if host.endswith(".aoss.amazonaws.com"):
+        raise errors.ConfigError(
+            f"{settings.endpoint} is an OpenSearch Serverless collection, which has no security "
+            "plugin and no role mappings",
+            hint="Serverless access is governed by data access policies (aws opensearchserverless)",
+        )
+    try:
+        session = boto3.Session(profile_name=settings.profile)
+        credentials = session.get_credentials()
+    except BotoCoreError as exc:
+        raise errors.CredentialsError(
+            f"AWS credentials: {exc}", hint="check --profile / AWS_PROFILE"
+        ) from None
+    if credentials is None:
+        raise errors.CredentialsError(
+            "no AWS credentials found",
+            hint="configure a profile (aws configure / aws sso login), environment variables, "
+            "web identity or an instance role",
+        )
+    choice = resolve_region(
+        option=settings.region_option,
+        file_region=settings.file_region,
+        endpoint=settings.endpoint,
+        profile_region=lambda: session.region_name,
+    )
+    if choice.region is None:
+        raise errors.CredentialsError(
+            f"no AWS region for {settings.endpoint}",
+            hint="give --region"
+            if settings.endpoint_from_command_line
+            else "set cluster.region in the mapping file (or give --region)",
+        )
+    if settings.assume_role:
+        extra: dict[str, Any] = {"RoleSessionName": settings.session_name}
+        if settings.external_id:
+            extra["ExternalId"] = settings.external_id
+        sts_region = choice.region
+
+        def client_creator(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("region_name", sts_region)
+            return session._session.create_client(service, **kwargs)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=client_creator,
+            source_credentials=credentials,
+            role_arn=settings.assume_role,
+            extra_args=extra,
+        )
+        try:
+            fetcher.fetch_credentials()
+        except (BotoCoreError, ClientError) as exc:
+            raise errors.CredentialsError(
+                f"cannot assume {settings.assume_role}: {exc}",
+                hint="the source identity needs sts:AssumeRole on it, and the role's trust "
+                "policy must allow the source identity (and the external id, if any)",
+            ) from None
+        credentials = DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+    return AWS4Auth(region=choice.region, service="es", refreshable_credentials=credentials)

@@ -1,0 +1,220 @@
+"""The mapping-file format, described once: every section, key, type, choice and limit.
+
+The loader (:mod:`osaccess.loader`) checks a file's shape against these definitions, and the JSON
+Schema (`osaccess schema`, :func:`json_schema`) is generated from them, so the two cannot drift.
+What a schema cannot say (where an ARN belongs, STS sessions, duplicate keys, aliases) the loader
+checks on top, with the same file:line:column reporting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from osaccess.model import AUTH_KINDS, FIELDS
+from osaccess.principals import MAX_VALUE_LENGTH
+
+Kind = Literal["string", "strings", "number", "integer", "section", "roles"]
+
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/"
+URL_PATTERN = r"^https?://"
+ROLE_NAME_PATTERN = r"^[^_/\s][^/]*$"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    description: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    pattern: str | None = None  # a regular expression the value matches
+    minimum: float | None = None
+    maximum: float | None = None
+    non_empty: bool = False  # strings: not blank; lists: at least one entry
+    section: Section | None = None  # kind "section": its keys
+
+
+@dataclass(frozen=True)
+class Section:
+    where: str  # how messages name it: "at the top level", "in 'cluster'"
+    fields: tuple[Field, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def _string(name: str, description: str, **more: Any) -> Field:
+    return Field(name, "string", description, non_empty=True, **more)
+
+
+CLUSTER = Section(
+    "in 'cluster'",
+    (
+        _string(
+            "endpoint",
+            "The cluster's URL (https://host[:port]).",
+            required=True,
+            pattern=URL_PATTERN,
+        ),
+        _string(
+            "auth",
+            "aws: SigV4 (boto3 credentials); basic: cluster.username and OSACCESS_PASSWORD; "
+            "cert: client_cert and client_key; none.",
+            choices=AUTH_KINDS,
+            default="aws",
+        ),
+        _string("region", "AWS region (default: from the endpoint, then the environment)."),
+        _string("assume_role", "IAM role to assume for this cluster.", pattern=ROLE_ARN_PATTERN),
+        _string("external_id", "External id for assume_role."),
+        _string("session_name", "Session name for assume_role.", default="osaccess"),
+        _string("username", "User name for basic auth (the password: OSACCESS_PASSWORD)."),
+        _string("ca_certs", "CA bundle that signed the cluster's certificate."),
+        _string("client_cert", "Client certificate (PEM) for auth: cert."),
+        _string("client_key", "Client certificate key (PEM) for auth: cert."),
+    ),
+)
+
+ROLE = Section(
+    "in role",
+    (
+        Field(
+            "principals",
+            "strings",
+            "IAM user and role ARNs, placed automatically: users -> users, roles -> backend_roles",
+        ),
+        *(Field(name, "strings", f"explicit {name} values") for name in FIELDS),
+        Field("description", "string", "The mapping's description."),
+        _string(
+            "ownership",
+            "exclusive: the file is the whole truth for the role; shared: only add, never "
+            "remove others' principals",
+            choices=("exclusive", "shared"),
+            default="exclusive",
+        ),
+        _string(
+            "state",
+            "absent: the mapping must not exist",
+            choices=("present", "absent"),
+            default="present",
+        ),
+    ),
+)
+
+THRESHOLDS = Section(
+    "in 'thresholds'",
+    (
+        Field(
+            "removal_percent",
+            "number",
+            "Refuse (without --force) removing more than this share of the managed principals.",
+            minimum=0,
+            maximum=100,
+            default=25.0,
+        ),
+        Field(
+            "removal_minimum",
+            "integer",
+            "... once the managed mappings hold at least this many principals.",
+            minimum=0,
+            maximum=10**9,
+            default=8,
+        ),
+    ),
+)
+
+TOP = Section(
+    "at the top level",
+    (
+        Field("cluster", "section", "How to reach the cluster.", required=True, section=CLUSTER),
+        Field(
+            "roles",
+            "roles",
+            "Role name -> a list of principals, or a mapping with the keys of a role.",
+            required=True,
+            section=ROLE,
+        ),
+        Field("protect", "strings", "Principals never removed from any mapping."),
+        Field(
+            "admin_roles",
+            "strings",
+            "Roles that grant the security REST API (lockout guard).",
+            non_empty=True,
+        ),
+        Field("thresholds", "section", "Removal thresholds.", section=THRESHOLDS),
+    ),
+)
+
+
+# -- the JSON Schema ----------------------------------------------------------------------------
+
+_VALUE = {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH}
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if field.kind == "string":
+        schema = {"type": "string"}
+        if field.choices:
+            schema = {"enum": list(field.choices)}
+        elif field.non_empty:
+            schema["minLength"] = 1
+        if field.pattern:
+            schema["pattern"] = field.pattern
+    elif field.kind == "strings":
+        schema = {"type": "array", "items": dict(_VALUE)}
+        if field.non_empty:
+            schema["minItems"] = 1
+    elif field.kind in ("number", "integer"):
+        schema = {"type": field.kind}
+        if field.minimum is not None:
+            schema["minimum"] = field.minimum
+        if field.maximum is not None:
+            schema["maximum"] = field.maximum
+    elif field.kind == "section":
+        assert field.section is not None
+        schema = _section_schema(field.section)
+    else:  # roles
+        assert field.section is not None
+        schema = {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": ROLE_NAME_PATTERN, "maxLength": MAX_VALUE_LENGTH},
+            "additionalProperties": {
+                "oneOf": [
+                    {"type": "array", "items": dict(_VALUE), "minItems": 1},
+                    _section_schema(field.section),
+                ]
+            },
+        }
+    schema["description"] = field.description
+    if field.default is not None:
+        schema["default"] = field.default
+    return schema
+
+
+def _section_schema(section: Section) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {f.name: _field_schema(f) for f in section.fields},
+    }
+    required = [f.name for f in section.fields if f.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of mapping files, for editors (yaml-language-server) and CI."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "osaccess mapping file",
+        "description": "Which principals hold which OpenSearch security roles, on one cluster.",
+        **_section_schema(TOP),
+    }

@@ -1,0 +1,305 @@
+"""The work for mapping files against their clusters, one outcome per cluster.
+
+For each file: connect -> read -> plan -> guard -> (confirm) -> write -> verify -> audit. `plan`,
+`apply`, `apply --plan` (reviewed plans) and many-file runs all go through here; the command line
+only parses options, calls these functions, renders what they return and turns the outcomes into
+one exit code. Nothing here prints: rendering and prompting come in as callbacks.
+
+plan_files(files, overrides)                       -> [Outcome]   read-only
+apply_files(files, overrides, confirm=..., ...)    -> [Outcome]
+apply_reviewed(path, files, overrides, ...)        -> [Outcome]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from osaccess import audit, errors
+from osaccess.cluster import SecurityApi
+from osaccess.connection import Overrides, connect
+from osaccess.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
+from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
+from osaccess.model import MappingFile
+from osaccess.parallel import map_bounded
+from osaccess.plan import Plan
+from osaccess.plandoc import PlanContext, fingerprint, managed_roles
+from osaccess.plandoc import read as read_plan_file
+
+# how an outcome ended; "planned" only for plan, the others for apply
+RESULTS = ("planned", "applied", "nothing to do", "refused", "declined", "failed")
+
+
+@dataclass
+class Outcome:
+    """What happened for one file and its cluster."""
+
+    file: str
+    endpoint: str
+    plan: Plan | None = None
+    context: PlanContext | None = None
+    result: str = "planned"
+    error: Exception | None = None
+    attempts: int = 0  # write attempts (more than one after a conflict)
+    reviewed: bool = False  # applied from a plan file
+
+    @property
+    def caller(self) -> str | None:
+        return self.context.caller if self.context else None
+
+    @property
+    def pending(self) -> bool:
+        return self.plan is not None and not self.plan.empty
+
+    def exit_code(self, detailed: bool = False) -> int:
+        if self.error is not None:
+            return errors.exit_code(self.error)
+        if self.result == "declined":
+            return errors.EXIT_ERROR
+        if self.result == "planned" and detailed and self.pending:
+            return errors.EXIT_CHANGES
+        return errors.EXIT_OK
+
+    def audit_record(self, extra: dict[str, object] | None = None) -> audit.AuditRecord:
+        message = getattr(self.error, "message", None) if self.error else None
+        return audit.AuditRecord(
+            self.file,
+            self.endpoint,
+            caller=self.caller,
+            plan=self.plan,
+            result=self.result,
+            error=message or (str(self.error) if self.error else None),
+            extra=dict(extra or {}),
+        )
+
+
+def worst_exit(outcomes: Sequence[Outcome], detailed: bool = False) -> int:
+    codes = [o.exit_code(detailed) for o in outcomes] or [errors.EXIT_OK]
+    return max(codes, key=errors.severity)
+
+
+def context_for(file: MappingFile, api: SecurityApi, planned: Planned) -> PlanContext:
+    return PlanContext(
+        file=file.path,
+        endpoint=api.endpoint,
+        api_prefix=planned.live.prefix,
+        cluster=api.cluster,
+        safety=file.safety,
+        fingerprint=fingerprint(planned.live.mappings, managed_roles(planned.plan)),
+        caller=planned.identity.user_name if planned.identity else None,
+        refusals=planned.refusals,
+    )
+
+
+@dataclass
+class _Prepared:
+    file: MappingFile
+    api: SecurityApi
+    planned: Planned
+    outcome: Outcome = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(
+            self.file.path,
+            self.api.endpoint,
+            self.planned.plan,
+            context_for(self.file, self.api, self.planned),
+        )
+
+
+def _prepare(
+    files: Sequence[MappingFile], overrides: Overrides, parallel: int
+) -> list[_Prepared | Outcome]:
+    """Connect, read and plan every file (in parallel); a failure becomes a failed outcome."""
+
+    def one(file: MappingFile) -> _Prepared:
+        api = connect(file.cluster, overrides)
+        try:
+            return _Prepared(file, api, make_plan(api, file))
+        except BaseException:
+            api.close()
+            raise
+
+    results = map_bounded(files, one, parallel, label=lambda f: f.path, what="planned")
+    prepared: list[_Prepared | Outcome] = []
+    for file, result in zip(files, results, strict=True):
+        if isinstance(result, Exception):
+            endpoint = overrides.endpoint or file.cluster.endpoint
+            prepared.append(Outcome(file.path, endpoint, result="failed", error=result))
+        else:
+            prepared.append(result)
+    return prepared
+
+
+def plan_files(
+    files: Sequence[MappingFile], overrides: Overrides, *, parallel: int = 8
+) -> list[Outcome]:
+    """Plan every file against its cluster. Read-only: 3 requests per cluster."""
+    outcomes = []
+    for item in _prepare(files, overrides, parallel):
+        if isinstance(item, _Prepared):
+            item.api.close()
+            outcomes.append(item.outcome)
+        else:
+            outcomes.append(item)
+    return outcomes
+
+
+def apply_files(
+    files: Sequence[MappingFile],
+    overrides: Overrides,
+    *,
+    force: bool = False,
+    parallel: int = 8,
+    confirm: Callable[[list[Outcome]], bool] = lambda _: True,
+    on_planned: Callable[[Outcome], None] = lambda _: None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+    audit_log: Path | None = None,
+) -> list[Outcome]:
+    """Plan every file, refuse the unsafe plans, ask once (``confirm``) for the rest, apply them
+    in parallel, verify, and audit each outcome. ``on_planned`` sees each plan before the
+    question, ``on_done`` each outcome once it is final (in the files' order)."""
+    prepared = _prepare(files, overrides, parallel)
+    ready: list[_Prepared] = []
+    finished: list[Outcome] = []
+
+    def finish(outcome: Outcome) -> None:
+        finished.append(outcome)
+        if audit_log is not None:
+            audit.append(audit_log, outcome.audit_record())
+        on_done(outcome)
+
+    try:
+        for item in prepared:
+            if isinstance(item, Outcome):
+                finish(item)
+                continue
+            on_planned(item.outcome)
+            if item.planned.plan.empty:
+                item.outcome.result = "nothing to do"
+                finish(item.outcome)
+                continue
+            try:
+                _refuse_if_unsafe(item.planned.refusals, force)
+            except errors.Refused as exc:
+                item.outcome.result, item.outcome.error = "refused", exc
+                finish(item.outcome)
+                continue
+            ready.append(item)
+        if ready and not confirm([item.outcome for item in ready]):
+            for item in ready:
+                item.outcome.result = "declined"
+                finish(item.outcome)
+            return _in_order(files, finished)
+
+        def write(item: _Prepared) -> ApplyResult:
+            return execute(item.api, item.file, item.planned, force=force)
+
+        results = map_bounded(ready, write, parallel, label=lambda i: i.file.path, what="applied")
+        for item, result in zip(ready, results, strict=True):
+            if isinstance(result, Exception):
+                item.outcome.result = "refused" if isinstance(result, errors.Refused) else "failed"
+                item.outcome.error = result
+            else:
+                item.outcome.plan, item.outcome.attempts = result.plan, result.attempts
+                item.outcome.result = "applied"
+            finish(item.outcome)
+    finally:
+        for item in prepared:
+            if isinstance(item, _Prepared):
+                item.api.close()
+    return _in_order(files, finished)
+
+
+def _in_order(files: Sequence[MappingFile], outcomes: list[Outcome]) -> list[Outcome]:
+    rank = {file.path: index for index, file in enumerate(files)}
+    return sorted(outcomes, key=lambda o: rank.get(o.file, len(rank)))
+
+
+def apply_reviewed(
+    path: Path,
+    files: Sequence[MappingFile],
+    overrides: Overrides,
+    *,
+    force: bool = False,
+    confirm: Callable[[list[Outcome]], bool] = lambda _: True,
+    on_planned: Callable[[Outcome], None] = lambda _: None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+    audit_log: Path | None = None,
+) -> list[Outcome]:
+    """Apply a reviewed plan file exactly: never re-planned, refused when stale, altered or
+    meant for another cluster. Stops at the first plan that fails or is refused."""
+    extra: dict[str, object] = {"plan_file": str(path)}
+    outcomes: list[Outcome] = []
+
+    def finish(outcome: Outcome) -> Outcome:
+        outcomes.append(outcome)
+        if audit_log is not None:
+            audit.append(audit_log, outcome.audit_record(extra))
+        on_done(outcome)
+        return outcome
+
+    try:
+        entries = read_plan_file(path)
+    except errors.OsaccessError as exc:
+        finish(Outcome(str(path), overrides.endpoint or "unknown", result=_failure(exc), error=exc))
+        return outcomes
+    by_path = {f.path: f for f in files}
+    for plan, context in entries:
+        outcome = Outcome(context.file, context.endpoint, plan, context, reviewed=True)
+        asked = overrides.endpoint or (
+            by_path[context.file].cluster.endpoint if context.file in by_path else None
+        )
+        problem = None
+        if files and context.file not in by_path:
+            problem = errors.Refused(
+                f"{path}: the plan is for {context.file}, which is not among the files given",
+                hint="give the same files the plan was made for",
+            )
+        elif asked is not None and asked.rstrip("/") != context.endpoint.rstrip("/"):
+            problem = errors.Refused(
+                f"{path}: the plan was made for another cluster ({context.endpoint}, not {asked})",
+                hint="apply a plan only to the cluster it was made for",
+            )
+        if problem is not None:
+            outcome.result, outcome.error = "refused", problem
+            finish(outcome)
+            break
+        on_planned(outcome)
+        if plan.empty:
+            outcome.result = "nothing to do"
+            finish(outcome)
+            continue
+        if not confirm([outcome]):
+            outcome.result = "declined"
+            finish(outcome)
+            break
+        assert context.cluster is not None and context.safety is not None  # plandoc.load
+        try:
+            with connect(context.cluster, replace(overrides, endpoint=None)) as api:
+                api.prefix = context.api_prefix
+
+                def seen_as(who: str, outcome: Outcome = outcome) -> None:
+                    assert outcome.context is not None
+                    outcome.context = replace(outcome.context, caller=who)
+
+                result = execute_reviewed(
+                    api,
+                    plan,
+                    context.safety,
+                    context.fingerprint,
+                    force=force,
+                    on_identity=seen_as,
+                )
+        except Exception as exc:
+            outcome.result, outcome.error = _failure(exc), exc
+            finish(outcome)
+            break
+        outcome.result, outcome.attempts = "applied", result.attempts
+        finish(outcome)
+    return outcomes
+
+
+def _failure(exc: BaseException) -> str:
+    return "refused" if isinstance(exc, errors.Refused) else "failed"

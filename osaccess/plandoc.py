@@ -1,0 +1,255 @@
+"""The plan document: the one place that dumps a plan to JSON and loads it back.
+
+`plan --format json` prints it, `plan --out` writes it and `apply --plan` reads it; text and
+Markdown are rendered from the same :class:`~osaccess.plan.Plan` and :class:`PlanContext`. The
+document is lossless: ``load(dump(plans)) == plans`` (a property test holds it to that), so a
+reviewed plan shows, when applied, exactly what the reviewer saw.
+
+It carries a checksum over its whole content, each plan's connection settings (never a secret),
+the file's safety settings, and a fingerprint of the live mappings of the file's roles as they
+were read; `apply --plan` refuses the plan when that fingerprint no longer matches the cluster.
+Format: docs/plan-format.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from osaccess import __version__, errors
+from osaccess.model import FIELDS, ClusterSpec, LiveMapping, Ownership, RoleMapping, Safety
+from osaccess.plan import Action, Change, Plan
+from osaccess.safety import Refusal
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Where a plan came from and where it goes."""
+
+    file: str
+    endpoint: str
+    api_prefix: str
+    cluster: ClusterSpec | None = None  # how to connect again (apply --plan); no secrets
+    safety: Safety | None = None
+    fingerprint: str | None = None  # of the live mappings of the file's roles, as read
+    caller: str | None = None  # who made the plan, as the cluster sees it
+    refusals: tuple[Refusal, ...] = ()
+
+
+Planned = tuple[Plan, PlanContext]
+
+
+def fingerprint(mappings: Mapping[str, LiveMapping], roles: Iterable[str]) -> str:
+    """A digest of the live mappings of ``roles`` (absent ones included as null)."""
+    state = {
+        name: mappings[name].mapping.to_wire() if name in mappings else None
+        for name in sorted(set(roles))
+    }
+    return _digest(state)
+
+
+def managed_roles(plan: Plan) -> list[str]:
+    """The roles a plan's file names: the fingerprint covers exactly these."""
+    return sorted({c.role for c in plan.changes} | set(plan.unchanged))
+
+
+# -- dump ---------------------------------------------------------------------------------------
+
+
+def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
+    """One plan's data form; the JSON document holds a list of these."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "osaccess_version": __version__,
+        "file": context.file,
+        "cluster": {"endpoint": context.endpoint, "api_prefix": context.api_prefix},
+        "summary": {
+            "create": plan.count(Action.CREATE),
+            "update": plan.count(Action.UPDATE),
+            "delete": plan.count(Action.DELETE),
+            "unchanged": len(plan.unchanged),
+            "principals_added": plan.added_count,
+            "principals_removed": plan.removed_count,
+        },
+        "changes": [_change_data(change) for change in plan.changes],
+        "unchanged": list(plan.unchanged),
+        "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
+        "caller": context.caller,
+        "fingerprint": context.fingerprint,
+        "connection": None if context.cluster is None else dataclasses.asdict(context.cluster),
+        "safety": None
+        if context.safety is None
+        else {
+            "admin_roles": list(context.safety.admin_roles),
+            "protect": sorted(context.safety.protect),
+            "removal_percent": context.safety.removal_percent,
+            "removal_minimum": context.safety.removal_minimum,
+            "refusals": [dataclasses.asdict(r) for r in context.refusals],
+        },
+    }
+
+
+def _fields(fields: Mapping[str, frozenset[str]]) -> dict[str, list[str]]:
+    return {name: sorted(values) for name, values in sorted(fields.items())}
+
+
+def _mapping_data(mapping: RoleMapping | None) -> dict[str, Any] | None:
+    return None if mapping is None else mapping.to_wire()
+
+
+def _change_data(change: Change) -> dict[str, Any]:
+    description = change.description_change
+    return {
+        "role": change.role,
+        "action": change.action.value,
+        "ownership": change.ownership.value,
+        "before": _mapping_data(change.before),
+        "after": _mapping_data(change.after),
+        "added": {name: sorted(change.added(name)) for name in FIELDS if change.added(name)},
+        "removed": {name: sorted(change.removed(name)) for name in FIELDS if change.removed(name)},
+        "left_alone": _fields(change.left_alone),
+        "protected": _fields(change.protected),
+        "description": {"before": description[0], "after": description[1]} if description else None,
+    }
+
+
+def dump(plans: list[Planned]) -> str:
+    """The JSON document, with a checksum over all of it."""
+    document: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "osaccess_version": __version__,
+        "plans": [plan_data(plan, context) for plan, context in plans],
+    }
+    document["checksum"] = checksum(document)
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def checksum(document: dict[str, Any]) -> str:
+    return _digest({key: value for key, value in document.items() if key != "checksum"})
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+
+def read(path: Path) -> list[Planned]:
+    """Load a plan file; refuse (exit 3) anything osaccess did not write or that was altered."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.ConfigError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        _refuse(path, f"not a plan written by osaccess (not UTF-8: {exc.reason})")
+    return load(text, str(path))
+
+
+def load(text: str, name: str = "the plan") -> list[Planned]:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        _refuse(name, f"not a plan written by osaccess (invalid JSON: {exc})")
+    if not isinstance(document, dict) or "plans" not in document:
+        _refuse(name, "not a plan written by osaccess plan --out")
+    if document.get("format_version") != FORMAT_VERSION:
+        _refuse(
+            name,
+            f"plan format {document.get('format_version')!r}; this osaccess reads {FORMAT_VERSION}",
+        )
+    if document.get("checksum") != checksum(document):
+        _refuse(
+            name,
+            "the plan was altered after it was made (its checksum does not match)",
+            "apply only the plan that was reviewed; make a new one with "
+            "`osaccess plan --out` if it must change",
+        )
+    try:
+        return [_entry(entry) for entry in document["plans"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        _refuse(name, f"the plan is incomplete ({type(exc).__name__}: {exc})")
+
+
+def _refuse(
+    name: object, message: str, hint: str = "make a new plan with `osaccess plan --out`"
+) -> NoReturn:
+    raise errors.Refused(f"{name}: {message}", hint=hint)
+
+
+def _strings(values: Iterable[Any]) -> frozenset[str]:
+    result = frozenset(values)
+    if not all(isinstance(v, str) for v in result):
+        raise ValueError("a principal that is not a string")
+    return result
+
+
+def _mapping(body: Mapping[str, Any] | None) -> RoleMapping | None:
+    """Exactly the mapping that was dumped (unlike from_wire, which tidies what a cluster sends)."""
+    if body is None:
+        return None
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ValueError("a description that is not a string")
+    return RoleMapping(description=description, **{name: _strings(body[name]) for name in FIELDS})
+
+
+def _field_sets(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    return {str(name): _strings(values) for name, values in raw.items()}
+
+
+def _entry(entry: dict[str, Any]) -> Planned:
+    connection = entry["connection"]
+    if connection is None:
+        raise ValueError("no connection settings")
+    known = {f.name for f in dataclasses.fields(ClusterSpec)}
+    cluster = ClusterSpec(**{k: v for k, v in connection.items() if k in known})
+    raw_safety = entry["safety"]
+    if raw_safety is None:
+        raise ValueError("no safety settings")
+    safety = Safety(
+        admin_roles=tuple(raw_safety["admin_roles"]),
+        protect=_strings(raw_safety["protect"]),
+        removal_percent=float(raw_safety["removal_percent"]),
+        removal_minimum=int(raw_safety["removal_minimum"]),
+    )
+    refusals = tuple(
+        Refusal(str(r["guard"]), str(r["message"]), bool(r["forcible"]))
+        for r in raw_safety["refusals"]
+    )
+    changes = tuple(
+        Change(
+            role=raw["role"],
+            action=Action(raw["action"]),
+            before=_mapping(raw["before"]),
+            after=_mapping(raw["after"]),
+            ownership=Ownership(raw["ownership"]),
+            left_alone=_field_sets(raw["left_alone"]),
+            protected=_field_sets(raw["protected"]),
+        )
+        for raw in entry["changes"]
+    )
+    plan = Plan(
+        changes,
+        tuple(entry["unchanged"]),
+        {role: _field_sets(fields) for role, fields in entry["left_alone"].items()},
+    )
+    context = PlanContext(
+        file=entry["file"],
+        endpoint=entry["cluster"]["endpoint"],
+        api_prefix=entry["cluster"]["api_prefix"],
+        cluster=cluster,
+        safety=safety,
+        fingerprint=entry["fingerprint"],
+        caller=entry["caller"],
+        refusals=refusals,
+    )
+    return plan, context

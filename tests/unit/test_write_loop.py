@@ -1,0 +1,206 @@
+"""The write loop's fault branches, fast, through a fake HTTP layer (tests/unit/fakecluster.py).
+The same branches run against the real node in tests/integration/test_safety.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from osaccess import errors
+from osaccess.engine import execute, execute_reviewed, make_plan
+from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping
+from osaccess.plandoc import PlanContext, dump, fingerprint, load, managed_roles
+from tests.unit.fakecluster import (
+    FakeCluster,
+    meanwhile,
+    no_connection,
+    status,
+    write_then,
+    write_then_lose_answer,
+)
+
+ALICE = "arn:aws:iam::111111111111:user/alice"
+BOB = "arn:aws:iam::111111111111:user/bob"
+
+
+def empty(users: list[str]) -> dict[str, object]:
+    return {"users": users, "backend_roles": [], "and_backend_roles": [], "hosts": []}
+
+
+def setup(**faults: object) -> tuple[FakeCluster, MappingFile]:
+    cluster = FakeCluster(
+        mappings={"all_access": empty(["admin"]), "readall": empty([BOB]), "other": empty([])},
+        roles={"all_access", "readall", "logs", "other"},
+    )
+    file = MappingFile(
+        "f.yaml",
+        ClusterSpec("https://fake.test", auth="basic", username="admin"),
+        (
+            DesiredRole("readall", RoleMapping.of(users=[ALICE])),
+            DesiredRole("logs", RoleMapping.of(users=[ALICE])),
+        ),
+    )
+    return cluster, file
+
+
+@pytest.fixture(autouse=True)
+def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr("osaccess.engine.time.sleep", slept.append)
+    return slept
+
+
+def test_a_409_is_re_read_and_re_planned() -> None:
+    cluster, file = setup()
+
+    def someone_adds_carol(c: FakeCluster) -> None:
+        c.mappings["readall"] = empty([BOB, "carol"])
+
+    cluster.fault("PATCH rolesmapping", meanwhile(someone_adds_carol, status(409, "conflict")))
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert result.attempts == 2
+    # the second plan was made from what the other writer left: carol is removed too
+    (readall,) = [c for c in result.plan.changes if c.role == "readall"]
+    assert readall.removed("users") == {BOB, "carol"}
+    assert cluster.mappings["readall"]["users"] == [ALICE]
+    methods = [(s.method, s.path.rsplit("/", 1)[-1]) for s in cluster.sent]
+    first_patch = methods.index(("PATCH", "rolesmapping"))
+    assert ("GET", "rolesmapping") in methods[first_patch + 1 :]
+    assert len(cluster.requests_of("PATCH")) == 2
+
+
+def test_conflicts_that_never_end_give_up() -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", *[status(409, "conflict")] * 10)
+    with cluster.api() as api, pytest.raises(errors.Conflict, match="gave up after 4 attempts"):
+        execute(api, file, make_plan(api, file))
+    assert len(cluster.requests_of("PATCH")) == 4
+
+
+def test_a_500_after_the_write_is_checked_by_reading_not_writing_again() -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", write_then(500))
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert result.message == "applied (the cluster reported an error after writing)"
+    assert len(cluster.requests_of("PATCH")) == 1
+
+
+def test_a_500_without_the_write_says_nothing_was_changed() -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", status(500, "boom"))
+    with cluster.api() as api, pytest.raises(errors.ServerError, match="nothing was changed"):
+        execute(api, file, make_plan(api, file))
+    assert cluster.mappings["readall"]["users"] == [BOB]
+
+
+def test_a_lost_answer_is_checked_not_repeated() -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", write_then_lose_answer)
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert result.verified
+    assert len(cluster.requests_of("PATCH")) == 1
+    assert cluster.mappings["logs"]["users"] == [ALICE]
+
+
+def test_a_429_waits_for_retry_after_then_re_reads_and_writes(_no_sleep: list[float]) -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", status(429, "slow down", {"Retry-After": "7"}))
+    with cluster.api() as api:
+        execute(api, file, make_plan(api, file))
+    assert _no_sleep == [7.0]
+    methods = [(s.method, s.path.rsplit("/", 1)[-1]) for s in cluster.sent]
+    first_patch = methods.index(("PATCH", "rolesmapping"))
+    assert methods[first_patch + 1] == ("GET", "rolesmapping")
+    assert cluster.mappings["readall"]["users"] == [ALICE]
+
+
+def test_retry_after_is_capped(_no_sleep: list[float]) -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", status(503, "busy", {"Retry-After": "86400"}))
+    with cluster.api() as api:
+        execute(api, file, make_plan(api, file))
+    assert _no_sleep == [60.0]
+
+
+def test_a_write_that_never_connects_changed_nothing() -> None:
+    cluster, file = setup()
+    cluster.fault("PATCH rolesmapping", no_connection)
+    with cluster.api() as api, pytest.raises(errors.ConnectionFailed, match="nothing was changed"):
+        execute(api, file, make_plan(api, file))
+    assert cluster.mappings["readall"]["users"] == [BOB]
+
+
+def test_a_write_whose_answer_times_out_before_landing_says_so() -> None:
+    cluster, file = setup()
+
+    def lost_before_write(_: FakeCluster, request: object) -> None:
+        import requests
+
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    cluster.fault("PATCH rolesmapping", lost_before_write)
+    with cluster.api() as api, pytest.raises(errors.AnswerTimeout, match="may still be written"):
+        execute(api, file, make_plan(api, file))
+
+
+def test_bodies_are_sent_as_utf8_bytes_not_escapes() -> None:
+    cluster, file = setup()
+    name = "Zürich-東京"
+    file = MappingFile(
+        file.path, file.cluster, (DesiredRole("readall", RoleMapping.of(users=[name])),)
+    )
+    with cluster.api() as api:
+        execute(api, file, make_plan(api, file))
+    (patch,) = cluster.requests_of("PATCH")
+    assert patch.body is not None
+    assert name.encode("utf-8") in patch.body
+    assert b"\\u" not in patch.body
+
+
+def reviewed(cluster: FakeCluster, file: MappingFile) -> tuple[object, PlanContext]:
+    with cluster.api() as api:
+        planned = make_plan(api, file)
+    context = PlanContext(
+        file.path,
+        "https://fake.test",
+        "_plugins/_security",
+        cluster=file.cluster,
+        safety=file.safety,
+        fingerprint=fingerprint(planned.live.mappings, managed_roles(planned.plan)),
+    )
+    ((plan, loaded),) = load(dump([(planned.plan, context)]))
+    return plan, loaded
+
+
+def test_a_reviewed_plan_is_refused_when_a_mapping_it_leaves_unchanged_moved() -> None:
+    cluster, _ = setup()
+    file = MappingFile(
+        "f.yaml",
+        ClusterSpec("https://fake.test"),
+        (
+            DesiredRole("logs", RoleMapping.of(users=[ALICE])),
+            DesiredRole("other", RoleMapping.of()),  # unchanged in the plan
+        ),
+    )
+    plan, context = reviewed(cluster, file)
+    assert [c.role for c in plan.changes] == ["logs"]  # type: ignore[attr-defined]
+    cluster.mappings["other"] = empty(["mallory"])  # someone maps mallory after the review
+    assert context.safety is not None
+    with cluster.api() as api, pytest.raises(errors.Refused, match="fingerprint no longer matches"):
+        execute_reviewed(api, plan, context.safety, context.fingerprint)  # type: ignore[arg-type]
+    assert "logs" not in cluster.mappings
+    assert not cluster.requests_of("PATCH")
+
+
+def test_a_reviewed_plan_applies_when_nothing_moved() -> None:
+    cluster, file = setup()
+    plan, context = reviewed(cluster, file)
+    assert context.safety is not None
+    with cluster.api() as api:
+        execute_reviewed(api, plan, context.safety, context.fingerprint)  # type: ignore[arg-type]
+    assert cluster.mappings["logs"]["users"] == [ALICE]
+    assert json.loads(cluster.requests_of("PATCH")[0].body or b"")[0]["op"] == "add"
