@@ -22,9 +22,9 @@ from typing import Any
 import requests
 from opensearchpy import OpenSearch
 
-from osaccess.loader import load
 from osaccess.connection import Overrides, connect
 from osaccess.engine import execute, make_plan
+from osaccess.loader import load
 
 ROOT = Path(__file__).resolve().parents[1]
 PRINCIPALS_PER_ROLE = 20

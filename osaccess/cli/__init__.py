@@ -212,7 +212,7 @@ def options(*, connection: bool = False) -> Callable[[F], F]:
         # evaluate the command's own annotations (typer needs objects, not strings); the
         # `overrides` parameter is filled in here, so its type may be imported for checking only
         own = [
-            p.replace(annotation=eval(p.annotation, func.__globals__))  # noqa: S307
+            p.replace(annotation=eval(p.annotation, func.__globals__))
             if isinstance(p.annotation, str)
             else p
             for p in signature.parameters.values()
@@ -329,6 +329,8 @@ def main() -> None:
     their class's code (errors.py), anything else is reported as a bug (exit 1)."""
     command = typer.main.get_command(app)
     click_exceptions = _click_exceptions()
+    aborts: tuple[type[BaseException], ...] = (typer.Abort, *_optional(click_exceptions, "Abort"))
+    exits: tuple[type[BaseException], ...] = (typer.Exit, *_optional(click_exceptions, "Exit"))
     try:
         # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
         code = command.main(standalone_mode=False)
@@ -339,11 +341,11 @@ def main() -> None:
         # the reader went away (osaccess plan | head): stop quietly
         sys.stderr.close()
         sys.exit(EXIT_ERROR)
-    except (typer.Abort, *_optional(click_exceptions, "Abort")):
+    except aborts:
         typer.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
-    except (typer.Exit, *_optional(click_exceptions, "Exit")) as exc:
-        sys.exit(exc.exit_code)
+    except exits as exc:
+        sys.exit(getattr(exc, "exit_code", EXIT_ERROR))
     except Exception as exc:
         print_error(exc)
         sys.exit(exit_code(exc))
