@@ -59,5 +59,6 @@ clean: sandbox-stop
 
 ## Benchmarks against the sandbox (plan/apply versus a per-role PUT loop); prints figures.
 bench: sandbox
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) -m benchmarks.bench_reconcile
 	$(PY) -m benchmarks.bench_parallel

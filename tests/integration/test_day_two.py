@@ -196,3 +196,22 @@ def test_many_clusters_one_failing_does_not_stop_the_others(
     assert f"error: {directory / 'c9-dead.yaml'}: cannot connect" in applied.stderr
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
     assert live(sandbox, roles[1])["users"] == [ALICE]  # type: ignore[index]
+
+
+def test_import_of_values_yaml_would_retype_plans_nothing(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    tricky = ["2024-01-01", "12:30", "0x1F", "0o17", "017", "1e3", "yes", "null", "1_000"]
+    admin(
+        sandbox,
+        "PUT",
+        f"{MAPPINGS}/{roles[0]}",
+        {"users": tricky, "backend_roles": ["on", "~"], "description": "2024-01-01"},
+    )
+    cluster_file = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{ALICE}]\n")
+    out = tmp_path / "imported.yaml"
+    result = run(sandbox, "sigv4-master", "import", "-c", str(cluster_file), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    plan = run(sandbox, "sigv4-master", "plan", str(out), "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr
+    assert "No changes: the cluster matches the file." in plan.stdout

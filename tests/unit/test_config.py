@@ -289,3 +289,34 @@ def test_bad_safety_settings_are_refused(tmp_path: Path, extra: str, expected: s
     assert any(expected in p.message or expected in (p.fix or "") for p in result.errors), [
         p.message for p in result.errors
     ]
+
+
+@pytest.mark.parametrize(
+    ("arn", "expected"),
+    [
+        (f"arn:aws:iam::111111111111:role/{'r' * 65}", "IAM role names are at most 64 characters"),
+        (f"arn:aws:iam::111111111111:user/{'u' * 65}", "IAM user names are at most 64 characters"),
+    ],
+)
+def test_iam_names_longer_than_iam_allows_are_refused(
+    tmp_path: Path, arn: str, expected: str
+) -> None:
+    result = load(write(tmp_path, HEADER + f"  r: ['{arn}']\n"))
+    (error,) = result.errors
+    assert expected in error.message
+    assert error.line == 4
+    assert error.fix and "arn:aws:iam::123456789012:role/name" in error.fix
+
+
+def test_the_longest_iam_names_are_fine(tmp_path: Path) -> None:
+    arn = f"arn:aws:iam::111111111111:role/{'r' * 64}"
+    assert load(write(tmp_path, HEADER + f"  r: ['{arn}']\n")).errors == []
+
+
+def test_iam_paths_longer_than_iam_allows_are_malformed() -> None:
+    from osaccess.arn import ArnKind, classify
+
+    long_path = "/".join(["p" * 50] * 11)  # 561 characters with its slashes
+    info = classify(f"arn:aws:iam::111111111111:role/{long_path}/name")
+    assert info.kind is ArnKind.MALFORMED
+    assert info.problem and "IAM paths are at most 512 characters" in info.problem

@@ -48,3 +48,16 @@ def test_exit_codes_come_from_the_class(exc: BaseException, code: int) -> None:
 def test_credential_failures_have_their_own_class() -> None:
     assert issubclass(errors.CredentialsError, errors.ConfigError)
     assert errors.CredentialsError is not errors.ConfigError
+
+
+def test_the_exit_code_docs_say_what_the_code_does() -> None:
+    """A stale or altered plan is a safety refusal (exit 3), and only that."""
+    from pathlib import Path
+
+    table = (Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
+    }
+    assert "stale plan" in rows["3"] and "altered plan" in rows["3"]
+    assert "stale" not in rows["1"] and "altered" not in rows["1"]
+    assert errors.Refused.exit_code == 3

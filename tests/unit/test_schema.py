@@ -43,15 +43,99 @@ def test_every_example_satisfies_the_schema_and_osaccess(path: Path) -> None:
     assert result.errors == []
 
 
-@pytest.mark.parametrize(
-    "document",
-    [
-        {"cluster": {"endpoint": "https://x"}},
-        {"cluster": {"endpoint": "https://x"}, "roles": {"r": {"userz": ["a"]}}},
-        {"cluster": {"endpoint": "ftp://x"}, "roles": {"r": ["a"]}},
-        {"cluster": {"endpoint": "https://x"}, "roles": {"r": {"ownership": "mine"}}},
-    ],
-)
-def test_the_schema_rejects_what_osaccess_rejects(document: dict[str, object]) -> None:
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(document, mapping_file_schema())
+VALID: dict[str, object] = {
+    "cluster": {
+        "endpoint": "https://search-x.eu-west-1.es.amazonaws.com",
+        "auth": "aws",
+        "assume_role": "arn:aws:iam::111111111111:role/deployer",
+    },
+    "roles": {
+        "readall": ["arn:aws:iam::111111111111:user/alice"],
+        "logs": {
+            "principals": ["arn:aws:iam::111111111111:role/analytics"],
+            "users": ["kibanaro"],
+            "ownership": "shared",
+            "description": "logs",
+        },
+    },
+    "protect": ["arn:aws:iam::111111111111:role/breakglass"],
+    "admin_roles": ["all_access"],
+    "thresholds": {"removal_percent": 30, "removal_minimum": 4},
+}
+
+
+def mutations() -> list[tuple[str, dict[str, object]]]:
+    """Each way a document can break its shape, derived from the format's own definitions:
+    an unknown key in every section, a wrong type and a bad value for every field."""
+    import copy
+
+    from osaccess.fileformat import CLUSTER, ROLE, THRESHOLDS, TOP, Section
+
+    places: list[tuple[str, Section, list[str]]] = [
+        ("top", TOP, []),
+        ("cluster", CLUSTER, ["cluster"]),
+        ("role", ROLE, ["roles", "logs"]),
+        ("thresholds", THRESHOLDS, ["thresholds"]),
+    ]
+    found = []
+    for label, section, path in places:
+
+        def at(document: dict[str, object], path: list[str] = path) -> dict[str, object]:
+            for key in path:
+                document = document[key]  # type: ignore[assignment]
+            return document
+
+        broken = copy.deepcopy(VALID)
+        at(broken)["unknown_key"] = "x"
+        found.append((f"{label}: unknown key", broken))
+        for field in section.fields:
+            wrong: list[object] = {
+                "string": [12, ["a"]],
+                "strings": ["single", [3], {"a": 1}],
+                "number": ["many", [1]],
+                "integer": ["many", 1.5],
+                "section": [["a"], "a"],
+                "roles": [["a"], "a", {}],
+            }[field.kind]
+            if field.choices:
+                wrong.append("not-a-choice")
+            if field.pattern:
+                wrong.append("nothing-like-it")
+            if field.maximum is not None:
+                wrong.append(field.maximum + 1)
+            if field.minimum is not None:
+                wrong.append(field.minimum - 1)
+            if field.non_empty and field.kind == "strings":
+                wrong.append([])
+            for value in wrong:
+                broken = copy.deepcopy(VALID)
+                at(broken)[field.name] = value
+                found.append((f"{label}.{field.name} = {value!r}", broken))
+            if field.required:
+                broken = copy.deepcopy(VALID)
+                del at(broken)[field.name]
+                found.append((f"{label}: no {field.name}", broken))
+    return found
+
+
+MUTATIONS = mutations()
+
+
+def loader_errors(tmp_path: Path, document: dict[str, object]) -> list[str]:
+    path = tmp_path / "doc.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return [p.render() for p in load(str(path)).errors]
+
+
+def test_the_valid_document_passes_both(tmp_path: Path) -> None:
+    jsonschema.validate(VALID, mapping_file_schema())
+    assert loader_errors(tmp_path, VALID) == []
+
+
+@pytest.mark.parametrize("document", [m[1] for m in MUTATIONS], ids=[m[0] for m in MUTATIONS])
+def test_the_schema_and_the_loader_reject_the_same_shapes(
+    tmp_path: Path, document: dict[str, object]
+) -> None:
+    schema_says_no = not jsonschema.Draft202012Validator(mapping_file_schema()).is_valid(document)
+    assert schema_says_no, "the JSON Schema accepts it"
+    assert loader_errors(tmp_path, document), "osaccess validate accepts it"
