@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from osaccess.arn import ArnInfo, ArnKind, classify, role_arn_for_session
+from osaccess.arn import ArnInfo, ArnKind, role_arn_for_session
 from osaccess.aws import region_from_endpoint
 from osaccess.fileformat import CLUSTER, ROLE, THRESHOLDS, TOP, Field, Section
 from osaccess.model import (
@@ -82,9 +82,9 @@ class _Loader(YamlReader):
         protect: set[str] = set()
         if "protect" in top:
             for value, item in self._items(top["protect"], "protect"):
-                info = classify(value)
-                if info.kind not in (ArnKind.NOT_AN_ARN, ArnKind.IAM_USER, ArnKind.IAM_ROLE):
-                    self._bad_arn(value, info, item)
+                placement = field_for(value)
+                if placement.is_arn and placement.field is None:
+                    self._bad_arn(value, placement.info, item)
                 protect.add(value)
         admin_roles: tuple[str, ...] = DEFAULT_ADMIN_ROLES
         if "admin_roles" in top:
@@ -228,11 +228,11 @@ class _Loader(YamlReader):
                 )
         auth = values.get("auth", CLUSTER.field("auth").default)
         if "assume_role" in values:
-            info = classify(values["assume_role"])
-            if info.kind is not ArnKind.IAM_ROLE:
+            placement = field_for(values["assume_role"])
+            if placement.field != "backend_roles":
                 self.error(
                     keys["assume_role"],
-                    f"cluster.assume_role must be an IAM role ARN ({info.kind.value})",
+                    f"cluster.assume_role must be an IAM role ARN ({placement.info.kind.value})",
                     "write it as arn:aws:iam::<account>:role/<name>",
                 )
         if auth == "basic" and "username" not in values:
