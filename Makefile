@@ -10,10 +10,15 @@ install: $(STAMP)
 
 # constraints.txt pins the versions the test suite last passed with, so that CI and a newcomer
 # install exactly those (regenerate: make constraints).
+# A clean install prints nothing: a build warning fails it, so that it is seen and fixed.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,sandbox]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,sandbox]' > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@cat $(VENV)/install.log
+	@if grep -qi 'warning' $(VENV)/install.log; then \
+		echo "make install: the build printed warnings (above); fix them" >&2; exit 1; fi
 	touch $@
 
 constraints: install
