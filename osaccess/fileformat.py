@@ -11,10 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from osaccess.model import AUTH_KINDS, FIELDS
+from osaccess.model import ACTION_GROUP_TYPES, AUTH_KINDS, FIELDS
 from osaccess.principals import MAX_VALUE_LENGTH
 
-Kind = Literal["string", "strings", "number", "integer", "section", "roles"]
+# string, strings (a list of strings), number, integer, section (a mapping with known keys),
+# roles (role name -> list of principals or a role section), entries (name -> section),
+# items (a list of sections), query (a JSON object, written as YAML or as a JSON string)
+Kind = Literal[
+    "string", "strings", "number", "integer", "section", "roles", "entries", "items", "query"
+]
 
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/"
 URL_PATTERN = r"^https?://"
@@ -128,6 +133,109 @@ THRESHOLDS = Section(
     ),
 )
 
+_STATE = _string(
+    "state",
+    "absent: the definition must not exist (osaccess deletes it)",
+    choices=("present", "absent"),
+    default="present",
+)
+
+INDEX_PERMISSION = Section(
+    "in an index permission",
+    (
+        Field(
+            "index_patterns",
+            "strings",
+            "Index names or patterns (logs-*).",
+            required=True,
+            non_empty=True,
+        ),
+        Field(
+            "allowed_actions",
+            "strings",
+            "Action groups (read, crud, ...) or action patterns (indices:data/read/*).",
+            required=True,
+            non_empty=True,
+        ),
+        Field(
+            "dls",
+            "query",
+            "Document-level security: a query (JSON object) that a document must match.",
+        ),
+        Field(
+            "fls",
+            "strings",
+            "Field-level security: the fields visible, or ~field for the fields hidden.",
+        ),
+        Field("masked_fields", "strings", "Fields whose values are shown hashed."),
+    ),
+)
+
+TENANT_PERMISSION = Section(
+    "in a tenant permission",
+    (
+        Field(
+            "tenant_patterns",
+            "strings",
+            "Tenant names or patterns.",
+            required=True,
+            non_empty=True,
+        ),
+        Field(
+            "allowed_actions",
+            "strings",
+            "kibana_all_read or kibana_all_write (or actions).",
+            required=True,
+            non_empty=True,
+        ),
+    ),
+)
+
+ROLE_DEFINITION = Section(
+    "in role definition",
+    (
+        Field("description", "string", "What the role is for."),
+        Field(
+            "cluster_permissions",
+            "strings",
+            "Cluster action groups (cluster_monitor, ...) or actions (cluster:monitor/*).",
+        ),
+        Field(
+            "index_permissions",
+            "items",
+            "What the role may do on which indices.",
+            section=INDEX_PERMISSION,
+        ),
+        Field(
+            "tenant_permissions",
+            "items",
+            "Which Dashboards tenants the role may read or write.",
+            section=TENANT_PERMISSION,
+        ),
+        _STATE,
+    ),
+)
+
+ACTION_GROUP = Section(
+    "in action group",
+    (
+        Field(
+            "allowed_actions",
+            "strings",
+            "Actions, action patterns or other action groups.",
+            non_empty=True,
+        ),
+        _string("type", "What the group is for.", choices=ACTION_GROUP_TYPES),
+        Field("description", "string", "What the group is for."),
+        _STATE,
+    ),
+)
+
+TENANT = Section(
+    "in tenant",
+    (Field("description", "string", "What the tenant is for."), _STATE),
+)
+
 TOP = Section(
     "at the top level",
     (
@@ -135,10 +243,23 @@ TOP = Section(
         Field(
             "roles",
             "roles",
-            "Role name -> a list of principals, or a mapping with the keys of a role.",
-            required=True,
+            "Role mappings: role name -> a list of principals, or a mapping with the keys of "
+            "a role.",
             section=ROLE,
         ),
+        Field(
+            "role_definitions",
+            "entries",
+            "Role definitions: role name -> what the role allows.",
+            section=ROLE_DEFINITION,
+        ),
+        Field(
+            "action_groups",
+            "entries",
+            "Action groups: name -> the actions it stands for.",
+            section=ACTION_GROUP,
+        ),
+        Field("tenants", "entries", "Dashboards tenants: name -> description.", section=TENANT),
         Field("protect", "strings", "Principals never removed from any mapping."),
         Field(
             "admin_roles",
@@ -179,6 +300,18 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif field.kind == "section":
         assert field.section is not None
         schema = _section_schema(field.section)
+    elif field.kind == "entries":
+        assert field.section is not None
+        schema = {
+            "type": "object",
+            "propertyNames": {"pattern": ROLE_NAME_PATTERN, "maxLength": MAX_VALUE_LENGTH},
+            "additionalProperties": _section_schema(field.section),
+        }
+    elif field.kind == "items":
+        assert field.section is not None
+        schema = {"type": "array", "items": _section_schema(field.section)}
+    elif field.kind == "query":
+        schema = {"oneOf": [{"type": "object"}, {"type": "string", "pattern": r"^\s*\{"}]}
     else:  # roles
         assert field.section is not None
         schema = {
@@ -210,11 +343,16 @@ def _section_schema(section: Section) -> dict[str, Any]:
     return schema
 
 
+MANAGED_SECTIONS = ("roles", "role_definitions", "action_groups", "tenants")
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of mapping files, for editors (yaml-language-server) and CI."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "osaccess mapping file",
-        "description": "Which principals hold which OpenSearch security roles, on one cluster.",
+        "description": "Who holds which OpenSearch security roles on one cluster, and what those "
+        "roles, action groups and tenants are.",
         **_section_schema(TOP),
+        "anyOf": [{"required": [name]} for name in MANAGED_SECTIONS],
     }

@@ -10,6 +10,7 @@ keys, secrets) is :mod:`osaccess.yamlsource`.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,18 +18,43 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from osaccess import builtin
 from osaccess.arn import ArnInfo, ArnKind, role_arn_for_session
 from osaccess.aws import region_from_endpoint
-from osaccess.fileformat import CLUSTER, ROLE, THRESHOLDS, TOP, Field, Section
+from osaccess.fileformat import (
+    ACTION_GROUP,
+    CLUSTER,
+    INDEX_PERMISSION,
+    MANAGED_SECTIONS,
+    ROLE,
+    ROLE_DEFINITION,
+    TENANT,
+    TENANT_PERMISSION,
+    THRESHOLDS,
+    TOP,
+    Field,
+    Section,
+)
 from osaccess.model import (
+    ACTION_GROUPS,
     DEFAULT_ADMIN_ROLES,
     FIELDS,
+    ROLES,
+    TENANTS,
+    ActionGroup,
     ClusterSpec,
+    Definition,
+    DesiredDefinition,
     DesiredRole,
+    IndexPermission,
     MappingFile,
     Ownership,
+    RoleDefinition,
     RoleMapping,
     Safety,
+    Tenant,
+    TenantPermission,
+    canonical_dls,
 )
 from osaccess.principals import CONTROL as _CONTROL
 from osaccess.principals import MAX_VALUE_LENGTH, field_for, role_name_problem
@@ -40,6 +66,7 @@ from osaccess.yamlsource import (
     describe,
     find_files,
     is_secret_key,
+    yaml_value,
 )
 
 __all__ = ["LoadResult", "Problem", "find_files", "load"]
@@ -72,11 +99,231 @@ class _Loader(YamlReader):
             return None
         top = self._keys(root, TOP)
         cluster = self._cluster(top.get("cluster"), root)
-        roles = self._roles(top.get("roles"), root)
+        definitions = self._definitions(top)
+        has_definitions = any(name in top for name in MANAGED_SECTIONS if name != "roles")
+        roles: list[DesiredRole] | None = []
+        if "roles" in top or not has_definitions:
+            roles = self._roles(top.get("roles"), root)
         safety = self._safety(top)
         if cluster is None or roles is None:
             return None
-        return MappingFile(self.path, cluster, tuple(roles), safety)
+        return MappingFile(self.path, cluster, tuple(roles), safety, tuple(definitions))
+
+    # -- definitions: roles, action groups, tenants ------------------------------------------
+
+    def _definitions(self, top: dict[str, Node]) -> list[DesiredDefinition]:
+        found: list[DesiredDefinition] = []
+        actions: list[tuple[str, Node, str]] = []  # (action, node, where) for the offline checks
+        groups: dict[str, tuple[frozenset[str], Node]] = {}
+        for kind, section_name, section in (
+            (ACTION_GROUPS, "action_groups", ACTION_GROUP),
+            (ROLES, "role_definitions", ROLE_DEFINITION),
+            (TENANTS, "tenants", TENANT),
+        ):
+            node = top.get(section_name)
+            if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
+                continue
+            if not isinstance(node, MappingNode):
+                self.error(
+                    node, f"'{section_name}' must be a mapping of names, not {describe(node)}"
+                )
+                continue
+            for key, value in node.value:
+                name = self._entity_name(key, kind.label)
+                if name is None:
+                    continue
+                reserved = builtin.reserved_problem(kind.name, name)
+                if reserved:
+                    self.error(key, reserved[0], reserved[1])
+                    continue
+                if not isinstance(value, MappingNode):
+                    self.error(
+                        value,
+                        f"{kind.label} {name!r} must be a mapping of its keys, not "
+                        f"{describe(value)}",
+                        f"valid keys: {', '.join(section.keys)}",
+                    )
+                    continue
+                keys = self._keys(value, section, f"in {kind.label} {name!r}")
+                location = f"{self.path}:{key.start_mark.line + 1}"
+                if "state" in keys and self._choice(keys["state"], section.field("state")) == (
+                    "absent"
+                ):
+                    if len(keys) > 1:
+                        self.error(
+                            keys["state"],
+                            f"{kind.label} {name!r} is 'absent' but says what it holds",
+                            "remove the other keys or the state",
+                        )
+                    found.append(DesiredDefinition(kind.name, name, None, location))
+                    continue
+                definition: Definition | None
+                if kind is ROLES:
+                    definition = self._role_definition(name, keys, actions)
+                elif kind is ACTION_GROUPS:
+                    definition = self._action_group(name, keys, value, actions)
+                    if definition is not None:
+                        groups[name] = (definition.allowed_actions, key)
+                else:
+                    definition = Tenant(self._description(keys))
+                if definition is not None:
+                    found.append(DesiredDefinition(kind.name, name, definition, location))
+        self._check_actions(actions, groups)
+        return found
+
+    def _entity_name(self, key: Node, label: str) -> str | None:
+        if not isinstance(key, ScalarNode) or key.tag != YAML_STR:
+            self.error(key, f"a {label} name must be a string, not {describe(key)}", "quote it")
+            return None
+        name = str(key.value)
+        problem = role_name_problem(name)
+        if problem:
+            self.error(key, f"{label} name {name!r}: {problem}", "use a plain name")
+            return None
+        return name
+
+    def _description(self, keys: dict[str, Node]) -> str | None:
+        if "description" not in keys:
+            return None
+        return self._string(keys["description"], "description", allow_empty=True)
+
+    def _values(self, keys: dict[str, Node], name: str) -> list[tuple[str, Node]]:
+        return list(self._items(keys[name], name)) if name in keys else []
+
+    def _required(self, keys: dict[str, Node], node: Node, section: Section) -> bool:
+        missing = [f.name for f in section.fields if f.required and f.name not in keys]
+        for name in missing:
+            self.error(node, f"{name} is missing {section.where}", f"add {name}: [...]")
+        return self._filled(keys, section) and not missing
+
+    def _filled(self, keys: dict[str, Node], section: Section) -> bool:
+        """Lists the format says may not be empty are not empty."""
+        empty = [
+            f.name
+            for f in section.fields
+            if f.non_empty
+            and f.kind == "strings"
+            and isinstance(keys.get(f.name), SequenceNode)
+            and not keys[f.name].value
+        ]
+        for name in empty:
+            self.error(keys[name], f"{name} is empty {section.where}", "list at least one")
+        return not empty
+
+    def _role_definition(
+        self, name: str, keys: dict[str, Node], actions: list[tuple[str, Node, str]]
+    ) -> RoleDefinition | None:
+        cluster = self._values(keys, "cluster_permissions")
+        actions += [(value, item, "cluster") for value, item in cluster]
+        index: list[IndexPermission] = []
+        for item in self._sections(keys.get("index_permissions"), "index_permissions"):
+            entry = self._keys(item, INDEX_PERMISSION, f"in an index permission of {name!r}")
+            if not self._required(entry, item, INDEX_PERMISSION):
+                continue
+            allowed = self._values(entry, "allowed_actions")
+            actions += [(value, node, "index") for value, node in allowed]
+            index.append(
+                IndexPermission(
+                    index_patterns=frozenset(v for v, _ in self._values(entry, "index_patterns")),
+                    allowed_actions=frozenset(v for v, _ in allowed),
+                    dls=self._dls(entry["dls"]) if "dls" in entry else None,
+                    fls=frozenset(v for v, _ in self._values(entry, "fls")),
+                    masked_fields=frozenset(v for v, _ in self._values(entry, "masked_fields")),
+                )
+            )
+        tenants: list[TenantPermission] = []
+        for item in self._sections(keys.get("tenant_permissions"), "tenant_permissions"):
+            entry = self._keys(item, TENANT_PERMISSION, f"in a tenant permission of {name!r}")
+            if not self._required(entry, item, TENANT_PERMISSION):
+                continue
+            allowed = self._values(entry, "allowed_actions")
+            actions += [(value, node, "kibana") for value, node in allowed]
+            tenants.append(
+                TenantPermission(
+                    frozenset(v for v, _ in self._values(entry, "tenant_patterns")),
+                    frozenset(v for v, _ in allowed),
+                )
+            )
+        return RoleDefinition(
+            cluster_permissions=frozenset(v for v, _ in cluster),
+            index_permissions=frozenset(index),
+            tenant_permissions=frozenset(tenants),
+            description=self._description(keys),
+        )
+
+    def _sections(self, node: Node | None, what: str) -> list[MappingNode]:
+        if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
+            return []
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list, not {describe(node)}", f"write {what}: [...]")
+            return []
+        found = []
+        for item in node.value:
+            if isinstance(item, MappingNode):
+                found.append(item)
+            else:
+                self.error(item, f"an entry of {what} must be a mapping, not {describe(item)}")
+        return found
+
+    def _dls(self, node: Node) -> str | None:
+        if isinstance(node, MappingNode):
+            value: object = yaml_value(node)
+        elif isinstance(node, ScalarNode) and node.tag == YAML_STR:
+            try:
+                value = json.loads(str(node.value))
+            except ValueError as exc:
+                self.error(
+                    node,
+                    f"dls is not valid JSON: {exc}",
+                    "write the query as a YAML mapping, or as a JSON object in quotes",
+                )
+                return None
+        else:
+            value = None
+        if not isinstance(value, dict):
+            self.error(
+                node,
+                'dls must be a JSON object (a query such as {"term": {"team": "blue"}})',
+                "write the query as a YAML mapping, or as a JSON object in quotes",
+            )
+            return None
+        return canonical_dls(json.dumps(value))
+
+    def _action_group(
+        self, name: str, keys: dict[str, Node], node: Node, actions: list[tuple[str, Node, str]]
+    ) -> ActionGroup | None:
+        if "allowed_actions" not in keys:
+            self.error(node, f"action group {name!r} has no allowed_actions", "list its actions")
+            return None
+        if not self._filled(keys, ACTION_GROUP):
+            return None
+        allowed = self._values(keys, "allowed_actions")
+        kind = self._choice(keys["type"], ACTION_GROUP.field("type")) if "type" in keys else None
+        actions += [(value, item, kind or "any") for value, item in allowed]
+        return ActionGroup(frozenset(v for v, _ in allowed), kind, self._description(keys))
+
+    def _check_actions(
+        self,
+        actions: list[tuple[str, Node, str]],
+        groups: dict[str, tuple[frozenset[str], Node]],
+    ) -> None:
+        known = set(builtin.action_groups()) | set(groups)
+        for action, node, _ in actions:
+            if action in known or builtin.is_action_pattern(action):
+                continue
+            close = difflib.get_close_matches(action, sorted(known), n=1, cutoff=0.6)
+            self.warn(
+                node,
+                f"{action!r} is neither a built-in action group, nor one of this file's, nor "
+                "an action (such as indices:data/read/* or cluster:monitor/*)",
+                f"did you mean {close[0]!r}?" if close else "check the name",
+            )
+        for cycle in builtin.cycles({name: members for name, (members, _) in groups.items()}):
+            self.error(
+                groups[cycle[0]][1],
+                f"action groups refer to each other in a cycle: {' -> '.join(cycle)}",
+                "remove one of the references",
+            )
 
     def _safety(self, top: dict[str, Node]) -> Safety:
         protect: set[str] = set()
@@ -263,6 +510,7 @@ class _Loader(YamlReader):
         )
 
     def _roles(self, node: Node | None, root: Node) -> list[DesiredRole] | None:
+        """The role mappings (the `roles` section)."""
         if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
             self.error(
                 node or root,

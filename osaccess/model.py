@@ -89,6 +89,11 @@ class LiveState:
     roles: frozenset[str]
     prefix: str = "_plugins/_security"
     version: str | None = None
+    # kind name (roles, action_groups, tenants) -> name -> definition, when read
+    definitions: Mapping[str, Mapping[str, LiveDefinition]] = field(default_factory=dict)
+
+    def defined(self, kind: str) -> Mapping[str, LiveDefinition]:
+        return self.definitions.get(kind, {})
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,209 @@ class MappingFile:
     cluster: ClusterSpec
     roles: tuple[DesiredRole, ...] = field(default_factory=tuple)
     safety: Safety = field(default_factory=Safety)
+    definitions: tuple[DesiredDefinition, ...] = field(default_factory=tuple)
 
 
 def pointer(name: str) -> str:
     """A JSON Pointer to a top-level member (RFC 6901 escaping)."""
     return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
+# -- definitions: roles, action groups and tenants -----------------------------------------------
+
+
+def canonical_dls(query: str) -> str:
+    """A DLS query in one spelling (compact JSON, sorted keys), so that white space and key
+    order never show as drift. A query that is not JSON is kept as it is."""
+    import json
+
+    try:
+        return json.dumps(json.loads(query), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return query
+
+
+@dataclass(frozen=True)
+class IndexPermission:
+    index_patterns: frozenset[str]
+    allowed_actions: frozenset[str]
+    dls: str | None = None  # a JSON query, canonical (canonical_dls)
+    fls: frozenset[str] = frozenset()  # fields, or ~field to exclude
+    masked_fields: frozenset[str] = frozenset()
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "index_patterns": sorted(self.index_patterns),
+            "allowed_actions": sorted(self.allowed_actions),
+            "fls": sorted(self.fls),
+            "masked_fields": sorted(self.masked_fields),
+        }
+        if self.dls is not None:
+            body["dls"] = self.dls
+        return body
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> IndexPermission:
+        dls = body.get("dls")
+        return cls(
+            index_patterns=_strings(body.get("index_patterns")),
+            allowed_actions=_strings(body.get("allowed_actions")),
+            dls=canonical_dls(dls) if isinstance(dls, str) and dls.strip() else None,
+            fls=_strings(body.get("fls")),
+            masked_fields=_strings(body.get("masked_fields")),
+        )
+
+    def sort_key(self) -> str:
+        import json
+
+        return json.dumps(self.to_wire(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class TenantPermission:
+    tenant_patterns: frozenset[str]
+    allowed_actions: frozenset[str]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "tenant_patterns": sorted(self.tenant_patterns),
+            "allowed_actions": sorted(self.allowed_actions),
+        }
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> TenantPermission:
+        return cls(_strings(body.get("tenant_patterns")), _strings(body.get("allowed_actions")))
+
+    def sort_key(self) -> str:
+        return repr(self.to_wire())
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    """What a role allows. Set semantics throughout: order and duplicates never matter."""
+
+    cluster_permissions: frozenset[str] = frozenset()
+    index_permissions: frozenset[IndexPermission] = frozenset()
+    tenant_permissions: frozenset[TenantPermission] = frozenset()
+    description: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "cluster_permissions": sorted(self.cluster_permissions),
+            "index_permissions": [
+                p.to_wire() for p in sorted(self.index_permissions, key=IndexPermission.sort_key)
+            ],
+            "tenant_permissions": [
+                p.to_wire() for p in sorted(self.tenant_permissions, key=TenantPermission.sort_key)
+            ],
+        }
+        if self.description is not None:
+            body["description"] = self.description
+        return body
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> RoleDefinition:
+        description = body.get("description")
+        return cls(
+            cluster_permissions=_strings(body.get("cluster_permissions")),
+            index_permissions=frozenset(
+                IndexPermission.from_wire(p)
+                for p in body.get("index_permissions") or []
+                if isinstance(p, Mapping)
+            ),
+            tenant_permissions=frozenset(
+                TenantPermission.from_wire(p)
+                for p in body.get("tenant_permissions") or []
+                if isinstance(p, Mapping)
+            ),
+            description=description if isinstance(description, str) else None,
+        )
+
+
+ACTION_GROUP_TYPES = ("cluster", "index", "kibana")
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    allowed_actions: frozenset[str] = frozenset()
+    type: str | None = None  # cluster | index | kibana
+    description: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"allowed_actions": sorted(self.allowed_actions)}
+        if self.type is not None:
+            body["type"] = self.type
+        if self.description is not None:
+            body["description"] = self.description
+        return body
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> ActionGroup:
+        kind, description = body.get("type"), body.get("description")
+        return cls(
+            allowed_actions=_strings(body.get("allowed_actions")),
+            type=kind if isinstance(kind, str) else None,
+            description=description if isinstance(description, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Tenant:
+    description: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {} if self.description is None else {"description": self.description}
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> Tenant:
+        description = body.get("description")
+        return cls(description if isinstance(description, str) else None)
+
+
+Definition = RoleDefinition | ActionGroup | Tenant
+
+
+def _strings(raw: Any) -> frozenset[str]:
+    return frozenset(str(v).strip() for v in raw or [] if isinstance(v, str))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A resource type the security API keeps in its own document."""
+
+    name: str  # as in the file and the plan: roles, action_groups, tenants, mappings
+    endpoint: str  # after <prefix>/api/
+    label: str  # for people: "role", "action group", "tenant", "mapping"
+    model: type[Any]
+
+
+ROLES = Kind("roles", "roles", "role", RoleDefinition)
+ACTION_GROUPS = Kind("action_groups", "actiongroups", "action group", ActionGroup)
+TENANTS = Kind("tenants", "tenants", "tenant", Tenant)
+# Dependency order when creating: groups before the roles that use them, roles before tenants
+# (nothing depends on tenants but roles name them) and before the mappings that name roles.
+DEFINITION_KINDS = (ACTION_GROUPS, ROLES, TENANTS)
+KINDS_BY_NAME = {k.name: k for k in DEFINITION_KINDS}
+
+
+@dataclass(frozen=True)
+class DesiredDefinition:
+    kind: str  # a Kind.name
+    name: str
+    definition: Definition | None  # None: absent (the definition must not exist)
+    location: str = ""  # file:line
+
+
+@dataclass(frozen=True)
+class LiveDefinition:
+    definition: Definition
+    reserved: bool = False
+    hidden: bool = False
+    static: bool = False
+
+    @property
+    def protected_by_plugin(self) -> str | None:
+        for flag in ("static", "reserved", "hidden"):
+            if getattr(self, flag):
+                return flag
+        return None

@@ -280,3 +280,12 @@ def describe(node: Node) -> str:
 def _Loader_class() -> type[yaml.SafeLoader]:
     loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return loader
+
+
+def yaml_value(node: Node) -> object:
+    """The plain Python value of a node (for values osaccess passes on, such as a DLS query)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

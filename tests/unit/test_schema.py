@@ -61,6 +61,28 @@ VALID: dict[str, object] = {
     "protect": ["arn:aws:iam::111111111111:role/breakglass"],
     "admin_roles": ["all_access"],
     "thresholds": {"removal_percent": 30, "removal_minimum": 4},
+    "role_definitions": {
+        "logs_team": {
+            "description": "Read the team's logs",
+            "cluster_permissions": ["cluster_composite_ops_ro"],
+            "index_permissions": [
+                {
+                    "index_patterns": ["logs-*"],
+                    "allowed_actions": ["logs_read"],
+                    "dls": {"term": {"team": "blue"}},
+                    "fls": ["~secret"],
+                    "masked_fields": ["email"],
+                }
+            ],
+            "tenant_permissions": [
+                {"tenant_patterns": ["analytics"], "allowed_actions": ["kibana_all_read"]}
+            ],
+        }
+    },
+    "action_groups": {
+        "logs_read": {"type": "index", "allowed_actions": ["read"], "description": "x"}
+    },
+    "tenants": {"analytics": {"description": "The analytics team"}},
 }
 
 
@@ -69,20 +91,44 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
     an unknown key in every section, a wrong type and a bad value for every field."""
     import copy
 
-    from osaccess.fileformat import CLUSTER, ROLE, THRESHOLDS, TOP, Section
+    from osaccess.fileformat import (
+        ACTION_GROUP,
+        CLUSTER,
+        INDEX_PERMISSION,
+        ROLE,
+        ROLE_DEFINITION,
+        TENANT,
+        TENANT_PERMISSION,
+        THRESHOLDS,
+        TOP,
+        Section,
+    )
 
-    places: list[tuple[str, Section, list[str]]] = [
+    places: list[tuple[str, Section, list[object]]] = [
         ("top", TOP, []),
         ("cluster", CLUSTER, ["cluster"]),
         ("role", ROLE, ["roles", "logs"]),
         ("thresholds", THRESHOLDS, ["thresholds"]),
+        ("role definition", ROLE_DEFINITION, ["role_definitions", "logs_team"]),
+        (
+            "index permission",
+            INDEX_PERMISSION,
+            ["role_definitions", "logs_team", "index_permissions", 0],
+        ),
+        (
+            "tenant permission",
+            TENANT_PERMISSION,
+            ["role_definitions", "logs_team", "tenant_permissions", 0],
+        ),
+        ("action group", ACTION_GROUP, ["action_groups", "logs_read"]),
+        ("tenant", TENANT, ["tenants", "analytics"]),
     ]
     found = []
     for label, section, path in places:
 
-        def at(document: dict[str, object], path: list[str] = path) -> dict[str, object]:
+        def at(document: dict[str, object], path: list[object] = path) -> dict[str, object]:
             for key in path:
-                document = document[key]  # type: ignore[assignment]
+                document = document[key]  # type: ignore[index]
             return document
 
         broken = copy.deepcopy(VALID)
@@ -96,6 +142,9 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
                 "integer": ["many", 1.5],
                 "section": [["a"], "a"],
                 "roles": [["a"], "a", {}],
+                "entries": [["a"], "a"],
+                "items": ["a", {"a": 1}, [1]],
+                "query": [12, ["a"], "not json"],
             }[field.kind]
             if field.choices:
                 wrong.append("not-a-choice")
