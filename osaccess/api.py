@@ -26,7 +26,7 @@ from osaccess.explain import Explanation, holders, subject_for
 from osaccess.explain import explain as explain_subject
 from osaccess.importer import render_import
 from osaccess.loader import load as _load_result
-from osaccess.model import ClusterSpec, LiveState, MappingFile, RoleMapping
+from osaccess.model import ROLES, ClusterSpec, LiveState, MappingFile, RoleMapping
 from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
 
 __all__ = [
@@ -164,7 +164,9 @@ def _mappings(
         return mappings, None, source
     with connect(_cluster(cluster), overrides or Overrides()) as api:
         live = api.read_mappings()
-        definitions = api.read_role_definitions()
+        definitions = {
+            name: entry.definition.to_wire() for name, entry in api.read_definitions(ROLES).items()
+        }
         return (
             {name: entry.mapping for name, entry in live.items()},
             definitions,

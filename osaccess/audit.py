@@ -29,7 +29,7 @@ class AuditRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def data(self) -> dict[str, Any]:
-        changes = []
+        changes: list[dict[str, Any]] = []
         for change in self.plan.changes if self.plan else ():
             changes.append(
                 {
@@ -37,6 +37,16 @@ class AuditRecord:
                     "action": change.action.value,
                     "added": {n: sorted(change.added(n)) for n in FIELDS if change.added(n)},
                     "removed": {n: sorted(change.removed(n)) for n in FIELDS if change.removed(n)},
+                }
+            )
+        for definition in self.plan.definition_changes if self.plan else ():
+            changes.append(
+                {
+                    "kind": definition.kind,
+                    "name": definition.name,
+                    "action": definition.action.value,
+                    "before": definition.before.to_wire() if definition.before else None,
+                    "after": definition.after.to_wire() if definition.after else None,
                 }
             )
         return {
@@ -52,7 +62,7 @@ class AuditRecord:
         }
 
     def summary(self) -> str:
-        count = len(self.plan.changes) if self.plan else 0
+        count = len(self.plan.changes) + len(self.plan.definition_changes) if self.plan else 0
         who = self.caller or "unknown caller"
         return f"audit: {self.result}: {count} change(s) to {self.cluster} by {who}"
 

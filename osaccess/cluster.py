@@ -12,7 +12,16 @@ import logging
 from typing import Any
 
 from osaccess import errors
-from osaccess.model import ClusterSpec, LiveMapping, LiveState, RoleMapping
+from osaccess.model import (
+    DEFINITION_KINDS,
+    ROLES,
+    ClusterSpec,
+    Kind,
+    LiveDefinition,
+    LiveMapping,
+    LiveState,
+    RoleMapping,
+)
 from osaccess.transport import Response, Transport
 
 log = logging.getLogger("osaccess.cluster")
@@ -91,24 +100,30 @@ class SecurityApi:
         path = f"{self.prefix}/api/rolesmapping"
         return _mappings(self._get_json(path), self.endpoint, path)
 
-    def read_roles(self) -> frozenset[str]:
-        return frozenset(self.read_role_definitions())
-
-    def read_role_definitions(self) -> dict[str, dict[str, Any]]:
-        """All roles with what they allow (cluster, index and tenant permissions), one GET."""
+    def read_definitions(self, kind: Kind) -> dict[str, LiveDefinition]:
+        """All roles, action groups or tenants, in one GET, with the plugin's flags."""
         assert self.prefix is not None, "read_mappings() first: it detects the prefix"
-        body = self._get_json(f"{self.prefix}/api/roles")
+        path = f"{self.prefix}/api/{kind.endpoint}"
+        body = self._get_json(path)
         if not isinstance(body, dict):
             raise errors.UnexpectedResponse(
-                "the roles answer is not a JSON object",
+                f"the {kind.endpoint} answer is not a JSON object",
                 endpoint=self.endpoint,
-                request=f"GET /{self.prefix}/api/roles",
+                request=f"GET /{path}",
             )
         return {
-            str(name): definition
-            for name, definition in body.items()
-            if not str(name).startswith("_") and isinstance(definition, dict)
+            str(name): LiveDefinition(
+                kind.model.from_wire(entry),
+                reserved=entry.get("reserved") is True,
+                hidden=entry.get("hidden") is True,
+                static=entry.get("static") is True,
+            )
+            for name, entry in body.items()
+            if not str(name).startswith("_") and isinstance(entry, dict)
         }
+
+    def read_roles(self) -> frozenset[str]:
+        return frozenset(self.read_definitions(ROLES))
 
     def info(self) -> dict[str, Any]:
         """GET / : the cluster's name and version (distribution, number)."""
@@ -125,13 +140,25 @@ class SecurityApi:
         return None if response.status in (200, 400) else self._fail(response, "PATCH", path)
 
     def read_state(self) -> LiveState:
+        """Everything a plan needs, one GET per resource type: mappings, roles, action groups,
+        tenants (4 requests whatever the number of entities)."""
         mappings = self.read_mappings()
-        return LiveState(mappings=mappings, roles=self.read_roles(), prefix=self.prefix or "")
+        definitions = {kind.name: self.read_definitions(kind) for kind in DEFINITION_KINDS}
+        return LiveState(
+            mappings=mappings,
+            roles=frozenset(definitions[ROLES.name]),
+            prefix=self.prefix or "",
+            definitions=definitions,
+        )
 
     def patch_mappings(self, operations: list[dict[str, Any]]) -> str:
-        """Send one collection PATCH (all or nothing); return the plugin's message."""
+        """Send one collection PATCH of the mappings (all or nothing); the plugin's message."""
+        return self.patch("rolesmapping", operations)
+
+    def patch(self, endpoint: str, operations: list[dict[str, Any]]) -> str:
+        """Send one collection PATCH of one resource type (all or nothing); the message."""
         assert self.prefix is not None
-        path = f"{self.prefix}/api/rolesmapping"
+        path = f"{self.prefix}/api/{endpoint}"
         response = self._send("PATCH", path, operations)
         if response.status != 200:
             raise self._fail(response, "PATCH", path)

@@ -15,13 +15,26 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 from osaccess import errors
 from osaccess.cluster import SecurityApi
-from osaccess.model import FIELDS, LiveMapping, LiveState, MappingFile, RoleMapping, Safety
-from osaccess.plan import Change, Plan, plan
-from osaccess.plandoc import fingerprint, managed_roles
+from osaccess.model import (
+    DEFINITION_KINDS,
+    FIELDS,
+    KINDS_BY_NAME,
+    Definition,
+    Kind,
+    LiveDefinition,
+    LiveMapping,
+    LiveState,
+    MappingFile,
+    RoleMapping,
+    Safety,
+)
+from osaccess.plan import Action, Change, DefinitionChange, Plan, plan
+from osaccess.plandoc import fingerprint
 from osaccess.safety import Identity, Refusal, evaluate
 
 log = logging.getLogger("osaccess.engine")
@@ -40,9 +53,10 @@ class Planned:
 
 
 def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
+    """Read everything (one GET per resource type, and who the caller is) and plan."""
     live = api.read_state()
     identity = Identity.from_authinfo(api.authinfo())
-    plan_ = plan(file.roles, live, file.safety.protect)
+    plan_ = plan(file.roles, live, file.safety.protect, file.definitions)
     return Planned(live, plan_, identity, tuple(evaluate(plan_, live, file.safety, identity)))
 
 
@@ -117,47 +131,100 @@ def _applied(current_plan: Plan, mappings: dict[str, LiveMapping]) -> bool:
     return all(_current(mappings, c.role) == c.after for c in current_plan.changes)
 
 
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class _Target(Generic[P]):
+    """One resource type as the write loop sees it: P is what is written (a mapping plan, or
+    the changes to one kind of definition)."""
+
+    what: str  # for messages: "role mappings", "roles", ...
+    read: Callable[[], Any]
+    operations: Callable[[P], list[dict[str, Any]]]
+    stale: Callable[[P, Any], list[str]]  # what moved since the plan (empty: nothing)
+    applied: Callable[[P, Any], bool]
+    patch: Callable[[list[dict[str, Any]]], str]
+
+
+def _mapping_target(api: SecurityApi) -> _Target[Plan]:
+    return _Target(
+        "role mappings",
+        api.read_mappings,
+        lambda p: p.operations(),
+        lambda p, fresh: describe_stale(stale_changes(p, fresh), fresh),
+        _applied,
+        api.patch_mappings,
+    )
+
+
+def _definition_target(api: SecurityApi, kind: Kind) -> _Target[tuple[DefinitionChange, ...]]:
+    def current(fresh: dict[str, LiveDefinition], name: str) -> Definition | None:
+        entry = fresh.get(name)
+        return entry.definition if entry is not None else None
+
+    def stale(changes: tuple[DefinitionChange, ...], fresh: dict[str, LiveDefinition]) -> list[str]:
+        return [
+            f"{c.name}: changed by someone else since the plan"
+            for c in changes
+            if current(fresh, c.name) != c.before
+        ]
+
+    return _Target(
+        f"{kind.label}s",
+        lambda: api.read_definitions(kind),
+        lambda changes: [c.operation() for c in changes],
+        stale,
+        lambda changes, fresh: all(current(fresh, c.name) == c.after for c in changes),
+        lambda ops: api.patch(kind.endpoint, ops),
+    )
+
+
 def _write(
-    api: SecurityApi,
-    first: Plan,
+    target: _Target[P],
+    first: P,
     *,
-    on_conflict: Callable[[], Plan],
-    guard: Callable[[Plan, dict[str, LiveMapping]], None],
+    on_conflict: Callable[[], P],
+    guard: Callable[[P, Any], None],
     max_retries: int,
     sleep: bool,
-) -> tuple[Plan, int, str]:
-    """Re-read, refuse if stale, PATCH; on 409 get a new plan from ``on_conflict``."""
-    current_plan = first
+) -> tuple[P, int, str]:
+    """Re-read, refuse if stale, PATCH; on 409 get what to write from ``on_conflict``."""
+    current = first
     attempt = 0
     while True:
         attempt += 1
-        if current_plan.empty:
-            return current_plan, attempt, "nothing to do"
-        fresh = api.read_mappings()
-        stale = stale_changes(current_plan, fresh)
+        if not target.operations(current):
+            return current, attempt, "nothing to do"
+        fresh = target.read()
+        stale = target.stale(current, fresh)
         if stale:
-            raise _refuse_stale(stale, fresh)
-        guard(current_plan, fresh)
+            raise errors.Refused(
+                f"the cluster changed since the plan was made, in {target.what} this apply "
+                "would change:\n" + "\n".join(f"  - {line}" for line in stale),
+                hint="run plan again, review, and apply",
+            )
+        guard(current, fresh)
         try:
-            return current_plan, attempt, api.patch_mappings(current_plan.operations())
+            return current, attempt, target.patch(target.operations(current))
         except errors.Conflict:
             if attempt > max_retries:
                 raise errors.Conflict(
-                    f"another writer kept changing the role mappings; gave up after {attempt} "
+                    f"another writer kept changing the {target.what}; gave up after {attempt} "
                     "attempts",
                     hint="wait for the other change to finish and run apply again",
-                    endpoint=api.endpoint,
                     status=409,
                 ) from None
             log.warning(
-                "another writer changed the role mappings at the same time; "
-                "re-reading and trying again (attempt %d of %d)",
+                "another writer changed the %s at the same time; re-reading and trying again "
+                "(attempt %d of %d)",
+                target.what,
                 attempt + 1,
                 max_retries + 1,
             )
             if sleep:
                 time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
-            current_plan = on_conflict()
+            current = on_conflict()
         except errors.Throttled as exc:
             if attempt > max_retries:
                 raise
@@ -172,14 +239,10 @@ def _write(
         except (errors.ServerError, errors.ConnectionFailed) as exc:
             # The write may have happened (500 after the index write, a lost answer): look
             # before doing anything else. Never send the write again without knowing.
-            after = api.read_mappings()
-            if _applied(current_plan, after):
+            after = target.read()
+            if target.applied(current, after):
                 log.warning("the cluster reported an error (%s), but the change is in place", exc)
-                return (
-                    current_plan,
-                    attempt,
-                    "applied (the cluster reported an error after writing)",
-                )
+                return current, attempt, "applied (the cluster reported an error after writing)"
             if isinstance(exc, errors.AnswerTimeout):
                 raise errors.AnswerTimeout(
                     f"{exc.message}; the change is not on the cluster yet but may still be "
@@ -188,7 +251,7 @@ def _write(
                     endpoint=exc.endpoint,
                     request=exc.request,
                 ) from None
-            if not stale_changes(current_plan, after):
+            if not target.stale(current, after):
                 raise type(exc)(
                     f"{exc.message}; nothing was changed",
                     hint="the write did not happen; run apply again later",
@@ -197,6 +260,63 @@ def _write(
                     status=exc.status,
                 ) from None
             raise
+
+
+def write_order(plan_: Plan) -> list[str]:
+    """The resource types to write, one PATCH each: when anything is created or updated, in
+    dependency order (action groups, roles, tenants, mappings: a mapping needs its role); when
+    the plan only deletes, the reverse (mappings before the roles they name)."""
+    kinds = [kind.name for kind in DEFINITION_KINDS] + ["mappings"]
+    present = [k for k in kinds if (plan_.changes if k == "mappings" else plan_.definitions_of(k))]
+    upserts = any(c.action is not Action.DELETE for c in plan_.changes) or any(
+        c.action is not Action.DELETE for c in plan_.definition_changes
+    )
+    return present if upserts else list(reversed(present))
+
+
+def _apply_all(
+    api: SecurityApi,
+    first: Plan,
+    *,
+    on_conflict: Callable[[], Plan],
+    guard: Callable[[Plan, dict[str, LiveMapping]], None],
+    max_retries: int,
+    sleep: bool,
+) -> tuple[Plan, int, str]:
+    """Write each resource type of the plan, one PATCH each, in :func:`write_order`. When a
+    later type fails after an earlier one landed, raise PartiallyApplied naming both."""
+    applied: list[str] = []
+    written, attempts, message = first, 1, "nothing to do"
+    for kind_name in write_order(first):
+        try:
+            if kind_name == "mappings":
+                written, tries, message = _write(
+                    _mapping_target(api),
+                    written,
+                    on_conflict=on_conflict,
+                    guard=guard,
+                    max_retries=max_retries,
+                    sleep=sleep,
+                )
+            else:
+                changes = first.definitions_of(kind_name)
+                _, tries, message = _write(
+                    _definition_target(api, KINDS_BY_NAME[kind_name]),
+                    changes,
+                    on_conflict=lambda changes=changes: changes,  # type: ignore[misc]
+                    guard=lambda *_: None,
+                    max_retries=max_retries,
+                    sleep=sleep,
+                )
+        except errors.OsaccessError as exc:
+            if not applied:
+                raise
+            raise errors.PartiallyApplied(
+                applied=tuple(applied), failed=kind_name, cause=exc
+            ) from exc
+        attempts = max(attempts, tries)
+        applied.append(kind_name)
+    return written, attempts, message
 
 
 def execute(
@@ -208,32 +328,35 @@ def execute(
     max_retries: int = MAX_CONFLICT_RETRIES,
     sleep: bool = True,
 ) -> ApplyResult:
-    """Write the plan in one collection PATCH, guarding against concurrent changes."""
+    """Write the plan, one collection PATCH per resource type, guarding against concurrent
+    changes; then re-read everything and verify that nothing is left to do."""
     refuse_if_unsafe(planned.refusals, force)
     live = planned.live
 
     def replan() -> Plan:
         nonlocal live
         live = api.read_state()
-        return plan(file.roles, live, file.safety.protect)
+        return plan(file.roles, live, file.safety.protect, file.definitions)
 
     def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
         if candidate is not planned.plan:  # a re-plan after a conflict: check it again
-            state = LiveState(fresh, live.roles, live.prefix)
+            state = replace(live, mappings=fresh)
             refuse_if_unsafe(evaluate(candidate, state, file.safety, planned.identity), force)
 
-    written, attempts, message = _write(
+    written, attempts, message = _apply_all(
         api, planned.plan, on_conflict=replan, guard=guard, max_retries=max_retries, sleep=sleep
     )
     if written.empty:
         return ApplyResult(written, attempts, message, verified=True)
-    after = api.read_mappings()
-    remaining = plan(file.roles, LiveState(after, live.roles, live.prefix), file.safety.protect)
+    remaining = plan(file.roles, api.read_state(), file.safety.protect, file.definitions)
     if not remaining.empty:
         raise errors.VerificationFailed(
             "after apply the cluster still differs from the file in: "
-            + ", ".join(c.role for c in remaining.changes),
-            hint="someone may have changed the mappings at the same moment; run plan again",
+            + ", ".join(
+                [c.role for c in remaining.changes]
+                + [f"{c.label} {c.name}" for c in remaining.definition_changes]
+            ),
+            hint="someone may have changed them at the same moment; run plan again",
         )
     return ApplyResult(written, attempts, message, verified=True)
 
@@ -249,28 +372,39 @@ def execute_reviewed(
     sleep: bool = True,
     on_identity: Callable[[str], None] | None = None,
 ) -> ApplyResult:
-    """Apply exactly a reviewed plan: never re-planned. Refused when any mapping of the file's
-    roles moved since the plan was made (``seen``: the plan's fingerprint of them)."""
+    """Apply exactly a reviewed plan: never re-planned. Refused when anything the file names
+    moved since the plan was made (``seen``: the plan's fingerprint)."""
     identity = Identity.from_authinfo(api.authinfo())
     if on_identity is not None:
         on_identity(identity.user_name)
+    if seen is not None:
+        live = (
+            api.read_state()
+            if reviewed.definition_changes or reviewed.definitions_unchanged
+            else None
+        )
+        if live is None:
+            live = LiveState(api.read_mappings(), frozenset(), api.prefix or "")
+        stale = [c for c in reviewed.changes if _current(dict(live.mappings), c.role) != c.before]
+        if stale:
+            raise _refuse_stale(stale, dict(live.mappings))
+        if fingerprint(live, reviewed) != seen:
+            raise errors.Refused(
+                "the cluster changed since the plan was made, in what the plan leaves unchanged "
+                "or in its definitions (its fingerprint no longer matches); the reviewed plan no "
+                "longer describes the cluster",
+                hint="run plan again, review, and apply",
+            )
 
     def same_plan_again() -> Plan:
         return reviewed  # _write re-reads and refuses if the conflict touched our mappings
 
     def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
-        if seen is not None and fingerprint(fresh, managed_roles(reviewed)) != seen:
-            raise errors.Refused(
-                "the cluster changed since the plan was made, in mappings the plan "
-                "leaves unchanged (its fingerprint no longer matches); the reviewed plan no "
-                "longer describes the cluster",
-                hint="run plan again, review, and apply",
-            )
         refuse_if_unsafe(
             evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
         )
 
-    written, attempts, message = _write(
+    written, attempts, message = _apply_all(
         api,
         reviewed,
         on_conflict=same_plan_again,
@@ -279,11 +413,18 @@ def execute_reviewed(
         sleep=sleep,
     )
     if not written.empty:
-        after = api.read_mappings()
-        if not _applied(written, after):
+        after = api.read_state()
+        moved = [
+            c.role for c in written.changes if _current(dict(after.mappings), c.role) != c.after
+        ]
+        moved += [
+            f"{c.label} {c.name}"
+            for c in written.definition_changes
+            if (lambda e: e.definition if e else None)(after.defined(c.kind).get(c.name)) != c.after
+        ]
+        if moved:
             raise errors.VerificationFailed(
-                "after apply the cluster does not hold what the plan wrote in: "
-                + ", ".join(c.role for c in written.changes if _current(after, c.role) != c.after),
-                hint="someone may have changed the mappings at the same moment; run plan again",
+                "after apply the cluster does not hold what the plan wrote in: " + ", ".join(moved),
+                hint="someone may have changed them at the same moment; run plan again",
             )
     return ApplyResult(written, attempts, message, verified=True)

@@ -23,6 +23,8 @@ OsaccessError                   exit 1; base. ``str(e)`` is the message, ``e.hin
 │       ├── Conflict            409: another writer changed the document at the same time
 │       ├── ServerError         5xx: the write may or may not have happened
 │       └── Throttled           429/502/503/504 (``e.retry_after``: the server's Retry-After)
+├── PartiallyApplied            exit 1; a later resource type's PATCH failed after earlier
+│                               ones landed (``e.applied``, ``e.failed``, ``e.cause``)
 ├── VerificationFailed          exit 1; after a write the cluster does not hold what was written
 └── Refused                     exit 3; a safety guard refused the plan (lockout, protect,
                                 threshold, deletion), or a reviewed plan is stale, altered or
@@ -147,6 +149,22 @@ class Throttled(ApiError):
 
 class VerificationFailed(OsaccessError):
     pass
+
+
+class PartiallyApplied(OsaccessError):
+    """The security plugin keeps each resource type in its own document, so a plan that
+    changes several types is several writes; this says which of them landed."""
+
+    def __init__(self, *, applied: tuple[str, ...], failed: str, cause: OsaccessError) -> None:
+        super().__init__(
+            f"applied {', '.join(applied)}; then writing {failed} failed: {cause}",
+            hint=f"{', '.join(applied)} are on the cluster, {failed} and what follows are not; "
+            "fix the cause and run plan, then apply again: the next plan holds only what is "
+            "left",
+        )
+        self.applied = applied
+        self.failed = failed
+        self.cause = cause
 
 
 class Refused(OsaccessError):

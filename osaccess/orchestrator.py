@@ -24,11 +24,19 @@ from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.model import MappingFile
 from osaccess.parallel import map_bounded
 from osaccess.plan import Plan
-from osaccess.plandoc import PlanContext, fingerprint, managed_roles
+from osaccess.plandoc import PlanContext, fingerprint
 from osaccess.plandoc import read as read_plan_file
 
 # how an outcome ended; "planned" only for plan, the others for apply
-RESULTS = ("planned", "applied", "nothing to do", "refused", "declined", "failed")
+RESULTS = (
+    "planned",
+    "applied",
+    "nothing to do",
+    "refused",
+    "declined",
+    "failed",
+    "partially applied",
+)
 
 
 @dataclass
@@ -63,6 +71,9 @@ class Outcome:
 
     def audit_record(self, extra: dict[str, object] | None = None) -> audit.AuditRecord:
         message = getattr(self.error, "message", None) if self.error else None
+        extra = dict(extra or {})
+        if isinstance(self.error, errors.PartiallyApplied):
+            extra.update(applied=list(self.error.applied), failed=self.error.failed)
         return audit.AuditRecord(
             self.file,
             self.endpoint,
@@ -70,7 +81,7 @@ class Outcome:
             plan=self.plan,
             result=self.result,
             error=message or (str(self.error) if self.error else None),
-            extra=dict(extra or {}),
+            extra=extra,
         )
 
 
@@ -86,7 +97,7 @@ def context_for(file: MappingFile, api: SecurityApi, planned: Planned) -> PlanCo
         api_prefix=planned.live.prefix,
         cluster=api.cluster,
         safety=file.safety,
-        fingerprint=fingerprint(planned.live.mappings, managed_roles(planned.plan)),
+        fingerprint=fingerprint(planned.live, planned.plan),
         caller=planned.identity.user_name if planned.identity else None,
         refusals=planned.refusals,
     )
@@ -199,7 +210,7 @@ def apply_files(
         results = map_bounded(ready, write, parallel, label=lambda i: i.file.path, what="applied")
         for item, result in zip(ready, results, strict=True):
             if isinstance(result, Exception):
-                item.outcome.result = "refused" if isinstance(result, errors.Refused) else "failed"
+                item.outcome.result = _failure(result)
                 item.outcome.error = result
             else:
                 item.outcome.plan, item.outcome.attempts = result.plan, result.attempts
@@ -302,4 +313,6 @@ def apply_reviewed(
 
 
 def _failure(exc: BaseException) -> str:
+    if isinstance(exc, errors.PartiallyApplied):
+        return "partially applied"
     return "refused" if isinstance(exc, errors.Refused) else "failed"

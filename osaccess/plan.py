@@ -8,13 +8,17 @@ them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from osaccess import errors
 from osaccess.model import (
+    DEFINITION_KINDS,
     FIELDS,
+    KINDS_BY_NAME,
+    Definition,
+    DesiredDefinition,
     DesiredRole,
     LiveMapping,
     LiveState,
@@ -73,15 +77,73 @@ class Change:
 
 
 @dataclass(frozen=True)
+class DefinitionChange:
+    """A role definition, action group or tenant to create, update or delete."""
+
+    kind: str  # roles | action_groups | tenants
+    name: str
+    action: Action
+    before: Definition | None
+    after: Definition | None
+
+    @property
+    def label(self) -> str:
+        return KINDS_BY_NAME[self.kind].label
+
+    @property
+    def endpoint(self) -> str:
+        return KINDS_BY_NAME[self.kind].endpoint
+
+    def operation(self) -> dict[str, Any]:
+        """The JSON Patch operation: the whole entity, like mappings."""
+        if self.action is Action.DELETE:
+            return {"op": "remove", "path": pointer(self.name)}
+        assert self.after is not None
+        return {"op": "add", "path": pointer(self.name), "value": self.after.to_wire()}
+
+    def differences(self) -> list[tuple[str, str, str]]:
+        """(sign, key, value) lines for people: + added, - removed, ~ changed."""
+        before = _flat(self.before)
+        after = _flat(self.after)
+        lines = [("-", key, value) for key, value in sorted(before - after)]
+        lines += [("+", key, value) for key, value in sorted(after - before)]
+        return sorted(lines, key=lambda line: (line[1], line[0] == "+", line[2]))
+
+
+def _flat(definition: Definition | None) -> set[tuple[str, str]]:
+    """A definition as (key, value) pairs, one per granted thing, for readable diffs."""
+    import json
+
+    if definition is None:
+        return set()
+    pairs: set[tuple[str, str]] = set()
+    for key, value in definition.to_wire().items():
+        if isinstance(value, list):
+            for item in value:
+                pairs.add(
+                    (key, item if isinstance(item, str) else json.dumps(item, sort_keys=True))
+                )
+        else:
+            pairs.add((key, str(value)))
+    return pairs
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     unchanged: tuple[str, ...] = ()
     # shared roles with nothing to change but principals the file does not own
     left_alone: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    # role definitions, action groups and tenants (in dependency order: groups, roles, tenants)
+    definition_changes: tuple[DefinitionChange, ...] = ()
+    definitions_unchanged: tuple[tuple[str, str], ...] = ()  # (kind, name)
 
     @property
     def empty(self) -> bool:
-        return not self.changes
+        return not self.changes and not self.definition_changes
+
+    def definitions_of(self, kind: str) -> tuple[DefinitionChange, ...]:
+        return tuple(c for c in self.definition_changes if c.kind == kind)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -135,9 +197,23 @@ def _protected(
     return {name: values for name, values in found.items() if values}
 
 
-def check(desired: Iterable[DesiredRole], live: LiveState) -> list[str]:
+def check(
+    desired: Iterable[DesiredRole],
+    live: LiveState,
+    definitions: Iterable[DesiredDefinition] = (),
+) -> list[str]:
     """Problems that make the file impossible to apply to this cluster, found before any write."""
     problems = []
+    defined_roles = {d.name for d in definitions if d.kind == "roles" and d.definition is not None}
+    deleted_roles = {d.name for d in definitions if d.kind == "roles" and d.definition is None}
+    for wanted in definitions:
+        existing = live.defined(wanted.kind).get(wanted.name)
+        flag = existing.protected_by_plugin if existing is not None else None
+        if flag:
+            problems.append(
+                f"{wanted.location}: the {KINDS_BY_NAME[wanted.kind].label} {wanted.name!r} is "
+                f"{flag} on this cluster: the REST API cannot change it; remove it from the file"
+            )
     for role in desired:
         current = live.mappings.get(role.name)
         if current is not None and current.reserved:
@@ -151,20 +227,29 @@ def check(desired: Iterable[DesiredRole], live: LiveState) -> list[str]:
                 f"{role.location}: the mapping of {role.name!r} is hidden; remove "
                 "the role from the file"
             )
-        elif not role.absent and role.name not in live.roles:
+        elif not role.absent and role.name in deleted_roles:
             problems.append(
-                f"{role.location}: role {role.name!r} does not exist on the cluster; "
-                "create the role first (or fix the name)"
+                f"{role.location}: role {role.name!r} is mapped here but its definition is "
+                "'absent' in this file; remove the mapping (state: absent) or keep the role"
+            )
+        elif not role.absent and role.name not in live.roles | defined_roles:
+            problems.append(
+                f"{role.location}: role {role.name!r} does not exist on the cluster and the file "
+                "does not define it; define it under role_definitions, create it first, or fix "
+                "the name"
             )
     return problems
 
 
 def plan(
-    desired: Sequence[DesiredRole], live: LiveState, protect: frozenset[str] = frozenset()
+    desired: Sequence[DesiredRole],
+    live: LiveState,
+    protect: frozenset[str] = frozenset(),
+    definitions: Sequence[DesiredDefinition] = (),
 ) -> Plan:
-    """Compare the file's roles with the cluster; roles the file does not name are not touched,
-    and protected principals are never removed from any mapping."""
-    problems = check(desired, live)
+    """Compare the file with the cluster; what the file does not name is not touched, and
+    protected principals are never removed from any mapping."""
+    problems = check(desired, live, definitions)
     if problems:
         raise errors.PlanError("the file cannot be applied to this cluster:", problems)
     changes = []
@@ -200,7 +285,34 @@ def plan(
             continue
         action = Action.CREATE if before is None else Action.UPDATE
         changes.append(Change(role.name, action, before, after, role.ownership, strangers, kept))
-    return Plan(tuple(changes), tuple(unchanged), left_alone)
+    definition_changes, definitions_unchanged = plan_definitions(definitions, live)
+    return Plan(
+        tuple(changes), tuple(unchanged), left_alone, definition_changes, definitions_unchanged
+    )
+
+
+def plan_definitions(
+    desired: Sequence[DesiredDefinition], live: LiveState
+) -> tuple[tuple[DefinitionChange, ...], tuple[tuple[str, str], ...]]:
+    """The changes to role definitions, action groups and tenants, in dependency order. An
+    unset description keeps the live one, as for mappings."""
+    order = {kind.name: index for index, kind in enumerate(DEFINITION_KINDS)}
+    changes: list[DefinitionChange] = []
+    unchanged: list[tuple[str, str]] = []
+    for wanted in sorted(desired, key=lambda d: (order[d.kind], d.name)):
+        current = live.defined(wanted.kind).get(wanted.name)
+        before = current.definition if current is not None else None
+        after = wanted.definition
+        if after is not None and before is not None and after.description is None:
+            after = replace(after, description=before.description)
+        if before == after:
+            unchanged.append((wanted.kind, wanted.name))
+            continue
+        action = (
+            Action.DELETE if after is None else Action.CREATE if before is None else Action.UPDATE
+        )
+        changes.append(DefinitionChange(wanted.kind, wanted.name, action, before, after))
+    return tuple(changes), tuple(unchanged)
 
 
 def _strangers(role: DesiredRole, live: RoleMapping | None) -> dict[str, frozenset[str]]:

@@ -22,8 +22,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from osaccess import __version__, errors
-from osaccess.model import FIELDS, ClusterSpec, LiveMapping, Ownership, RoleMapping, Safety
-from osaccess.plan import Action, Change, Plan
+from osaccess.model import (
+    FIELDS,
+    KINDS_BY_NAME,
+    ClusterSpec,
+    Definition,
+    LiveState,
+    Ownership,
+    RoleMapping,
+    Safety,
+)
+from osaccess.plan import Action, Change, DefinitionChange, Plan
 from osaccess.safety import Refusal
 
 FORMAT_VERSION = 1
@@ -46,18 +55,33 @@ class PlanContext:
 Planned = tuple[Plan, PlanContext]
 
 
-def fingerprint(mappings: Mapping[str, LiveMapping], roles: Iterable[str]) -> str:
-    """A digest of the live mappings of ``roles`` (absent ones included as null)."""
-    state = {
+def fingerprint(live: LiveState, plan: Plan) -> str:
+    """A digest of everything the plan's file names, as the cluster held it: the mappings of its
+    roles and its definitions (absent ones as null)."""
+    mappings = live.mappings
+    state: dict[str, Any] = {
         name: mappings[name].mapping.to_wire() if name in mappings else None
-        for name in sorted(set(roles))
+        for name in managed_roles(plan)
     }
+    named = managed_definitions(plan)
+    if named:  # plans without definitions keep the digest of mappings alone
+        definitions: dict[str, Any] = {}
+        for kind, name in named:
+            entry = live.defined(kind).get(name)
+            definitions[f"{kind}/{name}"] = entry.definition.to_wire() if entry else None
+        state = {"mappings": state, "definitions": definitions}
     return _digest(state)
 
 
 def managed_roles(plan: Plan) -> list[str]:
-    """The roles a plan's file names: the fingerprint covers exactly these."""
+    """The roles a plan's file maps: the fingerprint covers exactly these, and its definitions."""
     return sorted({c.role for c in plan.changes} | set(plan.unchanged))
+
+
+def managed_definitions(plan: Plan) -> list[tuple[str, str]]:
+    return sorted(
+        {(c.kind, c.name) for c in plan.definition_changes} | set(plan.definitions_unchanged)
+    )
 
 
 # -- dump ---------------------------------------------------------------------------------------
@@ -80,6 +104,10 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
         },
         "changes": [_change_data(change) for change in plan.changes],
         "unchanged": list(plan.unchanged),
+        "definition_changes": [_definition_data(change) for change in plan.definition_changes],
+        "definitions_unchanged": [
+            {"kind": kind, "name": name} for kind, name in plan.definitions_unchanged
+        ],
         "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
         "fingerprint": context.fingerprint,
@@ -117,6 +145,16 @@ def _change_data(change: Change) -> dict[str, Any]:
         "left_alone": _fields(change.left_alone),
         "protected": _fields(change.protected),
         "description": {"before": description[0], "after": description[1]} if description else None,
+    }
+
+
+def _definition_data(change: DefinitionChange) -> dict[str, Any]:
+    return {
+        "kind": change.kind,
+        "name": change.name,
+        "action": change.action.value,
+        "before": change.before.to_wire() if change.before is not None else None,
+        "after": change.after.to_wire() if change.after is not None else None,
     }
 
 
@@ -202,6 +240,16 @@ def _mapping(body: Mapping[str, Any] | None) -> RoleMapping | None:
     return RoleMapping(description=description, **{name: _strings(body[name]) for name in FIELDS})
 
 
+def _definition(kind: str, body: Mapping[str, Any] | None) -> Definition | None:
+    if body is None:
+        return None
+    model: Any = KINDS_BY_NAME[kind].model
+    definition: Definition = model.from_wire(body)
+    if definition.to_wire() != dict(body):
+        raise ValueError(f"a {kind} definition that does not read back as written")
+    return definition
+
+
 def _field_sets(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     return {str(name): _strings(values) for name, values in raw.items()}
 
@@ -237,10 +285,22 @@ def _entry(entry: dict[str, Any]) -> Planned:
         )
         for raw in entry["changes"]
     )
+    definition_changes = tuple(
+        DefinitionChange(
+            kind=raw["kind"],
+            name=raw["name"],
+            action=Action(raw["action"]),
+            before=_definition(raw["kind"], raw["before"]),
+            after=_definition(raw["kind"], raw["after"]),
+        )
+        for raw in entry.get("definition_changes", [])
+    )
     plan = Plan(
         changes,
         tuple(entry["unchanged"]),
         {role: _field_sets(fields) for role, fields in entry["left_alone"].items()},
+        definition_changes,
+        tuple((str(d["kind"]), str(d["name"])) for d in entry.get("definitions_unchanged", [])),
     )
     context = PlanContext(
         file=entry["file"],

@@ -25,7 +25,14 @@ def summary_line(plan: Plan) -> str:
     principals = f"{plan.added_count} principal(s) added"
     if plan.removed_count:
         principals += f", {plan.removed_count} REMOVED"
-    return f"Plan: {', '.join(parts)}; {principals}."
+    definitions = ""
+    if plan.definition_changes:
+        counts = [
+            f"{sum(1 for c in plan.definition_changes if c.action is action)} to {action.value}"
+            for action in Action
+        ]
+        definitions = f"; definitions: {', '.join(counts)}"
+    return f"Plan: {', '.join(parts)}; {principals}{definitions}."
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -83,6 +90,23 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
                 )
                 + "\n"
             )
+    for definition in plan.definition_changes:
+        out.write("\n")
+        sign = _SIGN[definition.action]
+        label = (
+            f"DELETE the {definition.label}"
+            if definition.action is Action.DELETE
+            else f"{definition.action.value} {definition.label}"
+        )
+        out.write(
+            style(f"  {sign} {definition.label} {definition.name}", _ROLE_COLOR[definition.action])
+            + f"  ({label})\n"
+        )
+        for mark, key, value in definition.differences():
+            if mark == "+":
+                out.write(style(f"      + {key:<19} {value}", "32") + "\n")
+            else:
+                out.write(style(f"      - {key:<19} {value}   <- REMOVED", "1;31") + "\n")
     for role, fields in sorted(plan.left_alone.items()):
         for name, values in sorted(fields.items()):
             out.write(
@@ -139,6 +163,16 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
                     f"| ✏️ change | `{_md(change.role)}` | description | "
                     f"{_md(str(description[0]))} → {_md(str(description[1]))} |\n"
                 )
+    if plan.definition_changes:
+        out.write("\n| | definition | key | value |\n|---|---|---|---|\n")
+        for definition in plan.definition_changes:
+            what = f"{definition.label} `{_md(definition.name)}`"
+            if definition.action is Action.DELETE:
+                out.write(f"| 🗑️ **DELETE** | {what} | | whole {definition.label} |\n")
+                continue
+            for mark, key, value in definition.differences():
+                sign = "➕ add" if mark == "+" else "❌ **REMOVE**"
+                out.write(f"| {sign} | {what} | {key} | `{_md(value)}` |\n")
     left = {**{c.role: c.left_alone for c in plan.changes if c.left_alone}, **plan.left_alone}
     if left:
         out.write("\n<details><summary>Left alone (shared mappings, not in the file)</summary>\n\n")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osaccess.matching import Caller, Match, roles_of
-from osaccess.model import FIELDS, LiveState, Safety
+from osaccess.model import FIELDS, LiveState, RoleDefinition, Safety
 from osaccess.plan import Action, Plan, apply_to
 
 
@@ -117,7 +117,55 @@ def evaluate(
                     forcible=True,
                 )
             )
+    for definition in plan.definition_changes:
+        if definition.action is Action.DELETE:
+            refusals.append(
+                Refusal(
+                    "definition-deletion",
+                    f"the plan deletes the {definition.label} {definition.name!r}",
+                    forcible=True,
+                )
+            )
+    if identity is not None:
+        refusals += _definition_lockout(plan, before, after, safety, identity)
     return refusals
+
+
+# Cluster permissions through which a role may use the security REST API itself (beside
+# plugins.security.restapi.roles_enabled, which names roles).
+SECURITY_API_PERMISSIONS = ("*", "cluster:admin/opendistro_security/*", "restapi:admin/*")
+
+
+def _definition_lockout(
+    plan: Plan, before: dict[str, Any], after: dict[str, Any], safety: Safety, identity: Identity
+) -> list[Refusal]:
+    """The caller must not lose, through a definition change, the admin role it relies on."""
+    caller = identity.caller
+    held = (identity.roles | set(roles_of(before, caller))) & set(safety.admin_roles)
+    held_after = set(identity.roles | set(roles_of(after, caller))) & set(safety.admin_roles)
+    cut: list[str] = []
+    for change in plan.definitions_of("roles"):
+        if change.name not in held:
+            continue
+        if change.action is Action.DELETE:
+            cut.append(f"it deletes the definition of {change.name!r}")
+            held_after.discard(change.name)
+        elif isinstance(change.before, RoleDefinition) and isinstance(change.after, RoleDefinition):
+            lost = {
+                p for p in SECURITY_API_PERMISSIONS if p in change.before.cluster_permissions
+            } - change.after.cluster_permissions
+            if lost:
+                cut.append(f"it removes {', '.join(sorted(lost))} from {change.name!r}")
+                held_after.discard(change.name)
+    if not cut or held_after:
+        return []
+    return [
+        Refusal(
+            "lockout",
+            f"the plan would lock you out: {identity.user_name} would no longer hold a working "
+            f"admin role ({', '.join(safety.admin_roles)}) — " + "; ".join(cut),
+        )
+    ]
 
 
 def _managed_roles(plan: Plan, live: LiveState) -> list[str]:

@@ -33,6 +33,8 @@ class Sent:
 class FakeCluster(BaseAdapter):
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
     roles: set[str] = field(default_factory=set)
+    # endpoint (roles, actiongroups, tenants) -> name -> body; roles holds a body per name
+    documents: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     user: str = "admin"
     user_roles: tuple[str, ...] = ("all_access",)
     sent: list[Sent] = field(default_factory=list)
@@ -41,6 +43,11 @@ class FakeCluster(BaseAdapter):
 
     def __post_init__(self) -> None:
         super().__init__()
+        roles = self.documents.setdefault("roles", {})
+        for name in self.roles:
+            roles.setdefault(name, {"cluster_permissions": []})
+        self.documents.setdefault("actiongroups", {})
+        self.documents.setdefault("tenants", {})
 
     # -- what tests use ---------------------------------------------------------------------
     def api(self) -> SecurityApi:
@@ -73,8 +80,11 @@ class FakeCluster(BaseAdapter):
     ) -> requests.Response:
         if path == f"{PREFIX}/api/rolesmapping" and request.method == "GET":
             return answer(request, 200, self.mappings)
-        if path == f"{PREFIX}/api/roles" and request.method == "GET":
-            return answer(request, 200, {name: {"cluster_permissions": []} for name in self.roles})
+        endpoint = path.removeprefix(f"{PREFIX}/api/")
+        if endpoint in self.documents and request.method == "GET":
+            return answer(request, 200, self.documents[endpoint])
+        if endpoint in self.documents and request.method == "PATCH":
+            return answer(request, 200, self.patch(json.loads(body or b"[]"), endpoint))
         if path == f"{PREFIX}/authinfo":
             return answer(
                 request,
@@ -85,13 +95,14 @@ class FakeCluster(BaseAdapter):
             return answer(request, 200, self.patch(json.loads(body or b"[]")))
         return answer(request, 404, {"error": f"no handler found for uri [{path}]"})
 
-    def patch(self, operations: list[dict[str, Any]]) -> dict[str, str]:
+    def patch(self, operations: list[dict[str, Any]], endpoint: str = "") -> dict[str, str]:
+        document = self.documents[endpoint] if endpoint else self.mappings
         for op in operations:
             name = op["path"].lstrip("/").replace("~1", "/").replace("~0", "~")
             if op["op"] == "remove":
-                self.mappings.pop(name, None)
+                document.pop(name, None)
             else:
-                self.mappings[name] = dict(op["value"])
+                document[name] = dict(op["value"])
         return {"status": "OK", "message": "Resource updated."}
 
 

@@ -38,7 +38,7 @@ def write_plan(tmp_path: Path) -> Path:
         "_plugins/_security",
         cluster=SPEC,
         safety=Safety(protect=frozenset({"admin"})),
-        fingerprint=fingerprint(live.mappings, ["readall", "logs"]),
+        fingerprint=fingerprint(live, plan_),
     )
     path = tmp_path / "plan.json"
     path.write_text(dump([(plan_, context)]))
@@ -84,13 +84,22 @@ def test_something_else_is_not_taken_for_a_plan(tmp_path: Path) -> None:
         load_reviewed(path)
 
 
-def test_the_fingerprint_changes_with_the_live_mappings() -> None:
-    one = {"readall": LiveMapping(RoleMapping.of(users=["a"]))}
-    two = {"readall": LiveMapping(RoleMapping.of(users=["a", "b"]))}
-    assert fingerprint(one, ["readall"]) != fingerprint(two, ["readall"])
-    assert fingerprint(one, ["readall"]) == fingerprint(
-        {**one, "other": LiveMapping(RoleMapping())}, ["readall"]
-    )
+def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
+    from osaccess.model import LiveDefinition, RoleDefinition
+    from osaccess.plan import Plan
+
+    reviewed = Plan((), ("readall",), definitions_unchanged=(("roles", "team"),))
+
+    def state(users: list[str], extra: bool = False, team: str = "x") -> LiveState:
+        mappings = {"readall": LiveMapping(RoleMapping.of(users=users))}
+        if extra:
+            mappings["other"] = LiveMapping(RoleMapping())
+        team_role = LiveDefinition(RoleDefinition(frozenset({team})))
+        return LiveState(mappings, frozenset(), definitions={"roles": {"team": team_role}})
+
+    assert fingerprint(state(["a"]), reviewed) != fingerprint(state(["a", "b"]), reviewed)
+    assert fingerprint(state(["a"]), reviewed) != fingerprint(state(["a"], team="y"), reviewed)
+    assert fingerprint(state(["a"]), reviewed) == fingerprint(state(["a"], True), reviewed)
 
 
 # -- the plan document is lossless ------------------------------------------------------------

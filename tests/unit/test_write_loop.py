@@ -10,7 +10,7 @@ import pytest
 from osaccess import errors
 from osaccess.engine import execute, execute_reviewed, make_plan
 from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping
-from osaccess.plandoc import PlanContext, dump, fingerprint, load, managed_roles
+from osaccess.plandoc import PlanContext, dump, fingerprint, load
 from tests.unit.fakecluster import (
     FakeCluster,
     meanwhile,
@@ -170,7 +170,7 @@ def reviewed(cluster: FakeCluster, file: MappingFile) -> tuple[object, PlanConte
         "_plugins/_security",
         cluster=file.cluster,
         safety=file.safety,
-        fingerprint=fingerprint(planned.live.mappings, managed_roles(planned.plan)),
+        fingerprint=fingerprint(planned.live, planned.plan),
     )
     ((plan, loaded),) = load(dump([(planned.plan, context)]))
     return plan, loaded
