@@ -72,7 +72,8 @@ def test_the_file_syntax_reads_into_the_model(tmp_path: Path) -> None:
         '        dls: \'{"term": {"team": "blue"}}\'\n'
         "        fls: [~secret]\n"
         "        masked_fields: [email]\n"
-        "action_groups:\n  logs_read: {type: index, allowed_actions: [read], description: read logs}\n"
+        "action_groups:\n"
+        "  logs_read: {type: index, allowed_actions: [read], description: read logs}\n"
         "tenants:\n  analytics: {description: The analytics team}\n"
     )
     result = load(str(path))
