@@ -1,0 +1,125 @@
+"""Role definitions, action groups and tenants through osaccess, against the real node."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Sandbox, admin
+from tests.integration.helpers import ANALYTICS, cluster_block, run
+from tests.integration.proxy import Answer, FaultProxy, Forward
+
+API = "/_plugins/_security/api"
+
+
+@pytest.fixture()
+def names(sandbox: Sandbox) -> Iterator[dict[str, str]]:
+    tag = uuid.uuid4().hex[:8]
+    found = {"role": f"def_{tag}_team", "group": f"def_{tag}_read", "tenant": f"def_{tag}_t"}
+    yield found
+    admin(sandbox, "DELETE", f"{API}/rolesmapping/{found['role']}")
+    admin(sandbox, "DELETE", f"{API}/roles/{found['role']}")
+    admin(sandbox, "DELETE", f"{API}/actiongroups/{found['group']}")
+    admin(sandbox, "DELETE", f"{API}/tenants/{found['tenant']}")
+
+
+def definitions_file(tmp_path: Path, sandbox: Sandbox, mode: str, n: dict[str, str]) -> Path:
+    path = tmp_path / "definitions.yaml"
+    path.write_text(
+        cluster_block(sandbox, mode)
+        + f"roles:\n  {n['role']}: [{ANALYTICS}]\n"
+        + "role_definitions:\n"
+        + f"  {n['role']}:\n"
+        + "    description: Read the team's logs\n"
+        + "    cluster_permissions: [cluster_composite_ops_ro]\n"
+        + "    index_permissions:\n"
+        + "      - index_patterns: [deflogs-*]\n"
+        + f"        allowed_actions: [{n['group']}]\n"
+        + "        dls: {term: {team: blue}}\n"
+        + "        fls: ['~secret']\n"
+        + "        masked_fields: [email]\n"
+        + "    tenant_permissions:\n"
+        + f"      - tenant_patterns: [{n['tenant']}]\n"
+        + "        allowed_actions: [kibana_all_read]\n"
+        + "action_groups:\n"
+        + f"  {n['group']}:\n    type: index\n    allowed_actions: [read]\n"
+        + "    description: read the team's logs\n"
+        + f"tenants:\n  {n['tenant']}:\n    description: the team's tenant\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_definitions_applied_through_the_gateway_are_what_the_node_holds(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    path = definitions_file(tmp_path, sandbox, "sigv4-master", names)
+    applied = run(sandbox, "sigv4-master", "apply", str(path), "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"+ role {names['role']}" in applied.stdout
+    role = admin(sandbox, "GET", f"{API}/roles/{names['role']}").json()[names["role"]]
+    (index,) = role["index_permissions"]
+    assert index["index_patterns"] == ["deflogs-*"]
+    assert index["allowed_actions"] == [names["group"]]
+    assert json.loads(index["dls"]) == {"term": {"team": "blue"}}
+    assert index["fls"] == ["~secret"]
+    assert index["masked_fields"] == ["email"]
+    assert role["tenant_permissions"] == [
+        {"tenant_patterns": [names["tenant"]], "allowed_actions": ["kibana_all_read"]}
+    ]
+    group = admin(sandbox, "GET", f"{API}/actiongroups/{names['group']}").json()[names["group"]]
+    assert (group["allowed_actions"], group["type"]) == (["read"], "index")
+    tenant = admin(sandbox, "GET", f"{API}/tenants/{names['tenant']}").json()[names["tenant"]]
+    assert tenant["description"] == "the team's tenant"
+    mapping = admin(sandbox, "GET", f"{API}/rolesmapping/{names['role']}").json()
+    assert mapping[names["role"]]["backend_roles"] == [ANALYTICS]
+    again = run(sandbox, "sigv4-master", "plan", str(path), "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
+
+
+def test_a_failure_between_two_patches_is_reported_and_the_next_plan_converges(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    path = definitions_file(tmp_path, sandbox, "basic", names)
+    audit_log = tmp_path / "audit.jsonl"
+    broken = Answer(400, {"status": "error", "reason": "Invalid configuration"})
+
+    def rule(method: str, request_path: str) -> object:
+        if method == "PATCH" and request_path.endswith("/rolesmapping"):
+            return broken
+        return Forward()
+
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, rule) as proxy:
+        failed = run(
+            sandbox,
+            "basic",
+            "apply",
+            str(path),
+            "--yes",
+            "--endpoint",
+            proxy.url,
+            "--audit-log",
+            str(audit_log),
+        )
+    assert failed.returncode == 1
+    assert "applied action_groups, roles, tenants; then writing mappings failed" in failed.stderr
+    (record,) = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert record["result"] == "partially applied"
+    assert (record["applied"], record["failed"]) == (
+        ["action_groups", "roles", "tenants"],
+        "mappings",
+    )
+    assert admin(sandbox, "GET", f"{API}/roles/{names['role']}").status_code == 200
+    assert admin(sandbox, "GET", f"{API}/rolesmapping/{names['role']}").status_code == 404
+    plan = run(sandbox, "basic", "plan", str(path), "-f", "json")
+    (entry,) = json.loads(plan.stdout)["plans"]
+    assert entry["definition_changes"] == []
+    assert [c["role"] for c in entry["changes"]] == [names["role"]]
+    finished = run(sandbox, "basic", "apply", str(path), "--yes")
+    assert finished.returncode == 0, finished.stderr
+    assert run(sandbox, "basic", "plan", str(path), "--detailed-exitcode").returncode == 0
