@@ -32,6 +32,7 @@ from osaccess.model import (
     RoleMapping,
     Safety,
 )
+from osaccess.permissions import AccessChange
 from osaccess.plan import Action, Change, DefinitionChange, Plan
 from osaccess.safety import Refusal
 
@@ -108,6 +109,7 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
         "definitions_unchanged": [
             {"kind": kind, "name": name} for kind, name in plan.definitions_unchanged
         ],
+        "access_changes": [change.data() for change in plan.access_changes],
         "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
         "fingerprint": context.fingerprint,
@@ -301,6 +303,7 @@ def _entry(entry: dict[str, Any]) -> Planned:
         {role: _field_sets(fields) for role, fields in entry["left_alone"].items()},
         definition_changes,
         tuple((str(d["kind"]), str(d["name"])) for d in entry.get("definitions_unchanged", [])),
+        tuple(AccessChange.from_data(c) for c in entry.get("access_changes", [])),
     )
     context = PlanContext(
         file=entry["file"],

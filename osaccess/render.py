@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from osaccess.model import FIELDS
+from osaccess.permissions import AccessChange
 from osaccess.plan import Action, Plan
 from osaccess.plandoc import PlanContext
 
@@ -117,6 +118,19 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
             )
     if plan.left_alone:
         out.write("\n")
+    if plan.access_changes:
+        out.write("\n" + style("  Access changes (who gains, who LOSES):", "1") + "\n")
+        shown = plan.access_changes[:MAX_PRINCIPALS_SHOWN]
+        for access in shown:
+            out.write(f"    {access.principal}\n")
+            for sign, what in _access_lines(access):
+                if sign == "+":
+                    out.write(style(f"      + {what}", "32") + "\n")
+                else:
+                    out.write(style(f"      - {what}   <- LOSES", "1;31") + "\n")
+        hidden = len(plan.access_changes) - len(shown)
+        if hidden:
+            out.write(f"    ... and {hidden} more principal(s) (the JSON plan lists them all)\n")
     out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
     if plan.unchanged:
         out.write(f"Unchanged: {_some(plan.unchanged)}.\n")
@@ -130,8 +144,39 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
 # -- Markdown ---------------------------------------------------------------------------------
 
 
+MAX_PRINCIPALS_SHOWN = 50  # per plan, in text and Markdown; the JSON plan has them all
+
+
+def _access_lines(change: AccessChange) -> list[tuple[str, str]]:
+    lines = []
+    for sign, access in (("+", change.gains), ("-", change.loses)):
+        if access.roles:
+            lines.append((sign, f"roles: {', '.join(access.roles)}"))
+        if access.cluster:
+            lines.append((sign, f"cluster: {', '.join(access.cluster)}"))
+        lines += [
+            (sign, f"index {', '.join(patterns)}: {', '.join(actions)}")
+            for patterns, actions in access.index
+        ]
+        if access.tenants:
+            tenants = ", ".join(f"{tenant} ({mode})" for tenant, mode in access.tenants)
+            lines.append((sign, f"tenants: {tenants}"))
+    return lines
+
+
 def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
     out.write(f"### osaccess plan: `{context.file}` → `{context.endpoint}`\n\n")
+    if plan.access_changes:
+        out.write("#### Who gains / who loses access\n\n| principal | | what |\n|---|---|---|\n")
+        shown = plan.access_changes[:MAX_PRINCIPALS_SHOWN]
+        for access in shown:
+            for sign, what in _access_lines(access):
+                mark = "➕ gains" if sign == "+" else "❌ **LOSES**"
+                out.write(f"| `{_md(access.principal)}` | {mark} | {_md(what)} |\n")
+        hidden = len(plan.access_changes) - len(shown)
+        if hidden:
+            out.write(f"\n… and {hidden} more principal(s): the JSON plan lists them all.\n")
+        out.write("\n")
     deleted = plan.count(Action.DELETE)
     if plan.removed_count or deleted:
         also = f" and {deleted} mapping(s) deleted" if deleted else ""

@@ -1,0 +1,300 @@
+"""Who can do what: the effective permissions of a principal. A pure module, no I/O.
+
+Given the role mappings, the role definitions and the action groups (the cluster's built-in ones
+plus the file's), it says which roles a principal holds and, through them, which cluster actions,
+which index patterns with which actions (and whether DLS, FLS or masking applies), and which
+tenants it may read or write. Action groups are expanded to concrete action names or patterns,
+nested groups included, and every grant remembers the role and the chain of groups behind it.
+
+It also compares two states (before and after a plan) principal by principal: what each one
+gains and loses (:func:`access_changes`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from osaccess.matching import Caller, MappingIndex, pattern_kind
+from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """Why a permission is granted: the role, and the action groups it came through."""
+
+    role: str
+    via: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        return self.role + (f" via {' > '.join(self.via)}" if self.via else "")
+
+
+@dataclass(frozen=True)
+class IndexGrant:
+    patterns: tuple[str, ...]
+    actions: Mapping[str, tuple[Source, ...]]
+    dls: str | None = None
+    fls: tuple[str, ...] = ()
+    masked_fields: tuple[str, ...] = ()
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "patterns": list(self.patterns),
+            "actions": sorted(self.actions),
+            "dls": self.dls,
+            "fls": list(self.fls),
+            "masked_fields": list(self.masked_fields),
+            "granted_by": sorted({s.text() for sources in self.actions.values() for s in sources}),
+        }
+
+
+@dataclass(frozen=True)
+class Permissions:
+    roles: tuple[str, ...]
+    cluster: Mapping[str, tuple[Source, ...]] = field(default_factory=dict)
+    index: tuple[IndexGrant, ...] = ()
+    tenants: Mapping[str, tuple[str, tuple[Source, ...]]] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "roles": list(self.roles),
+            "cluster": sorted(self.cluster),
+            "index": [grant.data() for grant in self.index],
+            "tenants": {name: access for name, (access, _) in sorted(self.tenants.items())},
+        }
+
+    def index_pairs(self) -> set[tuple[str, str]]:
+        return {(p, a) for grant in self.index for p in grant.patterns for a in grant.actions}
+
+    def tenant_pairs(self) -> set[tuple[str, str]]:
+        return {(name, access) for name, (access, _) in self.tenants.items()}
+
+
+class Expander:
+    """Expands action groups to concrete actions, remembering the chain of groups."""
+
+    def __init__(self, groups: Mapping[str, ActionGroup]) -> None:
+        self.groups = groups
+        self._cache: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def expand(self, action: str) -> dict[str, tuple[str, ...]]:
+        """Concrete action or pattern -> the groups it came through (outermost first)."""
+        if action in self._cache:
+            return self._cache[action]
+        result: dict[str, tuple[str, ...]] = {}
+        stack: list[tuple[str, tuple[str, ...]]] = [(action, ())]
+        while stack:
+            name, chain = stack.pop()
+            group = self.groups.get(name)
+            if group is None:
+                result.setdefault(name, chain)
+                continue
+            if name in chain:  # a cycle: the loader refuses them, the cluster may hold one
+                continue
+            for member in sorted(group.allowed_actions, reverse=True):
+                stack.append((member, (*chain, name)))
+        self._cache[action] = result
+        return result
+
+
+def _tenant_access(actions: Iterable[str]) -> str:
+    return "write" if any(a == "*" or a.endswith(("write", "/*")) for a in actions) else "read"
+
+
+class Evaluator:
+    """Effective permissions over one state (mappings, role definitions, action groups), with
+    caches, so that thousands of principals cost little more than their distinct role sets."""
+
+    def __init__(
+        self,
+        mappings: Mapping[str, RoleMapping],
+        definitions: Mapping[str, RoleDefinition],
+        groups: Mapping[str, ActionGroup],
+    ) -> None:
+        self.mappings = mappings
+        self.definitions = definitions
+        self.index = MappingIndex(mappings)
+        self.expander = Expander(groups)
+        self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
+
+    def roles(self, caller: Caller) -> frozenset[str]:
+        return self.index.roles_for(caller)
+
+    def of(self, caller: Caller) -> Permissions:
+        return self._by_roles(self.roles(caller))
+
+    def for_roles(self, roles: Iterable[str]) -> Permissions:
+        return self._by_roles(frozenset(roles))
+
+    def _for_roles(self, roles: frozenset[str]) -> Permissions:
+        cluster: dict[str, list[Source]] = {}
+        index: dict[tuple[Any, ...], dict[str, list[Source]]] = {}
+        tenants: dict[str, tuple[str, list[Source]]] = {}
+        for role in sorted(roles):
+            definition = self.definitions.get(role)
+            if definition is None:
+                continue
+            for action in sorted(definition.cluster_permissions):
+                for concrete, chain in self.expander.expand(action).items():
+                    cluster.setdefault(concrete, []).append(Source(role, chain))
+            for permission in sorted(definition.index_permissions, key=lambda p: p.sort_key()):
+                key = (
+                    tuple(sorted(permission.index_patterns)),
+                    permission.dls,
+                    tuple(sorted(permission.fls)),
+                    tuple(sorted(permission.masked_fields)),
+                )
+                actions = index.setdefault(key, {})
+                for action in sorted(permission.allowed_actions):
+                    for concrete, chain in self.expander.expand(action).items():
+                        actions.setdefault(concrete, []).append(Source(role, chain))
+            for tenant_permission in definition.tenant_permissions:
+                expanded = set()
+                for action in tenant_permission.allowed_actions:
+                    expanded |= set(self.expander.expand(action))
+                access = _tenant_access(expanded)
+                for name in tenant_permission.tenant_patterns:
+                    held, sources = tenants.get(name, ("read", []))
+                    best = "write" if "write" in (held, access) else "read"
+                    tenants[name] = (best, [*sources, Source(role)])
+        return Permissions(
+            roles=tuple(sorted(roles)),
+            cluster={a: tuple(s) for a, s in sorted(cluster.items())},
+            index=tuple(
+                IndexGrant(
+                    patterns=key[0],
+                    actions={a: tuple(s) for a, s in sorted(actions.items())},
+                    dls=key[1],
+                    fls=key[2],
+                    masked_fields=key[3],
+                )
+                for key, actions in sorted(index.items(), key=lambda item: repr(item[0]))
+            ),
+            tenants={n: (a, tuple(s)) for n, (a, s) in sorted(tenants.items())},
+        )
+
+
+# -- who a mapping entry stands for ------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Subject:
+    """A principal as a mapping entry names it: a value, or a pattern that stands for anyone
+    matching it."""
+
+    label: str
+    caller: Caller = field(compare=False)
+
+
+def subjects_of(mapping: RoleMapping) -> list[Subject]:
+    """One subject per principal a mapping names (and_backend_roles together as one)."""
+    found = []
+    for name in FIELDS:
+        if name == "and_backend_roles":
+            continue
+        for value in sorted(mapping.values(name)):
+            found.append(subject(name, value))
+    if mapping.and_backend_roles:
+        values = sorted(mapping.and_backend_roles)
+        found.append(
+            Subject(
+                "anyone with backend roles " + " AND ".join(values), Caller("", frozenset(values))
+            )
+        )
+    return found
+
+
+def subject(field_name: str, value: str) -> Subject:
+    pattern = pattern_kind(value) != "exact"
+    if field_name == "users":
+        return Subject(f"anyone matching {value}" if pattern else value, Caller(value))
+    if field_name == "hosts":
+        return Subject(f"anyone connecting from {value}", Caller("", frozenset(), value))
+    # backend_roles: an IAM role ARN is its own user name on Amazon OpenSearch Service
+    if value.startswith("arn:"):
+        label = f"anyone matching {value}" if pattern else value
+        return Subject(label, Caller(value, frozenset({value})))
+    return Subject(f"anyone with backend role {value}", Caller("", frozenset({value})))
+
+
+# -- what changes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """A set of grants, as lists for people and JSON."""
+
+    roles: tuple[str, ...] = ()
+    cluster: tuple[str, ...] = ()
+    index: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (patterns, actions)
+    tenants: tuple[tuple[str, str], ...] = ()  # (tenant, read|write)
+
+    def __bool__(self) -> bool:
+        return bool(self.roles or self.cluster or self.index or self.tenants)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "roles": list(self.roles),
+            "cluster": list(self.cluster),
+            "index": [{"patterns": list(p), "actions": list(a)} for p, a in self.index],
+            "tenants": [{"tenant": t, "access": a} for t, a in self.tenants],
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Access:
+        return cls(
+            roles=tuple(data["roles"]),
+            cluster=tuple(data["cluster"]),
+            index=tuple((tuple(i["patterns"]), tuple(i["actions"])) for i in data["index"]),
+            tenants=tuple((t["tenant"], t["access"]) for t in data["tenants"]),
+        )
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    principal: str
+    gains: Access
+    loses: Access
+
+    def data(self) -> dict[str, Any]:
+        return {"principal": self.principal, "gains": self.gains.data(), "loses": self.loses.data()}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AccessChange:
+        return cls(
+            data["principal"], Access.from_data(data["gains"]), Access.from_data(data["loses"])
+        )
+
+
+def _difference(first: Permissions, second: Permissions) -> Access:
+    """What ``first`` allows and ``second`` does not."""
+    by_action: dict[str, set[str]] = {}
+    for pattern, action in first.index_pairs() - second.index_pairs():
+        by_action.setdefault(action, set()).add(pattern)
+    by_patterns: dict[tuple[str, ...], list[str]] = {}
+    for action, patterns in by_action.items():
+        by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
+    return Access(
+        roles=tuple(sorted(set(first.roles) - set(second.roles))),
+        cluster=tuple(sorted(set(first.cluster) - set(second.cluster))),
+        index=tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items())),
+        tenants=tuple(sorted(first.tenant_pairs() - second.tenant_pairs())),
+    )
+
+
+def access_changes(
+    before: Evaluator, after: Evaluator, subjects: Iterable[Subject]
+) -> tuple[AccessChange, ...]:
+    """For every subject whose access differs between the two states: gains and losses."""
+    changes = []
+    for who in sorted(set(subjects)):
+        old, new = before.of(who.caller), after.of(who.caller)
+        if old == new:
+            continue
+        gains, loses = _difference(new, old), _difference(old, new)
+        if gains or loses:
+            changes.append(AccessChange(who.label, gains, loses))
+    return tuple(changes)
