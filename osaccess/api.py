@@ -19,14 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from osaccess import errors
+from osaccess import builtin, errors
 from osaccess.cluster import SecurityApi
 from osaccess.connection import Overrides, connect
 from osaccess.explain import Explanation, holders, subject_for
 from osaccess.explain import explain as explain_subject
 from osaccess.importer import render_import
 from osaccess.loader import load as _load_result
-from osaccess.model import ROLES, ClusterSpec, LiveState, MappingFile, RoleMapping
+from osaccess.model import (
+    ActionGroup,
+    ClusterSpec,
+    LiveState,
+    MappingFile,
+    RoleDefinition,
+    RoleMapping,
+)
 from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
 
 __all__ = [
@@ -129,11 +136,11 @@ def explain(
     host: str | None = None,
     offline: bool = False,
 ) -> Explanation:
-    """Which mappings match a principal, its roles, and what they allow: live, or with
-    ``offline`` from the file alone."""
+    """Which mappings match a principal, its roles, and what they allow (with the role and the
+    action groups behind each grant): live, or with ``offline`` from the file alone."""
     subject = subject_for(principal, list(backend_roles), host)
-    mappings, definitions, source = _mappings(cluster, overrides, offline)
-    return explain_subject(subject, mappings, definitions, source)
+    state = _state(cluster, overrides, offline)
+    return explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
 
 
 def role_holders(
@@ -144,34 +151,67 @@ def role_holders(
     offline: bool = False,
 ) -> dict[str, Any]:
     """Who holds a role through its mapping, entry by entry."""
-    mappings, _, source = _mappings(cluster, overrides, offline)
-    data = holders(role, mappings.get(role))
-    data["source"] = source
+    state = _state(cluster, overrides, offline)
+    data = holders(role, state.mappings.get(role))
+    data["source"] = state.source
     return data
 
 
-def _mappings(
+@dataclass(frozen=True)
+class State:
+    """Mappings, role definitions and action groups, from a cluster or a file."""
+
+    mappings: Mapping[str, RoleMapping]
+    definitions: Mapping[str, RoleDefinition]
+    groups: Mapping[str, ActionGroup]
+    source: str
+
+
+def offline_state(file: MappingFile) -> State:
+    """What a file grants, with the plugin's built-in roles and action groups."""
+    defined = {(d.kind, d.name): d.definition for d in file.definitions}
+    definitions: dict[str, RoleDefinition] = dict(builtin.roles())
+    groups: dict[str, ActionGroup] = dict(builtin.action_groups())
+    for (kind, name), definition in defined.items():
+        if kind == "roles" and isinstance(definition, RoleDefinition):
+            definitions[name] = definition
+        elif kind == "action_groups" and isinstance(definition, ActionGroup):
+            groups[name] = definition
+    return State(
+        {r.name: r.mapping for r in file.roles if not r.absent},
+        definitions,
+        groups,
+        f"{file.path} (offline: what the file grants, with the built-in roles and action "
+        "groups; shared roles also keep what the cluster holds)",
+    )
+
+
+def live_state(live: LiveState, source: str) -> State:
+    return State(
+        {name: entry.mapping for name, entry in live.mappings.items()},
+        {
+            n: e.definition
+            for n, e in live.defined("roles").items()
+            if isinstance(e.definition, RoleDefinition)
+        },
+        {
+            n: e.definition
+            for n, e in live.defined("action_groups").items()
+            if isinstance(e.definition, ActionGroup)
+        },
+        source,
+    )
+
+
+def _state(
     cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None, offline: bool
-) -> tuple[Mapping[str, RoleMapping], Mapping[str, dict[str, Any]] | None, str]:
+) -> State:
     if offline:
         if not isinstance(cluster, MappingFile):
             raise errors.ConfigError("explaining offline needs a mapping file")
-        mappings = {r.name: r.mapping for r in cluster.roles if not r.absent}
-        source = (
-            f"{cluster.path} (offline: what the file grants; shared roles also keep what the "
-            "cluster holds)"
-        )
-        return mappings, None, source
+        return offline_state(cluster)
     with connect(_cluster(cluster), overrides or Overrides()) as api:
-        live = api.read_mappings()
-        definitions = {
-            name: entry.definition.to_wire() for name, entry in api.read_definitions(ROLES).items()
-        }
-        return (
-            {name: entry.mapping for name, entry in live.items()},
-            definitions,
-            f"{api.endpoint} (live)",
-        )
+        return live_state(api.read_state(), f"{api.endpoint} (live)")
 
 
 @dataclass(frozen=True)

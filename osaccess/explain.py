@@ -8,12 +8,13 @@ live cluster or offline on a mapping file.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from osaccess.arn import ArnKind, role_arn_for_session
 from osaccess.matching import Caller, Match, pattern_kind, roles_of
-from osaccess.model import FIELDS, RoleMapping
+from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
+from osaccess.permissions import Evaluator, Permissions
 from osaccess.principals import field_for
 
 
@@ -70,7 +71,7 @@ def _subject(principal: str, extra: frozenset[str]) -> Subject:
 class Explanation:
     subject: Subject
     matches: Mapping[str, list[Match]]
-    permissions: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    permissions: Permissions | None = None  # None: the role definitions were not known
     source: str = ""
 
     @property
@@ -93,9 +94,7 @@ class Explanation:
                 ]
                 for role, reasons in sorted(self.matches.items())
             },
-            "permissions": {
-                role: self.permissions[role] for role in self.roles if role in self.permissions
-            },
+            "permissions": self.permissions.data() if self.permissions else None,
             "notes": list(self.subject.notes),
         }
 
@@ -103,39 +102,18 @@ class Explanation:
 def explain(
     subject: Subject,
     mappings: Mapping[str, RoleMapping],
-    definitions: Mapping[str, dict[str, Any]] | None = None,
+    definitions: Mapping[str, RoleDefinition] | None = None,
+    groups: Mapping[str, ActionGroup] | None = None,
     source: str = "",
 ) -> Explanation:
+    """The roles a principal holds and why, and (when the definitions are known) what it may
+    do through them, with the role and action groups behind each grant."""
     matched = roles_of(mappings, subject.caller)
-    permissions = {
-        role: summarize(definitions[role])
-        for role in matched
-        if definitions and role in definitions
-    }
+    permissions = None
+    if definitions is not None:
+        evaluator = Evaluator(mappings, definitions, groups if groups is not None else {})
+        permissions = evaluator.for_roles(matched)
     return Explanation(subject, matched, permissions, source)
-
-
-def summarize(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """What a role allows, from the roles API."""
-    return {
-        "cluster_permissions": list(definition.get("cluster_permissions") or []),
-        "index_permissions": [
-            {
-                "index_patterns": list(entry.get("index_patterns") or []),
-                "allowed_actions": list(entry.get("allowed_actions") or []),
-            }
-            for entry in definition.get("index_permissions") or []
-            if isinstance(entry, dict)
-        ],
-        "tenant_permissions": [
-            {
-                "tenant_patterns": list(entry.get("tenant_patterns") or []),
-                "allowed_actions": list(entry.get("allowed_actions") or []),
-            }
-            for entry in definition.get("tenant_permissions") or []
-            if isinstance(entry, dict)
-        ],
-    }
 
 
 def render_explanation(explanation: Explanation) -> str:
@@ -162,28 +140,37 @@ def render_explanation(explanation: Explanation) -> str:
             lines.append(
                 f"    via {match.field}: {match.pattern!r} ({how}) matches {match.matched!r}"
             )
-        allowed = explanation.permissions.get(role)
-        if allowed:
-            lines += _permission_lines(allowed)
+    if explanation.permissions is not None:
+        lines += ["", "What it may do:", *_permission_lines(explanation.permissions)]
     return "\n".join(lines) + "\n"
 
 
-def _permission_lines(allowed: Mapping[str, Any]) -> list[str]:
+def _permission_lines(permissions: Permissions) -> list[str]:
     lines = []
-    if allowed["cluster_permissions"]:
-        lines.append(f"    cluster: {', '.join(allowed['cluster_permissions'])}")
-    for entry in allowed["index_permissions"]:
+    if permissions.cluster:
+        lines.append("  cluster")
+        for action, sources in permissions.cluster.items():
+            lines.append(f"    {action}   ({'; '.join(s.text() for s in sources)})")
+    for grant in permissions.index:
+        restrictions = [
+            f"DLS {grant.dls}" if grant.dls else "",
+            f"FLS {', '.join(grant.fls)}" if grant.fls else "",
+            f"masked {', '.join(grant.masked_fields)}" if grant.masked_fields else "",
+        ]
+        limited = "; ".join(r for r in restrictions if r)
         lines.append(
-            f"    indices {', '.join(entry['index_patterns'])}: "
-            f"{', '.join(entry['allowed_actions'])}"
+            f"  indices {', '.join(grant.patterns)}" + (f"   [{limited}]" if limited else "")
         )
-    for entry in allowed["tenant_permissions"]:
+        for action, sources in grant.actions.items():
+            lines.append(f"    {action}   ({'; '.join(s.text() for s in sources)})")
+    for tenant, (access, sources) in permissions.tenants.items():
+        lines.append(f"  tenant {tenant}: {access}   ({'; '.join(s.text() for s in sources)})")
+    if not lines:
+        lines.append("  nothing: its roles grant no permissions")
+    if permissions.undefined:
         lines.append(
-            f"    tenants {', '.join(entry['tenant_patterns'])}: "
-            f"{', '.join(entry['allowed_actions'])}"
+            f"  (not known here, so not counted: the definitions of {', '.join(permissions.undefined)})"
         )
-    if len(lines) == 0:
-        lines.append("    (no permissions)")
     return lines
 
 

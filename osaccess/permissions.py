@@ -57,10 +57,12 @@ class Permissions:
     cluster: Mapping[str, tuple[Source, ...]] = field(default_factory=dict)
     index: tuple[IndexGrant, ...] = ()
     tenants: Mapping[str, tuple[str, tuple[Source, ...]]] = field(default_factory=dict)
+    undefined: tuple[str, ...] = ()  # roles held whose definitions are not known here
 
     def data(self) -> dict[str, Any]:
         return {
             "roles": list(self.roles),
+            "undefined_roles": list(self.undefined),
             "cluster": sorted(self.cluster),
             "index": [grant.data() for grant in self.index],
             "tenants": {name: access for name, (access, _) in sorted(self.tenants.items())},
@@ -174,6 +176,7 @@ class Evaluator:
                 for key, actions in sorted(index.items(), key=lambda item: repr(item[0]))
             ),
             tenants={n: (a, tuple(s)) for n, (a, s) in sorted(tenants.items())},
+            undefined=tuple(sorted(r for r in roles if r not in self.definitions)),
         )
 
 
