@@ -168,9 +168,8 @@ def _permission_lines(permissions: Permissions) -> list[str]:
     if not lines:
         lines.append("  nothing: its roles grant no permissions")
     if permissions.undefined:
-        lines.append(
-            f"  (not known here, so not counted: the definitions of {', '.join(permissions.undefined)})"
-        )
+        unknown = ", ".join(permissions.undefined)
+        lines.append(f"  (not known here, so not counted: the definitions of {unknown})")
     return lines
 
 
