@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +124,72 @@ def test_a_failure_between_two_patches_is_reported_and_the_next_plan_converges(
     finished = run(sandbox, "basic", "apply", str(path), "--yes")
     assert finished.returncode == 0, finished.stderr
     assert run(sandbox, "basic", "plan", str(path), "--detailed-exitcode").returncode == 0
+
+
+def signed(sandbox: Sandbox, name: str, method: str, path: str, body: object = None) -> Any:
+    """A request through the IAM gateway, signed as the sandbox principal ``name``."""
+    import requests
+
+    from tests.signing import sign
+
+    principal = sandbox.principals.by_name(name)
+    url = sandbox.gateway_url + path
+    data = json.dumps(body).encode() if body is not None else b""
+    headers = sign(
+        method,
+        url,
+        key=principal.access_key_id,
+        secret=principal.secret_access_key,
+        body=data,
+        headers={"Content-Type": "application/json"} if body is not None else {},
+    )
+    return requests.request(
+        method, url, data=data or None, headers=headers, verify=sandbox.ca_certs, timeout=30
+    )
+
+
+def test_explain_agrees_with_what_the_node_allows(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    tag = names["role"].split("_")[1]
+    granted, other = f"deflogs-{tag}", f"defother-{tag}"
+    for index in (granted, other):
+        assert admin(sandbox, "PUT", f"/{index}", {"settings": {"number_of_replicas": 0}}).ok
+    for team in ("blue", "red"):
+        doc = {"team": team, "message": f"from {team}", "secret": "s", "email": "e@x"}
+        assert admin(sandbox, "POST", f"/{granted}/_doc?refresh=true", doc).ok
+    try:
+        path = definitions_file(tmp_path, sandbox, "sigv4-master", names)
+        assert run(sandbox, "sigv4-master", "apply", str(path), "--yes").returncode == 0
+        explained = run(
+            sandbox, "sigv4-master", "explain", ANALYTICS, "-c", str(path), "-f", "json"
+        )
+        assert explained.returncode == 0, explained.stderr
+        permissions = json.loads(explained.stdout)["permissions"]
+        (grant,) = [g for g in permissions["index"] if g["patterns"] == ["deflogs-*"]]
+        assert "indices:data/read*" in grant["actions"]
+        assert not any(a.startswith("indices:data/write") for a in grant["actions"])
+        assert json.loads(grant["dls"]) == {"term": {"team": "blue"}}
+        assert (grant["fls"], grant["masked_fields"]) == (["~secret"], ["email"])
+        assert not any(
+            p == "*" or p.startswith("defother")
+            for g in permissions["index"]
+            for p in g["patterns"]
+        )
+        assert permissions["tenants"] == {names["tenant"]: "read"}
+
+        search = signed(
+            sandbox, "analytics", "POST", f"/{granted}/_search", {"query": {"match_all": {}}}
+        )
+        assert search.status_code == 200, search.text
+        hits = [h["_source"] for h in search.json()["hits"]["hits"]]
+        assert [h["team"] for h in hits] == ["blue"]  # DLS: only the matching documents
+        assert "secret" not in hits[0]  # FLS
+        assert hits[0]["email"] != "e@x"  # masked
+        write = signed(sandbox, "analytics", "POST", f"/{granted}/_doc", {"team": "blue"})
+        assert write.status_code == 403, write.text  # explain shows no write grant
+        elsewhere = signed(sandbox, "analytics", "POST", f"/{other}/_search", {})
+        assert elsewhere.status_code == 403, elsewhere.text  # not a granted pattern
+    finally:
+        for index in (granted, other):
+            admin(sandbox, "DELETE", f"/{index}")
