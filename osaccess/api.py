@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from osaccess import builtin, errors
+from osaccess import builtin, errors, review
 from osaccess.cluster import SecurityApi
 from osaccess.connection import Overrides, connect
 from osaccess.explain import Explanation, holders, subject_for
@@ -40,6 +40,7 @@ __all__ = [
     "Outcome",
     "Overrides",
     "WhoAmI",
+    "access_review",
     "apply",
     "apply_plan_file",
     "connect",
@@ -155,6 +156,18 @@ def role_holders(
     data = holders(role, state.mappings.get(role))
     data["source"] = state.source
     return data
+
+
+def access_review(
+    cluster: MappingFile | ClusterSpec | None = None,
+    overrides: Overrides | None = None,
+    *,
+    offline: bool = False,
+) -> tuple[list[review.Entry], str]:
+    """Every principal known to the cluster (or, ``offline``, to the file) with its roles and
+    effective permissions; and where that came from."""
+    state = _state(cluster, overrides, offline)
+    return review.review(state.mappings, state.definitions, state.groups), state.source
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,6 +146,40 @@ def doctor(overrides: Overrides, paths: PathsArg = None) -> None:
             healthy = healthy and check.ok
     typer.echo("All checks passed." if healthy else "Some checks failed.", err=not healthy)
     raise typer.Exit(EXIT_OK if healthy else EXIT_ERROR)
+
+
+class ReviewFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("access-review")
+@options(connection=True)
+def access_review(
+    overrides: Overrides,
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="Review offline, from this mapping file.")
+    ] = None,
+    cluster_file: ClusterFileOpt = None,
+    output_format: Annotated[
+        ReviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReviewFormat.csv,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+) -> None:
+    """Every principal known to a cluster (live) or to a file (--from), with its roles and
+    effective permissions: the export access reviews (SOC 2, ISO 27001) ask for."""
+    from osaccess import api, review
+
+    offline = from_file is not None
+    cluster = _cluster_file(from_file if offline else cluster_file)
+    entries, source = api.access_review(cluster, overrides, offline=offline)
+    text = review.render(entries, output_format.value, source)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}: {len(entries)} principal(s) from {source}", err=True)
 
 
 @app.command()

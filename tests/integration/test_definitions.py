@@ -193,3 +193,21 @@ def test_explain_agrees_with_what_the_node_allows(
     finally:
         for index in (granted, other):
             admin(sandbox, "DELETE", f"/{index}")
+
+
+def test_access_review_of_the_live_cluster(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    path = definitions_file(tmp_path, sandbox, "sigv4-master", names)
+    assert run(sandbox, "sigv4-master", "apply", str(path), "--yes").returncode == 0
+    result = run(sandbox, "sigv4-master", "access-review", "-c", str(path), "-f", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["source"].endswith("(live)")
+    by_name = {p["principal"]: p for p in document["principals"]}
+    analytics = by_name[ANALYTICS]
+    assert names["role"] in analytics["roles"]
+    (grant,) = [g for g in analytics["index"] if g["patterns"] == ["deflogs-*"]]
+    assert f"{names['role']} via {names['group']} > read" in grant["granted_by"]
+    master = by_name["arn:aws:iam::111111111111:role/sandbox-master"]
+    assert {"all_access", "security_manager"} <= set(master["roles"])
