@@ -24,7 +24,7 @@ from osaccess.cluster import SecurityApi
 from osaccess.connection import Overrides, connect
 from osaccess.explain import Explanation, holders, subject_for
 from osaccess.explain import explain as explain_subject
-from osaccess.importer import render_import
+from osaccess.importer import INCLUDES, render_import
 from osaccess.loader import load as _load_result
 from osaccess.model import (
     ActionGroup,
@@ -119,13 +119,22 @@ def read_live(
 
 
 def import_file(
-    cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None = None
+    cluster: MappingFile | ClusterSpec | None,
+    overrides: Overrides | None = None,
+    *,
+    include: Sequence[str] = ("mappings",),
 ) -> str:
-    """A mapping file's text holding what the cluster holds (plan of it shows no changes)."""
+    """A mapping file's text holding what the cluster holds (plan of it shows no changes):
+    ``include`` any of mappings, roles, action-groups, tenants."""
+    unknown = sorted(set(include) - set(INCLUDES))
+    if unknown:
+        raise errors.ConfigError(
+            f"import cannot include {', '.join(unknown)}", hint=f"choose from {', '.join(INCLUDES)}"
+        )
     overrides = overrides or Overrides()
     with connect(_cluster(cluster), overrides) as api:
         live = api.read_state()
-        return render_import(live, api.cluster, source=api.endpoint)
+        return render_import(live, api.cluster, source=api.endpoint, include=tuple(include))
 
 
 def explain(

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from osaccess import __version__
-from osaccess.model import FIELDS, ClusterSpec, LiveState, RoleMapping
+from osaccess import __version__, builtin
+from osaccess.model import FIELDS, ClusterSpec, Definition, LiveState, RoleMapping
 from osaccess.principals import field_for, role_name_problem, value_problem
 
 
@@ -62,8 +62,18 @@ def _misplaced(field: str, value: str) -> str | None:
     return None
 
 
-def render_import(live: LiveState, cluster: ClusterSpec, *, source: str) -> str:
-    """The mapping file's text: PyYAML emits every value; osaccess adds only comments."""
+INCLUDES = ("mappings", "roles", "action-groups", "tenants")
+
+
+def render_import(
+    live: LiveState,
+    cluster: ClusterSpec,
+    *,
+    source: str,
+    include: tuple[str, ...] = ("mappings",),
+) -> str:
+    """The mapping file's text: PyYAML emits every value; osaccess adds only comments.
+    ``include`` says what to write: mappings, roles, action-groups, tenants."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         f"# Imported by osaccess {__version__} from {source} on {now}.",
@@ -97,12 +107,55 @@ def render_import(live: LiveState, cluster: ClusterSpec, *, source: str) -> str:
             block[key] = value
     if cluster.session_name != "osaccess":
         block["session_name"] = cluster.session_name
-    lines = [*header, emit({"cluster": block}).rstrip("\n"), "roles:"]
-    for name in names:
-        lines += _role(name, live.mappings[name].mapping)
-    if not names:
-        lines.append("  # the cluster has no mappings osaccess can manage")
+    lines = [*header, emit({"cluster": block}).rstrip("\n")]
+    if "mappings" in include:
+        lines.append("roles:")
+        for name in names:
+            lines += _role(name, live.mappings[name].mapping)
+        if not names:
+            lines.append("  # the cluster has no mappings osaccess can manage")
+    for option, kind, section in (
+        ("roles", "roles", "role_definitions"),
+        ("action-groups", "action_groups", "action_groups"),
+        ("tenants", "tenants", "tenants"),
+    ):
+        if option in include:
+            lines += _definitions(live, kind, section)
     return "\n".join(lines) + "\n"
+
+
+def _definitions(live: LiveState, kind: str, section: str) -> list[str]:
+    """One definitions section; what the plugin keeps to itself is listed in a comment."""
+    entries = live.defined(kind)
+    kept = sorted(
+        name
+        for name, entry in entries.items()
+        if entry.protected_by_plugin is None
+        and role_name_problem(name) is None
+        and builtin.reserved_problem(kind, name) is None
+    )
+    left_out = sorted(set(entries) - set(kept))
+    lines = []
+    if left_out:
+        lines.append(f"# Left out of {section}, built in or reserved: {', '.join(left_out)}")
+    if not kept:
+        return [*lines, f"# {section}: the cluster has none that osaccess can manage"]
+    body = {name: _definition_body(entries[name].definition) for name in kept}
+    return [*lines, emit({section: body}).rstrip("\n")]
+
+
+def _definition_body(definition: Definition) -> dict[str, Any]:
+    """The file's form of a definition: the wire form without empty lists."""
+
+    def tidy(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: tidy(v) for k, v in value.items() if v != []}
+        if isinstance(value, list):
+            return [tidy(v) for v in value]
+        return value
+
+    body: dict[str, Any] = tidy(definition.to_wire())
+    return body
 
 
 def _role(name: str, mapping: RoleMapping) -> list[str]:

@@ -41,12 +41,20 @@ def _cluster_file(path: Path | None) -> MappingFile | None:
 def import_(
     overrides: Overrides,
     cluster_file: ClusterFileOpt = None,
+    include: Annotated[
+        str,
+        typer.Option(
+            "--include",
+            help="What to write, comma-separated: mappings, roles, action-groups, tenants.",
+        ),
+    ] = "mappings",
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
 ) -> None:
     """Write a mapping file from what a cluster holds (then `plan` shows no changes)."""
     from osaccess.api import import_file
 
-    text = import_file(_cluster_file(cluster_file), overrides)
+    parts = tuple(part.strip() for part in include.split(",") if part.strip())
+    text = import_file(_cluster_file(cluster_file), overrides, include=parts)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -211,3 +211,31 @@ def test_access_review_of_the_live_cluster(
     assert f"{names['role']} via {names['group']} > read" in grant["granted_by"]
     master = by_name["arn:aws:iam::111111111111:role/sandbox-master"]
     assert {"all_access", "security_manager"} <= set(master["roles"])
+
+
+def test_import_of_definitions_then_plan_is_empty(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    path = definitions_file(tmp_path, sandbox, "sigv4-master", names)
+    assert run(sandbox, "sigv4-master", "apply", str(path), "--yes").returncode == 0
+    out = tmp_path / "imported.yaml"
+    result = run(
+        sandbox,
+        "sigv4-master",
+        "import",
+        "-c",
+        str(path),
+        "--include",
+        "mappings,roles,action-groups,tenants",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "role_definitions:" in text and f"  {names['role']}:" in text
+    assert f"  {names['group']}:" in text and f"  {names['tenant']}:" in text
+    assert "# Left out of role_definitions, built in or reserved:" in text
+    assert "\n  all_access:\n    description" not in text
+    plan = run(sandbox, "sigv4-master", "plan", str(out), "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr
+    assert "No changes" in plan.stdout
