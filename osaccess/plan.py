@@ -17,12 +17,14 @@ from osaccess.model import (
     DEFINITION_KINDS,
     FIELDS,
     KINDS_BY_NAME,
+    ActionGroup,
     Definition,
     DesiredDefinition,
     DesiredRole,
     LiveMapping,
     LiveState,
     Ownership,
+    RoleDefinition,
     RoleMapping,
     pointer,
 )
@@ -140,6 +142,8 @@ class Plan:
     definitions_unchanged: tuple[tuple[str, str], ...] = ()  # (kind, name)
     # who gains and who loses what, through the mapping and definition changes above
     access_changes: tuple[AccessChange, ...] = ()
+    # what the file says that the cluster will not understand as meant (not a refusal)
+    warnings: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -292,7 +296,48 @@ def plan(
     result = Plan(
         tuple(changes), tuple(unchanged), left_alone, definition_changes, definitions_unchanged
     )
-    return replace(result, access_changes=access_impact(live, result))
+    return replace(
+        result,
+        access_changes=access_impact(live, result),
+        warnings=unknown_actions(definitions, live),
+    )
+
+
+def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -> tuple[str, ...]:
+    """Actions in the file's definitions that are neither an action group of the cluster or of
+    the file, nor an action pattern: the loader checked the shipped list; this is the cluster's."""
+    import difflib
+
+    from osaccess import builtin
+
+    if "action_groups" not in live.definitions:
+        return ()
+    known = set(live.defined("action_groups")) | {
+        d.name for d in definitions if d.kind == "action_groups" and d.definition is not None
+    }
+    found = []
+    for wanted in definitions:
+        definition = wanted.definition
+        actions: set[str] = set()
+        if isinstance(definition, RoleDefinition):
+            actions |= definition.cluster_permissions
+            for permission in definition.index_permissions:
+                actions |= permission.allowed_actions
+            for tenant in definition.tenant_permissions:
+                actions |= tenant.allowed_actions
+        elif isinstance(definition, ActionGroup):
+            actions |= definition.allowed_actions
+        for action in sorted(actions - known):
+            if builtin.is_action_pattern(action):
+                continue
+            close = difflib.get_close_matches(action, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(
+                f"{wanted.location}: {KINDS_BY_NAME[wanted.kind].label} {wanted.name!r} names "
+                f"{action!r}, which is not an action group on this cluster or in the file, nor "
+                f"an action: it grants nothing{hint}"
+            )
+    return tuple(found)
 
 
 def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:

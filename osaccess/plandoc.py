@@ -110,6 +110,7 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
             {"kind": kind, "name": name} for kind, name in plan.definitions_unchanged
         ],
         "access_changes": [change.data() for change in plan.access_changes],
+        "warnings": list(plan.warnings),
         "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
         "fingerprint": context.fingerprint,
@@ -304,6 +305,7 @@ def _entry(entry: dict[str, Any]) -> Planned:
         definition_changes,
         tuple((str(d["kind"]), str(d["name"])) for d in entry.get("definitions_unchanged", [])),
         tuple(AccessChange.from_data(c) for c in entry.get("access_changes", [])),
+        tuple(str(w) for w in entry.get("warnings", [])),
     )
     context = PlanContext(
         file=entry["file"],

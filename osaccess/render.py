@@ -131,6 +131,10 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         hidden = len(plan.access_changes) - len(shown)
         if hidden:
             out.write(f"    ... and {hidden} more principal(s) (the JSON plan lists them all)\n")
+    for warning in plan.warnings:
+        out.write(style(f"\nwarning: {warning}", "33"))
+    if plan.warnings:
+        out.write("\n")
     out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
     if plan.unchanged:
         out.write(f"Unchanged: {_some(plan.unchanged)}.\n")
@@ -189,6 +193,8 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
             note = " (`--force` overrides)" if refusal.forcible else ""
             out.write(f"> - `{refusal.guard}`: {_md(refusal.message)}{note}\n")
         out.write("\n")
+    if plan.warnings:
+        out.write("> [!NOTE]\n" + "".join(f"> - {_md(w)}\n" for w in plan.warnings) + "\n")
     out.write(f"**{summary_line(plan)}**\n")
     if not plan.empty:
         out.write("\n| | role | field | principal |\n|---|---|---|---|\n")

@@ -233,3 +233,16 @@ def test_a_failure_between_two_patches_says_what_landed_and_the_next_plan_conver
     with cluster.api() as api:
         execute(api, file, make_plan(api, file))
     assert json.loads(cluster.requests_of("PATCH")[-1].body or b"")[0]["path"] == "/logs_team"
+
+
+def test_plan_warns_of_actions_the_cluster_does_not_know() -> None:
+    current = live(action_groups={"read": LiveDefinition(GROUP), "crud": LiveDefinition(GROUP)})
+    wanted = RoleDefinition(
+        index_permissions=frozenset(
+            {IndexPermission(frozenset({"a"}), frozenset({"raed", "crud", "indices:data/read*"}))}
+        )
+    )
+    result = plan([], current, definitions=[DesiredDefinition("roles", "r", wanted, "f.yaml:3")])
+    (warning,) = result.warnings
+    assert "f.yaml:3: role 'r' names 'raed'" in warning
+    assert "did you mean 'read'?" in warning
