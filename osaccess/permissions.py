@@ -120,6 +120,7 @@ class Evaluator:
         self.definitions = definitions
         self.index = MappingIndex(mappings)
         self.expander = Expander(groups)
+        self._roles: dict[str, _RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
 
     def roles(self, caller: Caller) -> frozenset[str]:
@@ -131,21 +132,23 @@ class Evaluator:
     def for_roles(self, roles: Iterable[str]) -> Permissions:
         return self._by_roles(frozenset(roles))
 
-    def _for_roles(self, roles: frozenset[str]) -> Permissions:
+    def _role(self, role: str) -> _RoleGrants:
+        """What one role grants, expanded once and reused for every set it is part of."""
+        cached = self._roles.get(role)
+        if cached is not None:
+            return cached
+        definition = self.definitions.get(role)
         cluster: dict[str, list[Source]] = {}
-        index: dict[tuple[Any, ...], dict[str, list[Source]]] = {}
+        index: dict[_IndexKey, dict[str, list[Source]]] = {}
         tenants: dict[str, tuple[str, list[Source]]] = {}
-        for role in sorted(roles):
-            definition = self.definitions.get(role)
-            if definition is None:
-                continue
+        if definition is not None:
             for action in sorted(definition.cluster_permissions):
                 for concrete, chain in self.expander.expand(action).items():
                     cluster.setdefault(concrete, []).append(Source(role, chain))
-            for permission in sorted(definition.index_permissions, key=lambda p: p.sort_key()):
+            for permission in definition.index_permissions:
                 key = (
                     tuple(sorted(permission.index_patterns)),
-                    permission.dls,
+                    permission.dls or "",
                     tuple(sorted(permission.fls)),
                     tuple(sorted(permission.masked_fields)),
                 )
@@ -154,30 +157,68 @@ class Evaluator:
                     for concrete, chain in self.expander.expand(action).items():
                         actions.setdefault(concrete, []).append(Source(role, chain))
             for tenant_permission in definition.tenant_permissions:
-                expanded = set()
+                expanded: set[str] = set()
                 for action in tenant_permission.allowed_actions:
                     expanded |= set(self.expander.expand(action))
                 access = _tenant_access(expanded)
                 for name in tenant_permission.tenant_patterns:
                     held, sources = tenants.get(name, ("read", []))
-                    best = "write" if "write" in (held, access) else "read"
-                    tenants[name] = (best, [*sources, Source(role)])
+                    tenants[name] = ("write" if "write" in (held, access) else "read", sources)
+                    sources.append(Source(role))
+        grants = _RoleGrants(
+            {a: tuple(s) for a, s in cluster.items()},
+            {k: {a: tuple(s) for a, s in v.items()} for k, v in index.items()},
+            {n: (a, tuple(s)) for n, (a, s) in tenants.items()},
+        )
+        self._roles[role] = grants
+        return grants
+
+    def _for_roles(self, roles: frozenset[str]) -> Permissions:
+        cluster: dict[str, tuple[Source, ...]] = {}
+        index: dict[_IndexKey, dict[str, tuple[Source, ...]]] = {}
+        tenants: dict[str, tuple[str, tuple[Source, ...]]] = {}
+        for role in sorted(roles):
+            grants = self._role(role)
+            for action, sources in grants.cluster.items():
+                cluster[action] = cluster.get(action, ()) + sources
+            for key, actions in grants.index.items():
+                merged = index.get(key)
+                if merged is None:
+                    index[key] = actions
+                    continue
+                merged = dict(merged)
+                for action, sources in actions.items():
+                    merged[action] = merged.get(action, ()) + sources
+                index[key] = merged
+            for name, (access, sources) in grants.tenants.items():
+                held, before = tenants.get(name, ("read", ()))
+                tenants[name] = ("write" if "write" in (held, access) else "read", before + sources)
         return Permissions(
             roles=tuple(sorted(roles)),
-            cluster={a: tuple(s) for a, s in sorted(cluster.items())},
+            cluster=dict(sorted(cluster.items())),
             index=tuple(
                 IndexGrant(
                     patterns=key[0],
-                    actions={a: tuple(s) for a, s in sorted(actions.items())},
-                    dls=key[1],
+                    actions=dict(sorted(actions.items())),
+                    dls=key[1] or None,
                     fls=key[2],
                     masked_fields=key[3],
                 )
-                for key, actions in sorted(index.items(), key=lambda item: repr(item[0]))
+                for key, actions in sorted(index.items())
             ),
-            tenants={n: (a, tuple(s)) for n, (a, s) in sorted(tenants.items())},
+            tenants=dict(sorted(tenants.items())),
             undefined=tuple(sorted(r for r in roles if r not in self.definitions)),
         )
+
+
+_IndexKey = tuple[tuple[str, ...], str, tuple[str, ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class _RoleGrants:
+    cluster: dict[str, tuple[Source, ...]]
+    index: dict[_IndexKey, dict[str, tuple[Source, ...]]]
+    tenants: dict[str, tuple[str, tuple[Source, ...]]]
 
 
 # -- who a mapping entry stands for ------------------------------------------------------------

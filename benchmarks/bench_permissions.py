@@ -1,0 +1,130 @@
+"""Benchmark: access impact and access review at scale, CPU only (no cluster needed).
+
+1,000 role definitions and 1,000 mappings with 20 principals each, drawn from 5,000 distinct
+principals; 200 action groups nested three deep. Measures the osaccess CPU of:
+- a plan that changes every definition's action group (read -> crud) and a tenth of the mappings,
+  access impact included;
+- an access review of every principal.
+The number of reads of a plan is constant (5: mappings, roles, action groups, tenants, authinfo);
+tests/unit/test_definitions.py and tests/integration/test_reconciler.py count them.
+Run with `make bench`; docs/benchmarks.md records one run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from osaccess.model import (
+    ActionGroup,
+    DesiredDefinition,
+    DesiredRole,
+    IndexPermission,
+    LiveDefinition,
+    LiveMapping,
+    LiveState,
+    RoleDefinition,
+    RoleMapping,
+    TenantPermission,
+)
+from osaccess.plan import plan
+from osaccess.review import review
+
+ROLES, PER_ROLE, PRINCIPALS, GROUPS = 1000, 20, 5000, 200
+
+
+def groups() -> dict[str, ActionGroup]:
+    """200 groups nested three deep: 100 leaves, 60 in the middle, 40 at the top."""
+    found = {}
+    for i in range(100):
+        found[f"leaf_{i}"] = ActionGroup(frozenset({f"indices:data/read/x{i}*", "read"}), "index")
+    for i in range(60):
+        found[f"mid_{i}"] = ActionGroup(frozenset({f"leaf_{i}", f"leaf_{(i + 40) % 100}"}))
+    for i in range(40):
+        found[f"top_{i}"] = ActionGroup(frozenset({f"mid_{i}", f"mid_{(i + 20) % 60}", "write"}))
+    return found
+
+
+def definition(i: int, group: str) -> RoleDefinition:
+    return RoleDefinition(
+        cluster_permissions=frozenset({"cluster_composite_ops_ro"}),
+        index_permissions=frozenset(
+            {
+                IndexPermission(frozenset({f"logs-{i}-*"}), frozenset({group})),
+                IndexPermission(
+                    frozenset({f"metrics-{i % 50}-*"}),
+                    frozenset({"read"}),
+                    dls='{"term":{"team":"t%d"}}' % (i % 7),
+                ),
+            }
+        ),
+        tenant_permissions=frozenset(
+            {TenantPermission(frozenset({f"tenant-{i % 30}"}), frozenset({"kibana_all_read"}))}
+        ),
+    )
+
+
+def principal(n: int) -> tuple[str, str]:
+    if n % 2:
+        return "users", f"arn:aws:iam::111111111111:user/u{n}"
+    return "backend_roles", f"arn:aws:iam::222222222222:role/team/r{n}"
+
+
+def mapping(rng: random.Random) -> RoleMapping:
+    fields: dict[str, list[str]] = {"users": [], "backend_roles": []}
+    for n in rng.sample(range(PRINCIPALS), PER_ROLE):
+        field, value = principal(n)
+        fields[field].append(value)
+    return RoleMapping.of(**fields)
+
+
+def main() -> None:
+    rng = random.Random(7)
+    all_groups = groups()
+    from osaccess import builtin
+
+    live_groups = {**builtin.action_groups(), **all_groups}
+    names = [f"role_{i}" for i in range(ROLES)]
+    live = LiveState(
+        {name: LiveMapping(mapping(rng)) for name in names},
+        frozenset(names),
+        definitions={
+            "roles": {n: LiveDefinition(definition(i, f"mid_{i % 60}")) for i, n in enumerate(names)},
+            "action_groups": {n: LiveDefinition(g) for n, g in live_groups.items()},
+            "tenants": {},
+        },
+    )
+    desired_roles = [
+        DesiredRole(name, mapping(rng) if i % 10 == 0 else live.mappings[name].mapping)
+        for i, name in enumerate(names)
+    ]
+    desired_definitions = [
+        DesiredDefinition("roles", n, definition(i, f"top_{i % 40}")) for i, n in enumerate(names)
+    ] + [DesiredDefinition("action_groups", n, g) for n, g in all_groups.items()]
+    started = time.process_time()
+    result = plan(desired_roles, live, frozenset(), desired_definitions)
+    plan_cpu = time.process_time() - started
+    distinct = {
+        v for m in live.mappings.values() for f in ("users", "backend_roles") for v in m.mapping.values(f)
+    }
+    started = time.process_time()
+    entries = review(
+        {n: e.mapping for n, e in live.mappings.items()},
+        {n: e.definition for n, e in live.defined("roles").items()},  # type: ignore[misc]
+        live_groups,
+    )
+    review_cpu = time.process_time() - started
+    print(
+        f"{ROLES} roles and mappings x {PER_ROLE} principals ({len(distinct)} distinct), "
+        f"{len(all_groups)} action groups nested 3 deep"
+    )
+    print(
+        f"plan with access impact: {plan_cpu:.2f}s CPU "
+        f"({len(result.changes)} mapping changes, {len(result.definition_changes)} definition "
+        f"changes, {len(result.access_changes)} principals whose access changes)"
+    )
+    print(f"access review: {review_cpu:.2f}s CPU ({len(entries)} principals)")
+
+
+if __name__ == "__main__":
+    main()
