@@ -103,9 +103,9 @@ def test_explain_agrees_with_the_node_for_every_sandbox_principal(
             "pattern": "/arn:aws:iam::111111111111:user/al.*/",
             "matched": ALICE,
         } in alice["matches"][b]
-        assert alice["permissions"]["logs_reader"]["index_permissions"] == [
-            {"index_patterns": ["logs-*"], "allowed_actions": ["read"]}
-        ]
+        (logs,) = [g for g in alice["permissions"]["index"] if g["patterns"] == ["logs-*"]]
+        assert "indices:data/read*" in logs["actions"]
+        assert logs["granted_by"] == ["logs_reader via read"]
     finally:
         reset_mappings(sandbox)
 
