@@ -12,6 +12,7 @@ Run with `make bench`; docs/benchmarks.md records one run.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
@@ -54,7 +55,7 @@ def definition(i: int, group: str) -> RoleDefinition:
                 IndexPermission(
                     frozenset({f"metrics-{i % 50}-*"}),
                     frozenset({"read"}),
-                    dls='{"term":{"team":"t%d"}}' % (i % 7),
+                    dls=json.dumps({"term": {"team": f"t{i % 7}"}}, separators=(",", ":")),
                 ),
             }
         ),
@@ -89,7 +90,9 @@ def main() -> None:
         {name: LiveMapping(mapping(rng)) for name in names},
         frozenset(names),
         definitions={
-            "roles": {n: LiveDefinition(definition(i, f"mid_{i % 60}")) for i, n in enumerate(names)},
+            "roles": {
+                n: LiveDefinition(definition(i, f"mid_{i % 60}")) for i, n in enumerate(names)
+            },
             "action_groups": {n: LiveDefinition(g) for n, g in live_groups.items()},
             "tenants": {},
         },
@@ -105,7 +108,10 @@ def main() -> None:
     result = plan(desired_roles, live, frozenset(), desired_definitions)
     plan_cpu = time.process_time() - started
     distinct = {
-        v for m in live.mappings.values() for f in ("users", "backend_roles") for v in m.mapping.values(f)
+        v
+        for m in live.mappings.values()
+        for f in ("users", "backend_roles")
+        for v in m.mapping.values(f)
     }
     started = time.process_time()
     entries = review(
