@@ -67,3 +67,4 @@ bench: sandbox
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) -m benchmarks.bench_reconcile
 	$(PY) -m benchmarks.bench_parallel
+	$(PY) -m benchmarks.bench_permissions

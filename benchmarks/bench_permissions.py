@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
+from osaccess.loader import load
 from osaccess.model import (
     ActionGroup,
     DesiredDefinition,
@@ -104,8 +108,20 @@ def main() -> None:
     desired_definitions = [
         DesiredDefinition("roles", n, definition(i, f"top_{i % 40}")) for i, n in enumerate(names)
     ] + [DesiredDefinition("action_groups", n, g) for n, g in all_groups.items()]
+    file_text = mapping_file(desired_roles, desired_definitions)
+    answers = wire(live)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "big.yaml")
+        path.write_text(file_text, encoding="utf-8")
+        started = time.process_time()
+        loaded = load(str(path))
+        load_cpu = time.process_time() - started
+    assert loaded.file is not None, loaded.errors[:3]
     started = time.process_time()
-    result = plan(desired_roles, live, frozenset(), desired_definitions)
+    parsed = parse(answers)
+    parse_cpu = time.process_time() - started
+    started = time.process_time()
+    result = plan(loaded.file.roles, parsed, frozenset(), loaded.file.definitions)
     plan_cpu = time.process_time() - started
     distinct = {
         v
@@ -125,11 +141,59 @@ def main() -> None:
         f"{len(all_groups)} action groups nested 3 deep"
     )
     print(
+        f"whole plan: {load_cpu + parse_cpu + plan_cpu:.2f}s CPU = load the file "
+        f"{load_cpu:.2f}s + parse the 4 answers {parse_cpu:.2f}s + plan {plan_cpu:.2f}s"
+    )
+    print(
         f"plan with access impact: {plan_cpu:.2f}s CPU "
         f"({len(result.changes)} mapping changes, {len(result.definition_changes)} definition "
         f"changes, {len(result.access_changes)} principals whose access changes)"
     )
     print(f"access review: {review_cpu:.2f}s CPU ({len(entries)} principals)")
+
+
+def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition]) -> str:
+    """The desired state as a mapping file, written the way import writes one."""
+    from osaccess.importer import _definition_body, emit
+
+    document: dict[str, Any] = {
+        "cluster": {"endpoint": "https://search-bench.eu-west-1.es.amazonaws.com"},
+        "roles": {
+            r.name: {f: sorted(r.mapping.values(f)) for f in ("users", "backend_roles")}
+            for r in roles
+        },
+        "role_definitions": {},
+        "action_groups": {},
+    }
+    for wanted in definitions:
+        assert wanted.definition is not None
+        section = "role_definitions" if wanted.kind == "roles" else wanted.kind
+        document[section][wanted.name] = _definition_body(wanted.definition)
+    return emit(document)
+
+
+def wire(live: LiveState) -> dict[str, str]:
+    """The four GET answers as the cluster sends them (JSON text)."""
+    return {
+        "rolesmapping": json.dumps({n: e.mapping.to_wire() for n, e in live.mappings.items()}),
+        **{
+            kind: json.dumps({n: e.definition.to_wire() for n, e in live.defined(kind).items()})
+            for kind in ("roles", "action_groups", "tenants")
+        },
+    }
+
+
+def parse(answers: dict[str, str]) -> LiveState:
+    models: dict[str, Any] = {"roles": RoleDefinition, "action_groups": ActionGroup}
+    definitions: dict[str, dict[str, LiveDefinition]] = {"tenants": {}}
+    for kind, model in models.items():
+        body = json.loads(answers[kind])
+        definitions[kind] = {n: LiveDefinition(model.from_wire(e)) for n, e in body.items()}
+    mappings = {
+        n: LiveMapping(RoleMapping.from_wire(e))
+        for n, e in json.loads(answers["rolesmapping"]).items()
+    }
+    return LiveState(mappings, frozenset(definitions["roles"]), definitions=definitions)
 
 
 if __name__ == "__main__":

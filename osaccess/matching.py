@@ -141,10 +141,12 @@ class MappingIndex:
 
     def roles_for(self, caller: Caller) -> frozenset[str]:
         roles = set(self.exact["users"].get(caller.user_name, ()))
-        roles |= {r for p, r in self.patterns["users"] if matches(p, caller.user_name)}
+        if self.patterns["users"]:
+            roles |= {r for p, r in self.patterns["users"] if matches(p, caller.user_name)}
         for backend_role in caller.backend_roles:
             roles |= self.exact["backend_roles"].get(backend_role, set())
-            roles |= {r for p, r in self.patterns["backend_roles"] if matches(p, backend_role)}
+            if self.patterns["backend_roles"]:
+                roles |= {r for p, r in self.patterns["backend_roles"] if matches(p, backend_role)}
         if caller.host:
             roles |= {r for p, r in self.patterns["hosts"] if matches(p, caller.host)}
         for role, required in self.conjunctions:

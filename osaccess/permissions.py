@@ -68,12 +68,6 @@ class Permissions:
             "tenants": {name: access for name, (access, _) in sorted(self.tenants.items())},
         }
 
-    def index_pairs(self) -> set[tuple[str, str]]:
-        return {(p, a) for grant in self.index for p in grant.patterns for a in grant.actions}
-
-    def tenant_pairs(self) -> set[tuple[str, str]]:
-        return {(name, access) for name, (access, _) in self.tenants.items()}
-
 
 class Expander:
     """Expands action groups to concrete actions, remembering the chain of groups."""
@@ -122,12 +116,31 @@ class Evaluator:
         self.expander = Expander(groups)
         self._roles: dict[str, _RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
+        self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
 
     def roles(self, caller: Caller) -> frozenset[str]:
         return self.index.roles_for(caller)
 
     def of(self, caller: Caller) -> Permissions:
         return self._by_roles(self.roles(caller))
+
+    def summary(self, caller: Caller) -> Summary:
+        """Only what access comparisons need (sets), much cheaper than :meth:`of`."""
+        return self._summaries(self.roles(caller))
+
+    def _summary(self, roles: frozenset[str]) -> Summary:
+        grants = [self._role(r) for r in roles]
+        tenants: dict[str, str] = {}
+        for grant in grants:
+            for name, (access, _) in grant.tenants.items():
+                if tenants.get(name) != "write":
+                    tenants[name] = access
+        return Summary(
+            roles=roles,
+            cluster=frozenset().union(*(g.cluster.keys() for g in grants)),
+            index=frozenset().union(*(g.pairs for g in grants)),
+            tenants=frozenset(tenants.items()),
+        )
 
     def for_roles(self, roles: Iterable[str]) -> Permissions:
         return self._by_roles(frozenset(roles))
@@ -169,6 +182,7 @@ class Evaluator:
             {a: tuple(s) for a, s in cluster.items()},
             {k: {a: tuple(s) for a, s in v.items()} for k, v in index.items()},
             {n: (a, tuple(s)) for n, (a, s) in tenants.items()},
+            frozenset((p, a) for k, v in index.items() for p in k[0] for a in v),
         )
         self._roles[role] = grants
         return grants
@@ -219,6 +233,7 @@ class _RoleGrants:
     cluster: dict[str, tuple[Source, ...]]
     index: dict[_IndexKey, dict[str, tuple[Source, ...]]]
     tenants: dict[str, tuple[str, tuple[Source, ...]]]
+    pairs: frozenset[tuple[str, str]]
 
 
 # -- who a mapping entry stands for ------------------------------------------------------------
@@ -241,6 +256,16 @@ def subjects_of(mapping: RoleMapping) -> list[Subject]:
             continue
         for value in sorted(mapping.values(name)):
             found.append(subject(name, value))
+    return found + _conjunction(mapping)
+
+
+@functools.lru_cache(maxsize=65536)
+def subject(field_name: str, value: str) -> Subject:
+    return _subject(field_name, value)
+
+
+def _conjunction(mapping: RoleMapping) -> list[Subject]:
+    found = []
     if mapping.and_backend_roles:
         values = sorted(mapping.and_backend_roles)
         found.append(
@@ -251,7 +276,7 @@ def subjects_of(mapping: RoleMapping) -> list[Subject]:
     return found
 
 
-def subject(field_name: str, value: str) -> Subject:
+def _subject(field_name: str, value: str) -> Subject:
     pattern = pattern_kind(value) != "exact"
     if field_name == "users":
         return Subject(f"anyone matching {value}" if pattern else value, Caller(value))
@@ -313,19 +338,29 @@ class AccessChange:
         )
 
 
-def _difference(first: Permissions, second: Permissions) -> Access:
+@dataclass(frozen=True)
+class Summary:
+    """What a set of roles allows, as sets: enough to compare two states."""
+
+    roles: frozenset[str]
+    cluster: frozenset[str]
+    index: frozenset[tuple[str, str]]  # (index pattern, action)
+    tenants: frozenset[tuple[str, str]]  # (tenant, read|write)
+
+
+def _difference(first: Summary, second: Summary) -> Access:
     """What ``first`` allows and ``second`` does not."""
     by_action: dict[str, set[str]] = {}
-    for pattern, action in first.index_pairs() - second.index_pairs():
+    for pattern, action in first.index - second.index:
         by_action.setdefault(action, set()).add(pattern)
     by_patterns: dict[tuple[str, ...], list[str]] = {}
     for action, patterns in by_action.items():
         by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
     return Access(
-        roles=tuple(sorted(set(first.roles) - set(second.roles))),
-        cluster=tuple(sorted(set(first.cluster) - set(second.cluster))),
+        roles=tuple(sorted(first.roles - second.roles)),
+        cluster=tuple(sorted(first.cluster - second.cluster)),
         index=tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items())),
-        tenants=tuple(sorted(first.tenant_pairs() - second.tenant_pairs())),
+        tenants=tuple(sorted(first.tenants - second.tenants)),
     )
 
 
@@ -335,7 +370,7 @@ def access_changes(
     """For every subject whose access differs between the two states: gains and losses."""
     changes = []
     for who in sorted(set(subjects)):
-        old, new = before.of(who.caller), after.of(who.caller)
+        old, new = before.summary(who.caller), after.summary(who.caller)
         if old == new:
             continue
         gains, loses = _difference(new, old), _difference(old, new)
