@@ -113,7 +113,9 @@ def run_checks(
     yield check
 
     def roles_exist() -> str:
-        existing = api.read_roles()
+        existing = api.read_roles() | {
+            d.name for d in file.definitions if d.kind == "roles" and d.definition is not None
+        }
         missing = sorted(r.name for r in file.roles if not r.absent and r.name not in existing)
         if missing:
             raise errors.PlanError(

@@ -239,3 +239,20 @@ def test_import_of_definitions_then_plan_is_empty(
     plan = run(sandbox, "sigv4-master", "plan", str(out), "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr
     assert "No changes" in plan.stdout
+
+
+def test_a_reviewed_plan_with_definitions_applies_exactly(
+    sandbox: Sandbox, names: dict[str, str], tmp_path: Path
+) -> None:
+    path = definitions_file(tmp_path, sandbox, "basic", names)
+    plan_file = tmp_path / "plan.json"
+    planned = run(sandbox, "basic", "plan", str(path), "--out", str(plan_file))
+    assert planned.returncode == 0, planned.stderr
+    assert "Access changes (who gains, who LOSES):" in planned.stdout
+    applied = run(sandbox, "basic", "apply", "--plan", str(plan_file), "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert applied.stdout.count("Access changes") == 1  # the reviewed plan, shown again
+    assert admin(sandbox, "GET", f"{API}/actiongroups/{names['group']}").status_code == 200
+    again = run(sandbox, "basic", "apply", "--plan", str(plan_file), "--yes")
+    assert again.returncode == 3  # the cluster moved: the plan no longer describes it
+    assert "changed since the plan was made" in again.stderr
