@@ -7,6 +7,11 @@
 #   scripts/sandbox.sh status   say what runs; exit 0 when all of it answers, 3 otherwise
 #   scripts/sandbox.sh reset    stop, wipe the node's data (the security config is re-read), start
 #
+#   OSACCESS_SANDBOX_VERSION=3.4.0   which OpenSearch (see SUPPORTED_VERSIONS in sandbox/versions.env;
+#                                    default OPENSEARCH_VERSION there); the JDK is chosen to match
+#   OSACCESS_SANDBOX_PORT=19200      the node's HTTPS port; the IAM gateway listens on the next port,
+#                                    STS on the one after, the node's transport on PORT+100
+#
 # Configuration comes from sandbox/ (the same files docker-compose.yml mounts). State, logs and the
 # node itself live in .sandbox/ (git-ignored).
 set -euo pipefail
@@ -20,9 +25,18 @@ CONF=$ROOT/sandbox
 . "$CONF/sandbox.env"
 M2=${M2_REPO:-$HOME/.m2/repository}
 RUN_AS=osaccess-sandbox
-NODE_URL=https://127.0.0.1:9200
-GATEWAY_URL=https://127.0.0.1:9201
-STS_URL=http://127.0.0.1:9202
+VERSION=${OSACCESS_SANDBOX_VERSION:-$OPENSEARCH_VERSION}
+SECURITY_VERSION=$VERSION.0
+# status and stop look where the sandbox was started unless told otherwise
+RECORDED_PORT=$(cat "$STATE/ports" 2>/dev/null || true)
+case "${1:-}" in status|stop) PORT=${OSACCESS_SANDBOX_PORT:-${RECORDED_PORT:-9200}} ;; *) PORT=${OSACCESS_SANDBOX_PORT:-9200} ;; esac
+case "$PORT" in ''|*[!0-9]*) echo "sandbox: error: OSACCESS_SANDBOX_PORT must be a port number" >&2; exit 64 ;; esac
+GATEWAY_PORT=$((PORT + 1))
+STS_PORT=$((PORT + 2))
+TRANSPORT_PORT=$((PORT + 100))
+NODE_URL=https://127.0.0.1:$PORT
+GATEWAY_URL=https://127.0.0.1:$GATEWAY_PORT
+STS_URL=http://127.0.0.1:$STS_PORT
 PYTHON=${OSACCESS_PYTHON:-$ROOT/.venv/bin/python}
 START_TIMEOUT=${OSACCESS_SANDBOX_TIMEOUT:-240}
 
@@ -34,7 +48,7 @@ node_dir() { # where the node is assembled: .sandbox/node, or a place the node's
   if [ "$(id -u)" = 0 ] && ! runuser -u "$RUN_AS" -- test -x "$STATE"; then
     # OpenSearch cannot run as root, and its user cannot traverse the checkout's parents.
     local alt
-    alt=/var/tmp/osaccess-sandbox-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)/node
+    alt=/var/tmp/osaccess-sandbox-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)/node
     mkdir -p "$alt"
     ln -s "$alt" "$STATE/node"
     echo "$alt"
@@ -63,26 +77,41 @@ gateway_answers() { # an unsigned request is refused with 403 by a live gateway
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-fetch() {
-  local dist="$M2/org/opensearch/distribution/integ-test-zip/opensearch/$OPENSEARCH_VERSION/opensearch-$OPENSEARCH_VERSION.zip"
-  local sec="$M2/org/opensearch/plugin/opensearch-security/$SECURITY_PLUGIN_VERSION/opensearch-security-$SECURITY_PLUGIN_VERSION.zip"
-  local artifact
-  for artifact in "org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip:$dist" \
-                  "org.opensearch.plugin:opensearch-security:$SECURITY_PLUGIN_VERSION:zip:$sec"; do
-    local file=${artifact#*:*:*:zip:} coords=${artifact%:"$M2"*}
-    if [ ! -s "$file" ]; then
-      say "fetching $coords from Maven Central"
-      mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:get -Dtransitive=false \
-        -Dartifact="$coords" >&2 || die "could not fetch $coords (is Maven Central reachable?)"
-    fi
-  done
-  DIST_ZIP=$dist
-  SECURITY_ZIP=$sec
+check_version() {
+  case " $SUPPORTED_VERSIONS " in
+    *" $VERSION "*) ;;
+    *) die "OpenSearch $VERSION is not one the sandbox can assemble here (it needs both the integ-test-zip and the security plugin on Maven Central); choose one of: $SUPPORTED_VERSIONS" ;;
+  esac
 }
 
-config_digest() {
-  (cd "$ROOT" && cat sandbox/versions.env sandbox/opensearch.yml sandbox/opensearch-security/*.yml sandbox/certs/*.pem | sha256sum | cut -c1-16)
+maven_zip() { # maven_zip GROUP ARTIFACT VERSION: the cached zip's path, fetched when missing
+  local group=$1 artifact=$2 version=$3 file
+  file="$M2/$(printf '%s' "$group" | tr . /)/$artifact/$version/$artifact-$version.zip"
+  if [ ! -s "$file" ]; then
+    say "fetching $group:$artifact:$version:zip from Maven Central"
+    mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:get -Dtransitive=false \
+      -Dartifact="$group:$artifact:$version:zip" >&2 ||
+      die "could not fetch $group:$artifact:$version:zip (is Maven Central reachable?)"
+  fi
+  echo "$file"
 }
+
+fetch() {
+  DIST_ZIP=$(maven_zip org.opensearch.distribution.integ-test-zip opensearch "$VERSION")
+  SECURITY_ZIP=$(maven_zip org.opensearch.plugin opensearch-security "$SECURITY_VERSION")
+  RULE_FRAMEWORK_ZIP=
+  if [ -n "${RULE_FRAMEWORK_FROM:-}" ] && [ "$(major)" -ge 3 ]; then
+    RULE_FRAMEWORK_ZIP=$(maven_zip org.opensearch.distribution.integ-test-zip opensearch "$RULE_FRAMEWORK_FROM")
+  fi
+}
+
+major() { echo "${VERSION%%.*}"; }
+
+config_digest() {
+  (cd "$ROOT" && { echo "$VERSION"; cat sandbox/versions.env sandbox/opensearch.yml sandbox/opensearch-security/*.yml sandbox/certs/*.pem; } | sha256sum | cut -c1-16)
+}
+
+assembled_version() { local f; f=$(node_dir)/.osaccess-version; [ -s "$f" ] && cat "$f"; }
 
 ensure_user() {
   [ "$(id -u)" = 0 ] || return 0
@@ -97,12 +126,23 @@ assemble() { # (re)build the node when the versions or the configuration changed
     return 0
   fi
   fetch
-  say "assembling OpenSearch $OPENSEARCH_VERSION with security $SECURITY_PLUGIN_VERSION in $node"
+  say "assembling OpenSearch $VERSION with security $SECURITY_VERSION in $node (no data of another version is kept)"
   find "$node" -mindepth 1 -delete
   unzip -q "$DIST_ZIP" -d "$node.tmp"
   mv "$node.tmp"/opensearch-*/* "$node/"
   rm -rf "$node.tmp"
   chmod +x "$node"/bin/*
+  if [ -n "$RULE_FRAMEWORK_ZIP" ] && [ ! -d "$node/modules/rule-framework" ]; then
+    # Security 3.3+ extends the rule-framework module, which the 3.x integ-test-zips before
+    # 3.5.0 lack and Maven Central does not publish alone: take the module from the
+    # $RULE_FRAMEWORK_FROM integ-test-zip and declare it for this version (docs/compatibility.md).
+    say "adding the rule-framework module from OpenSearch $RULE_FRAMEWORK_FROM (declared as $VERSION)"
+    unzip -q "$RULE_FRAMEWORK_ZIP" "opensearch-$RULE_FRAMEWORK_FROM/modules/rule-framework/*" -d "$node.rf"
+    mv "$node.rf/opensearch-$RULE_FRAMEWORK_FROM/modules/rule-framework" "$node/modules/"
+    rm -rf "$node.rf"
+    sed -i -e "s/^version=.*/version=$VERSION/" -e "s/^opensearch.version=.*/opensearch.version=$VERSION/" \
+      "$node/modules/rule-framework/plugin-descriptor.properties"
+  fi
   JAVA_HOME=$(java_home) "$node/bin/opensearch-plugin" install --batch "file://$SECURITY_ZIP" >"$STATE/plugin-install.log" 2>&1 ||
     die "installing the security plugin failed; see $STATE/plugin-install.log"
   cp "$CONF/opensearch.yml" "$node/config/opensearch.yml"
@@ -114,15 +154,31 @@ assemble() { # (re)build the node when the versions or the configuration changed
   chmod 700 "$node/config" "$node/config/opensearch-security"
   chmod 600 "$node"/config/opensearch-security/*.yml "$node"/config/certs/*-key.pem
   echo "$digest" >"$node/.osaccess-assembled"
+  echo "$VERSION" >"$node/.osaccess-version"
   [ "$(id -u)" = 0 ] && chown -R "$RUN_AS:" "$node"
   return 0
 }
 
-java_home() {
-  if [ -n "${OPENSEARCH_JAVA_HOME:-}" ]; then echo "$OPENSEARCH_JAVA_HOME"
-  elif [ -n "${JAVA_HOME:-}" ]; then echo "$JAVA_HOME"
-  else dirname "$(dirname "$(readlink -f "$(command -v java)")")"
-  fi
+java_major() { "$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+
+java_home() { # a JDK that this version runs on: 2.x needs 11-23 (security manager), 3.x needs 21+
+  local candidates=() home want_min want_max v
+  if [ "$(major)" -ge 3 ]; then want_min=21; want_max=99; else want_min=11; want_max=23; fi
+  [ -n "${OPENSEARCH_JAVA_HOME:-}" ] && candidates+=("$OPENSEARCH_JAVA_HOME")
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  command -v java >/dev/null && candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+  for home in /usr/lib/jvm/*; do [ -x "$home/bin/java" ] && candidates+=("$home"); done
+  for home in "${candidates[@]}"; do
+    v=$(java_major "$home")
+    if [ -n "$v" ] && [ "$v" -ge "$want_min" ] && [ "$v" -le "$want_max" ]; then echo "$home"; return 0; fi
+  done
+  die "no JDK for OpenSearch $VERSION (it needs Java $want_min to $want_max); set OPENSEARCH_JAVA_HOME"
+}
+
+set_ports() { # the node's ports, in its copy of opensearch.yml
+  local config
+  config=$(node_dir)/config/opensearch.yml
+  sed -i -e "s/^http.port: .*/http.port: $PORT/" -e "s/^transport.port: .*/transport.port: $TRANSPORT_PORT/" "$config"
 }
 
 start_node() {
@@ -131,8 +187,10 @@ start_node() {
   if node_pid >/dev/null; then
     node_healthy && { say "OpenSearch already running (pid $(node_pid))"; return 0; }
   else
-    port_busy 9200 && die "port 9200 is taken by another program; stop it (or 'scripts/sandbox.sh stop') and retry"
-    say "starting OpenSearch $OPENSEARCH_VERSION (log: $node/logs/osaccess-sandbox.log)"
+    port_busy "$PORT" && die "port $PORT is taken by another program; stop it (or 'scripts/sandbox.sh stop'), or choose another with OSACCESS_SANDBOX_PORT"
+    port_busy "$TRANSPORT_PORT" && die "port $TRANSPORT_PORT (the node's transport, PORT+100) is taken; choose another OSACCESS_SANDBOX_PORT"
+    set_ports
+    say "starting OpenSearch $VERSION on Java $(java_major "$(java_home)") (log: $node/logs/osaccess-sandbox.log)"
     t0=$(date +%s)
     local cmd=(env "JAVA_HOME=$(java_home)" "OPENSEARCH_JAVA_OPTS=-Xms512m -Xmx512m"
                "OSACCESS_SANDBOX_HOST=127.0.0.1" "$node/bin/opensearch" -d -p "$node/opensearch.pid")
@@ -156,12 +214,12 @@ start_gateway() {
     say "IAM gateway already running (pid $(gateway_pid))"; return 0
   fi
   [ -x "$PYTHON" ] || die "no Python environment at $PYTHON; run 'make install' first"
-  port_busy 9201 && die "port 9201 is taken by another program"
-  port_busy 9202 && die "port 9202 is taken by another program"
+  port_busy "$GATEWAY_PORT" && die "port $GATEWAY_PORT (the gateway, PORT+1) is taken by another program"
+  port_busy "$STS_PORT" && die "port $STS_PORT (STS, PORT+2) is taken by another program"
   say "starting the IAM gateway on $GATEWAY_URL and STS on $STS_URL (log: $STATE/gateway.log)"
   # exec, so that the recorded pid is the gateway's own and `stop` ends it.
-  (cd "$ROOT" && exec nohup "$PYTHON" -m osaccess sandbox gateway --listen 127.0.0.1:9201 \
-     --upstream "$NODE_URL" --sts-port 9202 >>"$STATE/gateway.log" 2>&1) &
+  (cd "$ROOT" && exec nohup "$PYTHON" -m osaccess sandbox gateway --listen "127.0.0.1:$GATEWAY_PORT" \
+     --upstream "$NODE_URL" --sts-port "$STS_PORT" >>"$STATE/gateway.log" 2>&1) &
   echo $! >"$STATE/gateway.pid"
   local waited=0
   until gateway_answers; do
@@ -175,6 +233,9 @@ write_env() {
   (cd "$ROOT" && "$PYTHON" -m osaccess sandbox profiles --out-dir "$STATE/aws" --sts-url "$STS_URL" >/dev/null)
   cat >"$STATE/env" <<ENV
 # Written by scripts/sandbox.sh: source it to talk to the sandbox.
+export OSACCESS_SANDBOX_VERSION=$VERSION
+export OSACCESS_SANDBOX_PORT=$PORT
+export OSACCESS_SANDBOX_STATE=$STATE
 export OSACCESS_SANDBOX_URL=$NODE_URL
 export OSACCESS_GATEWAY_URL=$GATEWAY_URL
 export OSACCESS_STS_URL=$STS_URL
@@ -191,15 +252,25 @@ memory_mib() { local pid=$1; awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$pid/st
 
 cmd_start() {
   mkdir -p "$STATE"
+  check_version
   ensure_user
+  if [ -e "$STATE/node" ] && [ -n "$(assembled_version)" ] && [ "$(assembled_version)" != "$VERSION" ]; then
+    say "switching from OpenSearch $(assembled_version) to $VERSION"
+    cmd_stop
+  fi
+  if [ -s "$STATE/ports" ] && [ "$(cat "$STATE/ports")" != "$PORT" ]; then
+    say "moving the sandbox from port $(cat "$STATE/ports") to $PORT"
+    cmd_stop
+  fi
   assemble
   start_node
+  echo "$PORT" >"$STATE/ports"
   start_gateway
   write_env
   local npid gpid
   npid=$(node_pid); gpid=$(gateway_pid)
   say "ready:"
-  say "  OpenSearch $OPENSEARCH_VERSION  $NODE_URL  (pid $npid, $(memory_mib "$npid") MiB resident)"
+  say "  OpenSearch $VERSION  $NODE_URL  (pid $npid, $(memory_mib "$npid") MiB resident)"
   say "  IAM gateway            $GATEWAY_URL  (pid $gpid, SigV4, region $(sed -n 's/^region: *//p' "$CONF/principals.yml"))"
   say "  STS (AssumeRole)       $STS_URL"
   say "  environment            source $STATE/env"
@@ -227,7 +298,7 @@ cmd_stop() {
 cmd_status() {
   local ok=0 pid
   if pid=$(node_pid) && node_healthy; then
-    say "OpenSearch $OPENSEARCH_VERSION running at $NODE_URL (pid $pid, $(memory_mib "$pid") MiB resident)"
+    say "OpenSearch $(assembled_version) running at $NODE_URL (pid $pid, $(memory_mib "$pid") MiB resident)"
   else say "OpenSearch not running"; ok=3; fi
   if pid=$(gateway_pid) && gateway_answers; then say "IAM gateway running at $GATEWAY_URL (pid $pid)"
   else say "IAM gateway not running"; ok=3; fi

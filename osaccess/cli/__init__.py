@@ -251,9 +251,10 @@ def _setup_logging(debug: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
-    # Libraries below us log headers at DEBUG; osaccess logs what matters itself.
+    # Libraries below us log headers at DEBUG, and urllib3 each retry at WARNING; osaccess logs
+    # what matters itself (one line per retry, without internals).
     for noisy in ("urllib3", "botocore", "boto3", "requests_aws4auth"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def _debugging() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,10 @@ class Sandbox:
     principals: PrincipalTable
 
 
+# where scripts/sandbox.sh keeps the sandbox (OSACCESS_SANDBOX_STATE, as for the script)
+STATE = Path(os.environ.get("OSACCESS_SANDBOX_STATE", ROOT / ".sandbox"))
+
+
 def _read_env(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -45,9 +50,16 @@ def _read_env(path: Path) -> dict[str, str]:
     return values
 
 
+def sandbox_settings() -> dict[str, str]:
+    """The environment that starts this same sandbox again (version, port, state)."""
+    env = _read_env(STATE / "env")
+    names = ("OSACCESS_SANDBOX_VERSION", "OSACCESS_SANDBOX_PORT", "OSACCESS_SANDBOX_STATE")
+    return {name: env[name] for name in names if name in env}
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
-    env_file = ROOT / ".sandbox" / "env"
+    env_file = STATE / "env"
     if not env_file.exists():
         pytest.fail("the sandbox is not set up: run `make sandbox` (make test does it for you)")
     env = _read_env(env_file)

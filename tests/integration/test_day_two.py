@@ -15,6 +15,20 @@ MAPPINGS = "/_plugins/_security/api/rolesmapping"
 
 
 @pytest.fixture()
+def shipped(sandbox: Sandbox, tmp_path: Path) -> Path:
+    """The repository's mappings/ as they are, pointed at this sandbox's gateway (its port may
+    not be the default one)."""
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    for source in (ROOT / "mappings").glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        text = text.replace("https://127.0.0.1:9201", sandbox.gateway_url)
+        text = text.replace("../sandbox/certs/ca.pem", sandbox.ca_certs)
+        (folder / source.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
 def assorted(sandbox: Sandbox, roles: list[str]) -> list[str]:
     """Mappings added by hand, of every kind of value."""
     a, b, c = roles
@@ -70,7 +84,7 @@ def test_import_then_plan_shows_no_changes(
 
 
 def test_explain_agrees_with_the_node_for_every_sandbox_principal(
-    aws_env: Sandbox, roles: list[str], tmp_path: Path
+    aws_env: Sandbox, roles: list[str], tmp_path: Path, shipped: Path
 ) -> None:
     sandbox = aws_env
     a, b, c = roles
@@ -80,9 +94,9 @@ def test_explain_agrees_with_the_node_for_every_sandbox_principal(
     admin(sandbox, "PUT", f"{MAPPINGS}/{b}", {"users": ["/arn:aws:iam::111111111111:user/al.*/"]})
     admin(sandbox, "PUT", f"{MAPPINGS}/{c}", {"backend_roles": [SSO, "unrelated"]})
     try:
-        applied = run(sandbox, "sigv4-master", "apply", str(ROOT / "mappings"), "-y")
+        applied = run(sandbox, "sigv4-master", "apply", str(shipped), "-y")
         assert applied.returncode == 0, applied.stderr
-        cluster_file = ROOT / "mappings" / "sandbox.yaml"
+        cluster_file = shipped / "sandbox.yaml"
         for profile, arn in sandbox_profiles(sandbox.principals):
             node = identify(sandbox.gateway_url, sandbox.ca_certs, profile, arn)
             result = run(
@@ -110,8 +124,8 @@ def test_explain_agrees_with_the_node_for_every_sandbox_principal(
         reset_mappings(sandbox)
 
 
-def test_explain_a_role_and_offline(sandbox: Sandbox, tmp_path: Path) -> None:
-    cluster_file = ROOT / "mappings" / "sandbox.yaml"
+def test_explain_a_role_and_offline(sandbox: Sandbox, tmp_path: Path, shipped: Path) -> None:
+    cluster_file = shipped / "sandbox.yaml"
     held = run(sandbox, "sigv4-master", "explain", "--role", "all_access", "-c", str(cluster_file))
     assert held.returncode == 0, held.stderr
     assert f"backend_roles     {MASTER}   (IAM role)" in held.stdout
@@ -129,8 +143,8 @@ def test_explain_a_role_and_offline(sandbox: Sandbox, tmp_path: Path) -> None:
     assert "Roles: logs_reader, readall" in offline.stdout
 
 
-def test_whoami_says_who_and_whether_mappings_can_change(sandbox: Sandbox) -> None:
-    cluster_file = str(ROOT / "mappings" / "sandbox.yaml")
+def test_whoami_says_who_and_whether_mappings_can_change(sandbox: Sandbox, shipped: Path) -> None:
+    cluster_file = str(shipped / "sandbox.yaml")
     master = run(sandbox, "sigv4-master", "whoami", "-c", cluster_file)
     assert master.returncode == 0, master.stderr
     assert f"user name      {MASTER}" in master.stdout
@@ -145,8 +159,10 @@ def test_whoami_says_who_and_whether_mappings_can_change(sandbox: Sandbox) -> No
     )
 
 
-def test_doctor_checks_in_order_and_gives_advice(sandbox: Sandbox, tmp_path: Path) -> None:
-    healthy = run(sandbox, "sigv4-master", "doctor", str(ROOT / "mappings"))
+def test_doctor_checks_in_order_and_gives_advice(
+    sandbox: Sandbox, tmp_path: Path, shipped: Path
+) -> None:
+    healthy = run(sandbox, "sigv4-master", "doctor", str(shipped))
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     names = [
         line.split("] ")[1].split(":")[0]
@@ -163,7 +179,7 @@ def test_doctor_checks_in_order_and_gives_advice(sandbox: Sandbox, tmp_path: Pat
         "roles of the file",
     ]
     env = env_for(sandbox, "sigv4-master") | {"AWS_PROFILE": "sandbox-alice"}
-    alice = run(sandbox, "sigv4-master", "doctor", str(ROOT / "mappings"), env=env)
+    alice = run(sandbox, "sigv4-master", "doctor", str(shipped), env=env)
     assert alice.returncode == 1
     assert "[FAIL] read role mappings" in alice.stdout
     assert "advice: to change role mappings" in alice.stdout

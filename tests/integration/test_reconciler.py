@@ -18,7 +18,7 @@ from osaccess.connection import Overrides, connect
 from osaccess.engine import Planned, execute, make_plan
 from osaccess.loader import load
 from osaccess.model import MappingFile
-from tests.integration.conftest import ROOT, Sandbox, admin
+from tests.integration.conftest import ROOT, STATE, Sandbox, admin
 from tests.integration.helpers import (
     ALICE,
     ANALYTICS,
@@ -393,7 +393,7 @@ def test_a_signature_for_the_wrong_region_is_explained(
 def test_assume_role_costs_one_sts_call_per_run(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
-    log = ROOT / ".sandbox" / "gateway.log"
+    log = STATE / "gateway.log"
 
     def sts_calls() -> int:
         return log.read_text(errors="replace").count('"POST / HTTP/1.1"')

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT, Sandbox, admin, reset_mappings
+from tests.integration.conftest import ROOT, STATE, Sandbox, admin, reset_mappings, sandbox_settings
 from tests.integration.helpers import ALICE, MASTER, SSO, env_for, live, run, write
 from tests.integration.proxy import Answer, Delay, Drop, FaultProxy, Forward
 
@@ -248,7 +248,7 @@ def test_a_node_killed_during_apply_leaves_every_mapping_old_or_new(
             stderr=subprocess.PIPE,
             text=True,
         )
-        pid_file = ROOT / ".sandbox" / "node" / "opensearch.pid"
+        pid_file = STATE / "node" / "opensearch.pid"
         time.sleep(2.5)  # planning takes about a second, the PATCH of 600 mappings several
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
         _, stderr = process.communicate(timeout=180)
@@ -257,6 +257,7 @@ def test_a_node_killed_during_apply_leaves_every_mapping_old_or_new(
         restarted = subprocess.run(
             [str(ROOT / "scripts" / "sandbox.sh"), "start"],
             cwd=ROOT,
+            env={**os.environ, **sandbox_settings()},
             capture_output=True,
             text=True,
             timeout=300,
