@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install constraints sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test unit integration bench clean
+.PHONY: install constraints sandbox sandbox-stop sandbox-status sandbox-reset demo lint format test test-matrix unit integration bench clean
 
 install: $(STAMP)
 
@@ -41,17 +41,22 @@ demo: sandbox
 	scripts/demo.sh
 
 lint: install
-	$(VENV)/bin/ruff check osaccess tests benchmarks
-	$(VENV)/bin/ruff format --check osaccess tests benchmarks
+	$(VENV)/bin/ruff check osaccess tests benchmarks scripts
+	$(VENV)/bin/ruff format --check osaccess tests benchmarks scripts
 	$(VENV)/bin/mypy
 
 format: install
-	$(VENV)/bin/ruff format osaccess tests
-	$(VENV)/bin/ruff check --fix osaccess tests
+	$(VENV)/bin/ruff format osaccess tests benchmarks scripts
+	$(VENV)/bin/ruff check --fix osaccess tests benchmarks scripts
 
 ## Everything: lint, unit tests, and integration tests against the sandbox (started if needed).
 test: lint sandbox
 	$(PY) -m pytest
+
+## The integration tests against every OpenSearch of MATRIX_VERSIONS (sandbox/versions.env), in
+## turn, each in a sandbox of its own (OSACCESS_SANDBOX_VERSION=... make sandbox starts one by hand).
+test-matrix: install
+	scripts/test-matrix.sh
 
 unit: install
 	$(PY) -m pytest -m "not integration"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from osaccess import errors
+from osaccess import compat, errors
 from osaccess.cluster import PREFIXES, SecurityApi
 from osaccess.connection import Overrides, connect
 from osaccess.model import MappingFile
@@ -85,7 +85,11 @@ def run_checks(
         release: dict[str, Any] = about.get("version") or {}
         number = str(release.get("number", "?"))
         distribution = str(release.get("distribution", "elasticsearch"))
-        return f"{distribution} {number} ({era(distribution, number)})"
+        found = f"{distribution} {number} ({era(distribution, number)})"
+        if distribution != "opensearch":
+            return found
+        notes = [f"{d.behaviour}; {d.handling}" for d in compat.applicable(number)]
+        return found + "".join(f"\n       known: {note}" for note in notes)
 
     check = attempt("version", version)
     if not check.ok:

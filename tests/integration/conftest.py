@@ -18,12 +18,6 @@ from osaccess.sandbox.principals import PrincipalTable, load_principals
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.integration)
-
-
 @dataclass(frozen=True)
 class Sandbox:
     node_url: str
@@ -48,6 +42,44 @@ def _read_env(path: Path) -> dict[str, str]:
             name, _, value = line[len("export ") :].partition("=")
             values[name] = shlex.split(value)[0] if value else ""
     return values
+
+
+def running_version() -> tuple[int, int, int]:
+    """The OpenSearch version of the sandbox the tests run against."""
+    from osaccess.compat import parse
+
+    version = _read_env(STATE / "env").get("OSACCESS_SANDBOX_VERSION", "")
+    return parse(version) or (0, 0, 0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """@pytest.mark.opensearch(since="2.16", until="3.0", reason=...): a test of behaviour that
+    only some versions have. On the others it is skipped, saying why (shown by -ra), never
+    silently."""
+    from osaccess.compat import parse
+
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+    if not (STATE / "env").exists():
+        return
+    version = running_version()
+    for item in items:
+        marker = item.get_closest_marker("opensearch")
+        if marker is None:
+            continue
+        since = parse(marker.kwargs.get("since", "0"))
+        until = parse(marker.kwargs.get("until", "999"))
+        assert since is not None and until is not None
+        if not since <= version < until:
+            shown = ".".join(map(str, version))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"OpenSearch {shown} does not have this behaviour "
+                    f"(since {marker.kwargs.get('since', 'the start')}, until "
+                    f"{marker.kwargs.get('until', 'now')}): {marker.kwargs.get('reason', '')}"
+                )
+            )
 
 
 def sandbox_settings() -> dict[str, str]:

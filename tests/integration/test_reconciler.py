@@ -447,3 +447,21 @@ def test_apply_on_a_terminal_asks_first(
     assert (live(sandbox, roles[0]) is not None) is applied
     if not applied:
         assert "Not applied." in stderr
+
+
+@pytest.mark.opensearch(until="2.16", reason="before 2.16 a PATCH that changes nothing is written")
+def test_an_idle_patch_is_a_write_on_old_versions(sandbox: Sandbox, roles: list[str]) -> None:
+    remove_missing = [{"op": "remove", "path": f"/{roles[0]}"}]
+    answer = admin(sandbox, "PATCH", "/_plugins/_security/api/rolesmapping", remove_missing)
+    assert answer.status_code == 200
+    assert answer.json()["message"] == "Resource updated."  # compat: no-op-patch-written
+
+
+@pytest.mark.opensearch(
+    since="2.16", reason="from 2.16 a PATCH that changes nothing is not written"
+)
+def test_an_idle_patch_is_no_write_on_new_versions(sandbox: Sandbox, roles: list[str]) -> None:
+    remove_missing = [{"op": "remove", "path": f"/{roles[0]}"}]
+    answer = admin(sandbox, "PATCH", "/_plugins/_security/api/rolesmapping", remove_missing)
+    assert answer.status_code == 200
+    assert answer.json()["message"] == "No updates required"

@@ -61,3 +61,20 @@ def test_the_exit_code_docs_say_what_the_code_does() -> None:
     assert "stale plan" in rows["3"] and "altered plan" in rows["3"]
     assert "stale" not in rows["1"] and "altered" not in rows["1"]
     assert errors.Refused.exit_code == 3
+
+
+def test_every_known_difference_is_in_the_compatibility_table() -> None:
+    from pathlib import Path
+
+    from osaccess.compat import DIFFERENCES, applicable
+
+    table = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text()
+    for difference in DIFFERENCES:
+        assert f"| `{difference.key}` |" in table, difference.key
+    assert [d.key for d in applicable("2.11.1")] == ["empty-401", "no-op-patch-written"]
+    assert [d.key for d in applicable("2.19.4")] == []
+    assert [d.key for d in applicable("3.4.0")] == [
+        "opendistro-deprecated",
+        "blank-values-rejected",
+    ]
+    assert [d.key for d in applicable("1.3.20")] == ["legacy-rest-layer", "no-op-patch-written"]

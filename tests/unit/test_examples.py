@@ -9,13 +9,20 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_github_actions_plans_pull_requests_and_applies_the_reviewed_plan() -> None:
+def test_github_actions_uses_the_action_to_plan_and_apply_the_reviewed_plan() -> None:
     workflow = yaml.safe_load((ROOT / "examples/github-actions/osaccess.yml").read_text())
-    plan_steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["plan"]["steps"])
-    apply_steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["apply"]["steps"])
-    assert "--format markdown --detailed-exitcode --out plan.json" in plan_steps
-    assert "GITHUB_STEP_SUMMARY" in plan_steps and "gh pr comment" in plan_steps
-    assert "osaccess apply --plan plan.json --yes" in apply_steps
+    action_inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+
+    def uses(job: str) -> list[dict[str, str]]:
+        steps = workflow["jobs"][job]["steps"]
+        return [s.get("with", {}) for s in steps if "/osaccess@" in s.get("uses", "")]
+
+    plan_modes = [w["mode"] for w in uses("plan")]
+    assert plan_modes == ["validate", "plan"]
+    (apply_with,) = uses("apply")
+    assert apply_with["mode"] == "apply" and apply_with["plan-file"] == "plan.json"
+    for inputs in [*uses("plan"), apply_with]:
+        assert set(inputs) <= set(action_inputs), set(inputs) - set(action_inputs)
     assert workflow["permissions"]["id-token"] == "write"  # OIDC role assumption
 
 
