@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 . .sandbox/env
 osaccess=.venv/bin/osaccess
 export AWS_PROFILE=sandbox-master
+# mappings/sandbox.yaml names the gateway's default port; follow the sandbox wherever it runs
+export OSACCESS_ENDPOINT=$OSACCESS_GATEWAY_URL
 
 step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 
