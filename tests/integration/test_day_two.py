@@ -231,3 +231,17 @@ def test_import_of_values_yaml_would_retype_plans_nothing(
     plan = run(sandbox, "sigv4-master", "plan", str(out), "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr
     assert "No changes: the cluster matches the file." in plan.stdout
+
+
+def test_doctor_names_the_version_and_its_known_differences(
+    sandbox: Sandbox, shipped: Path
+) -> None:
+    from osaccess.compat import applicable
+    from tests.integration.conftest import running_version
+
+    version = ".".join(map(str, running_version()))
+    result = run(sandbox, "sigv4-master", "doctor", str(shipped))
+    assert f"version: opensearch {version} (" in result.stdout, result.stdout
+    known = [line.strip() for line in result.stdout.splitlines() if "known:" in line]
+    expected = [f"known: {d.behaviour}; {d.handling}" for d in applicable(version)]
+    assert known == expected
