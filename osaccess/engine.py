@@ -378,13 +378,7 @@ def execute_reviewed(
     if on_identity is not None:
         on_identity(identity.user_name)
     if seen is not None:
-        live = (
-            api.read_state()
-            if reviewed.definition_changes or reviewed.definitions_unchanged
-            else None
-        )
-        if live is None:
-            live = LiveState(api.read_mappings(), frozenset(), api.prefix or "")
+        live = api.read_state()
         stale = [c for c in reviewed.changes if _current(dict(live.mappings), c.role) != c.before]
         if stale:
             raise _refuse_stale(stale, dict(live.mappings))
@@ -420,7 +414,7 @@ def execute_reviewed(
         moved += [
             f"{c.label} {c.name}"
             for c in written.definition_changes
-            if (lambda e: e.definition if e else None)(after.defined(c.kind).get(c.name)) != c.after
+            if after.definition(c.kind, c.name) != c.after
         ]
         if moved:
             raise errors.VerificationFailed(

@@ -39,11 +39,6 @@ def emit(data: Any) -> str:
     )
 
 
-def scalar(value: str) -> str:
-    """One string as a YAML scalar (quoted by the emitter whenever YAML would read another type)."""
-    return emit(value).removesuffix("\n...\n").rstrip("\n")
-
-
 def _unusable(field: str, value: str) -> str | None:
     """Why the mapping file could not hold this live value in this field (None: it can)."""
     return value_problem(value) or (None if field == "hosts" else _misplaced(field, value))

@@ -95,6 +95,10 @@ class LiveState:
     def defined(self, kind: str) -> Mapping[str, LiveDefinition]:
         return self.definitions.get(kind, {})
 
+    def definition(self, kind: str, name: str) -> Definition | None:
+        entry = self.defined(kind).get(name)
+        return entry.definition if entry is not None else None
+
 
 @dataclass(frozen=True)
 class ClusterSpec:

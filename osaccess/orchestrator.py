@@ -27,17 +27,6 @@ from osaccess.plan import Plan
 from osaccess.plandoc import PlanContext, fingerprint
 from osaccess.plandoc import read as read_plan_file
 
-# how an outcome ended; "planned" only for plan, the others for apply
-RESULTS = (
-    "planned",
-    "applied",
-    "nothing to do",
-    "refused",
-    "declined",
-    "failed",
-    "partially applied",
-)
-
 
 @dataclass
 class Outcome:
@@ -47,6 +36,8 @@ class Outcome:
     endpoint: str
     plan: Plan | None = None
     context: PlanContext | None = None
+    # planned (plan only) | applied | nothing to do | refused | declined | failed |
+    # partially applied
     result: str = "planned"
     error: Exception | None = None
     attempts: int = 0  # write attempts (more than one after a conflict)
