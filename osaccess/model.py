@@ -237,6 +237,15 @@ class RoleDefinition:
             body["description"] = self.description
         return body
 
+    def actions(self) -> frozenset[str]:
+        """Every action or action group the role names, wherever it names it."""
+        found = set(self.cluster_permissions)
+        for permission in self.index_permissions:
+            found |= permission.allowed_actions
+        for tenant in self.tenant_permissions:
+            found |= tenant.allowed_actions
+        return frozenset(found)
+
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> RoleDefinition:
         description = body.get("description")

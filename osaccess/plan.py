@@ -318,15 +318,11 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
     found = []
     for wanted in definitions:
         definition = wanted.definition
-        actions: set[str] = set()
+        actions: frozenset[str] = frozenset()
         if isinstance(definition, RoleDefinition):
-            actions |= definition.cluster_permissions
-            for permission in definition.index_permissions:
-                actions |= permission.allowed_actions
-            for tenant in definition.tenant_permissions:
-                actions |= tenant.allowed_actions
+            actions = definition.actions()
         elif isinstance(definition, ActionGroup):
-            actions |= definition.allowed_actions
+            actions = definition.allowed_actions
         for action in sorted(actions - known):
             if builtin.is_action_pattern(action):
                 continue
@@ -400,11 +396,7 @@ def _affected_roles(plan_: Plan, before: Evaluator, after: Evaluator) -> set[str
         return roles
     for evaluator in (before, after):
         for name, definition in evaluator.definitions.items():
-            used = set(definition.cluster_permissions)
-            for permission in definition.index_permissions:
-                used |= permission.allowed_actions
-            for tenant in definition.tenant_permissions:
-                used |= tenant.allowed_actions
+            used = definition.actions()
             if any(
                 action in groups
                 or any(groups & set(chain) for chain in evaluator.expander.expand(action).values())
