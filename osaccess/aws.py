@@ -79,12 +79,65 @@ class AwsSettings:
     endpoint_from_command_line: bool = False
 
 
-def signer(settings: AwsSettings) -> Any:
-    """A SigV4 signer (service ``es``) over refreshable boto3 credentials, for requests."""
+@dataclass(frozen=True)
+class AwsIdentity:
+    """Credentials (refreshable) and the region they are used in, for one cluster."""
+
+    session: Any  # boto3.Session
+    credentials: Any  # botocore credentials (refreshable)
+    region: str
+
+    def client(self, service: str, credentials: Any = None) -> Any:
+        """A boto3 client with these (or other) credentials, in this region."""
+        frozen = (credentials or self.credentials).get_frozen_credentials()
+        return self.session.client(
+            service,
+            region_name=self.region,
+            aws_access_key_id=frozen.access_key,
+            aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token,
+        )
+
+    def assume(
+        self, role_arn: str, session_name: str = "osaccess", external_id: str | None = None
+    ) -> Any:
+        """Refreshable credentials of ``role_arn``, assumed with these credentials."""
+        from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        extra: dict[str, Any] = {"RoleSessionName": session_name}
+        if external_id:
+            extra["ExternalId"] = external_id
+        region = self.region
+
+        def client_creator(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("region_name", region)
+            return self.session._session.create_client(service, **kwargs)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=client_creator,
+            source_credentials=self.credentials,
+            role_arn=role_arn,
+            extra_args=extra,
+        )
+        try:
+            fetcher.fetch_credentials()
+        except (BotoCoreError, ClientError) as exc:
+            raise errors.CredentialsError(
+                f"cannot assume {role_arn}: {exc}",
+                hint="the source identity needs sts:AssumeRole on it, and the role's trust "
+                "policy must allow the source identity (and the external id, if any)",
+            ) from None
+        return DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+
+
+def identity(settings: AwsSettings) -> AwsIdentity:
+    """The credentials osaccess uses for a cluster: boto3's chain (or --profile), then
+    ``assume_role`` (one STS call per run), in the resolved region."""
     import boto3
-    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-    from botocore.exceptions import BotoCoreError, ClientError
-    from requests_aws4auth import AWS4Auth
+    from botocore.exceptions import BotoCoreError
 
     host = urlsplit(settings.endpoint).hostname or ""
     if host.endswith(".aoss.amazonaws.com"):
@@ -119,31 +172,19 @@ def signer(settings: AwsSettings) -> Any:
             if settings.endpoint_from_command_line
             else "set cluster.region in the mapping file (or give --region)",
         )
+    found = AwsIdentity(session, credentials, choice.region)
     if settings.assume_role:
-        extra: dict[str, Any] = {"RoleSessionName": settings.session_name}
-        if settings.external_id:
-            extra["ExternalId"] = settings.external_id
-        sts_region = choice.region
-
-        def client_creator(service: str, **kwargs: Any) -> Any:
-            kwargs.setdefault("region_name", sts_region)
-            return session._session.create_client(service, **kwargs)
-
-        fetcher = AssumeRoleCredentialFetcher(
-            client_creator=client_creator,
-            source_credentials=credentials,
-            role_arn=settings.assume_role,
-            extra_args=extra,
+        found = AwsIdentity(
+            session,
+            found.assume(settings.assume_role, settings.session_name, settings.external_id),
+            choice.region,
         )
-        try:
-            fetcher.fetch_credentials()
-        except (BotoCoreError, ClientError) as exc:
-            raise errors.CredentialsError(
-                f"cannot assume {settings.assume_role}: {exc}",
-                hint="the source identity needs sts:AssumeRole on it, and the role's trust "
-                "policy must allow the source identity (and the external id, if any)",
-            ) from None
-        credentials = DeferredRefreshableCredentials(
-            refresh_using=fetcher.fetch_credentials, method="assume-role"
-        )
-    return AWS4Auth(region=choice.region, service="es", refreshable_credentials=credentials)
+    return found
+
+
+def signer(settings: AwsSettings) -> Any:
+    """A SigV4 signer (service ``es``) over refreshable boto3 credentials, for requests."""
+    from requests_aws4auth import AWS4Auth
+
+    found = identity(settings)
+    return AWS4Auth(region=found.region, service="es", refreshable_credentials=found.credentials)

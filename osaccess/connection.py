@@ -7,28 +7,18 @@ written here once (:func:`effective`) and every command, reviewed plans included
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from osaccess import errors
-from osaccess.aws import AwsSettings, signer
+from osaccess.aws import AwsSettings, identity, signer
 from osaccess.cluster import SecurityApi
+from osaccess.iam import Directory, aws_directories
 from osaccess.model import AUTH_KINDS, ClusterSpec
+from osaccess.overrides import Overrides
+
+__all__ = ["Overrides", "connect", "effective", "iam_directories"]
 from osaccess.transport import Transport
-
-
-@dataclass(frozen=True)
-class Overrides:
-    """Settings from the command line (or its environment variables) that win over the file."""
-
-    endpoint: str | None = None
-    region: str | None = None
-    assume_role: str | None = None
-    auth: str | None = None
-    ca_certs: str | None = None
-    profile: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
 
 
 def effective(spec: ClusterSpec | None, overrides: Overrides) -> ClusterSpec:
@@ -57,24 +47,40 @@ def effective(spec: ClusterSpec | None, overrides: Overrides) -> ClusterSpec:
     )
 
 
+def _aws_settings(
+    spec: ClusterSpec | None, cluster: ClusterSpec, overrides: Overrides
+) -> AwsSettings:
+    return AwsSettings(
+        endpoint=cluster.endpoint,
+        region_option=overrides.region,
+        file_region=spec.region if spec is not None else None,
+        profile=overrides.profile,
+        assume_role=cluster.assume_role,
+        external_id=cluster.external_id,
+        session_name=cluster.session_name,
+        endpoint_from_command_line=bool(overrides.endpoint),
+    )
+
+
+def iam_directories(
+    spec: ClusterSpec | None, overrides: Overrides
+) -> Callable[[str], Directory | str] | None:
+    """Read-only IAM lookups with the cluster's AWS credentials (None unless auth is aws)."""
+    cluster = effective(spec, overrides)
+    if cluster.auth != "aws":
+        return None
+    found = identity(_aws_settings(spec, cluster, overrides))
+    lookup = {arn.split(":")[4]: arn for arn in cluster.iam_lookup_roles}
+    return aws_directories(found, lookup)
+
+
 def connect(spec: ClusterSpec | None, overrides: Overrides, **transport: object) -> SecurityApi:
     """A client for the security API of the effective cluster; no request is sent yet.
     ``transport`` passes test seams (``adapter``) and tuning to :class:`Transport`."""
     cluster = effective(spec, overrides)
     auth: object = None
     if cluster.auth == "aws":
-        auth = signer(
-            AwsSettings(
-                endpoint=cluster.endpoint,
-                region_option=overrides.region,
-                file_region=spec.region if spec is not None else None,
-                profile=overrides.profile,
-                assume_role=cluster.assume_role,
-                external_id=cluster.external_id,
-                session_name=cluster.session_name,
-                endpoint_from_command_line=bool(overrides.endpoint),
-            )
-        )
+        auth = signer(_aws_settings(spec, cluster, overrides))
     elif cluster.auth == "basic":
         username = overrides.username or cluster.username
         if not username or overrides.password is None:

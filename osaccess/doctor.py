@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from osaccess import compat, errors
 from osaccess.cluster import PREFIXES, SecurityApi
-from osaccess.connection import Overrides, connect
+from osaccess.connection import Overrides, connect, iam_directories
+from osaccess.iam import Directory
 from osaccess.model import MappingFile
 
 
@@ -34,11 +35,18 @@ class Check:
 def diagnose(file: MappingFile, overrides: Overrides) -> tuple[str, list[Check]]:
     """Connect to the file's cluster and run every check; the endpoint and the checks."""
     with connect(file.cluster, overrides) as api:
-        return api.endpoint, list(run_checks(api, file))
+        try:
+            directory_for = iam_directories(file.cluster, overrides)
+        except errors.OsaccessError:
+            directory_for = None
+        return api.endpoint, list(run_checks(api, file, directory_for=directory_for))
 
 
 def run_checks(
-    api: SecurityApi, file: MappingFile, connect_timeout: float = 5.0
+    api: SecurityApi,
+    file: MappingFile,
+    connect_timeout: float = 5.0,
+    directory_for: Callable[[str], Directory | str] | None = None,
 ) -> Iterator[Check]:
     """Yield checks in order; stop at the first failure that makes the rest meaningless."""
     parts = urlsplit(api.endpoint)
@@ -130,6 +138,28 @@ def run_checks(
         return f"all {len(file.roles)} role(s) of {file.path} exist"
 
     yield attempt("roles of the file", roles_exist)
+    if directory_for is None:
+        return
+
+    def principals_exist() -> str:
+        from osaccess.iam import plan_warnings
+
+        assert directory_for is not None
+        live = {name: entry.mapping for name, entry in api.read_mappings().items()}
+        problems = plan_warnings(
+            [r.mapping for r in file.roles if not r.absent], live, directory_for
+        )
+        if problems:
+            raise errors.PlanError(
+                f"{len(problems)} principal(s) do not exist as written",
+                [p.removeprefix("IAM: ") for p in problems],
+                hint="use the ARNs given; remove orphans from the cluster's mappings",
+            )
+        return (
+            "every IAM user and role the file and the cluster name exists (where IAM is readable)"
+        )
+
+    yield attempt("IAM principals", principals_exist)
 
 
 def era(distribution: str, number: str) -> str:

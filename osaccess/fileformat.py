@@ -82,6 +82,11 @@ CLUSTER = Section(
         _string("ca_certs", "CA bundle that signed the cluster's certificate."),
         _string("client_cert", "Client certificate (PEM) for auth: cert."),
         _string("client_key", "Client certificate key (PEM) for auth: cert."),
+        Field(
+            "iam_lookup_roles",
+            "strings",
+            "Roles to assume to check IAM principals in other accounts (one per account).",
+        ),
     ),
 )
 

@@ -447,7 +447,18 @@ class _Loader(YamlReader):
             return None
         keys = self._keys(node, CLUSTER)
         values: dict[str, str] = {}
+        lookup_roles: list[str] = []
         for name, value_node in keys.items():
+            if CLUSTER.field(name).kind == "strings":
+                for arn, item in self._items(value_node, f"cluster.{name}"):
+                    if field_for(arn).field != "backend_roles":
+                        self.error(
+                            item,
+                            f"{arn!r} is not an IAM role ARN",
+                            "write arn:aws:iam::<account>:role/<name>",
+                        )
+                    lookup_roles.append(arn)
+                continue
             value = self._choice(value_node, CLUSTER.field(name), f"cluster.{name}")
             if value is not None:
                 values[name] = value.strip()
@@ -507,6 +518,7 @@ class _Loader(YamlReader):
             ca_certs=_relative(base, values.get("ca_certs")),
             client_cert=_relative(base, values.get("client_cert")),
             client_key=_relative(base, values.get("client_key")),
+            iam_lookup_roles=tuple(lookup_roles),
         )
 
     def _roles(self, node: Node | None, root: Node) -> list[DesiredRole] | None:

@@ -112,6 +112,8 @@ class ClusterSpec:
     ca_certs: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    # roles to assume to read IAM in other accounts (one per account: the account is in the ARN)
+    iam_lookup_roles: tuple[str, ...] = ()
 
 
 DEFAULT_ADMIN_ROLES = ("all_access", "security_manager")

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from osaccess import audit, errors
 from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect
+from osaccess.connection import Overrides, connect, iam_directories
 from osaccess.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
+from osaccess.iam import plan_warnings
 from osaccess.model import MappingFile
 from osaccess.parallel import map_bounded
 from osaccess.plan import Plan
@@ -118,7 +119,8 @@ def _prepare(
     def one(file: MappingFile) -> _Prepared:
         api = connect(file.cluster, overrides)
         try:
-            return _Prepared(file, api, make_plan(api, file))
+            planned = make_plan(api, file)
+            return _Prepared(file, api, with_iam_warnings(file, overrides, planned))
         except BaseException:
             api.close()
             raise
@@ -132,6 +134,20 @@ def _prepare(
         else:
             prepared.append(result)
     return prepared
+
+
+def with_iam_warnings(file: MappingFile, overrides: Overrides, planned: Planned) -> Planned:
+    """The plan, with what IAM says of its principals (AWS only, read-only calls): those of the
+    file that do not exist, and orphans on the cluster."""
+    directory_for = iam_directories(file.cluster, overrides)
+    if directory_for is None:
+        return planned
+    live = {name: entry.mapping for name, entry in planned.live.mappings.items()}
+    wanted = [r.mapping for r in file.roles if not r.absent]
+    found = tuple(plan_warnings(wanted, live, directory_for))
+    if not found:
+        return planned
+    return replace(planned, plan=replace(planned.plan, warnings=planned.plan.warnings + found))
 
 
 def plan_files(

@@ -262,7 +262,10 @@ def _entry(entry: dict[str, Any]) -> Planned:
     if connection is None:
         raise ValueError("no connection settings")
     known = {f.name for f in dataclasses.fields(ClusterSpec)}
-    cluster = ClusterSpec(**{k: v for k, v in connection.items() if k in known})
+    settings: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in connection.items() if k in known
+    }
+    cluster = ClusterSpec(**settings)
     raw_safety = entry["safety"]
     if raw_safety is None:
         raise ValueError("no safety settings")

@@ -228,7 +228,7 @@ def options(*, connection: bool = False) -> Callable[[F], F]:
         def wrapper(**kwargs: Any) -> Any:
             _setup_logging(kwargs.pop("debug"))
             if connection:
-                from osaccess.connection import Overrides
+                from osaccess.overrides import Overrides
 
                 settings = {name: kwargs.pop(name) for name, _, _ in _CONNECTION}
                 kwargs["overrides"] = Overrides(

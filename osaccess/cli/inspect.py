@@ -24,8 +24,8 @@ from osaccess.cli import (
 )
 
 if TYPE_CHECKING:
-    from osaccess.connection import Overrides
     from osaccess.model import MappingFile
+    from osaccess.overrides import Overrides
 
 
 def _cluster_file(path: Path | None) -> MappingFile | None:

@@ -23,15 +23,48 @@ from osaccess.cli import (
 )
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
-    from osaccess.connection import Overrides
     from osaccess.orchestrator import Outcome
+    from osaccess.overrides import Overrides
 
 
 @app.command()
-@options()
-def validate(paths: PathsArg = None) -> None:
-    """Check mapping files offline: placement of ARNs, types, names. Sends nothing."""
-    load_files(paths)
+@options(connection=True)
+def validate(
+    overrides: Overrides,
+    paths: PathsArg = None,
+    iam: Annotated[
+        bool,
+        typer.Option(
+            "--iam",
+            help="Also ask IAM (read-only) whether each IAM user and role ARN exists exactly.",
+        ),
+    ] = False,
+) -> None:
+    """Check mapping files offline: placement of ARNs, types, names. Sends nothing to the
+    clusters; with --iam, asks IAM whether the principals exist."""
+    files = load_files(paths)
+    if not iam:
+        return
+    from osaccess.connection import iam_directories
+    from osaccess.iam import check_all, values_of
+
+    missing = 0
+    for file in files:
+        directory_for = iam_directories(file.cluster, overrides)
+        if directory_for is None:
+            typer.echo(f"{file.path}: IAM not checked (auth is not aws)", err=True)
+            continue
+        findings = check_all(values_of(r.mapping for r in file.roles), directory_for)
+        for finding in findings:
+            if finding.status == "missing":
+                missing += 1
+                typer.echo(f"{file.path}: error: {finding.text()}", err=True)
+            elif finding.status == "not checked":
+                typer.echo(f"{file.path}: note: {finding.text()}", err=True)
+        existing = sum(1 for f in findings if f.status == "exists")
+        typer.echo(f"{file.path}: IAM: {existing} principal(s) exist exactly", err=True)
+    if missing:
+        raise typer.Exit(EXIT_ERROR)
 
 
 def _render(outcomes: list[Outcome], fmt: OutputFormat) -> None:

@@ -261,11 +261,38 @@ class _GatewayServer(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True)
 
 
-def start_sts(host: str, port: int) -> None:
-    """Start moto's STS (and the rest of its API) on host:port in a background thread."""
+def start_sts(host: str, port: int, table: PrincipalTable | None = None) -> None:
+    """Start moto's STS and IAM (and the rest of its API) on host:port in a background thread;
+    with ``table``, IAM holds the sandbox's users and roles, each in its own account."""
     from moto.server import ThreadedMotoServer
 
+    if table is not None:
+        seed_iam(table)
     ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
+
+
+def seed_iam(table: PrincipalTable) -> None:
+    """Create every principal of the table in moto's IAM, in its account, with its access key, so
+    that IAM calls signed with a principal's key act in that principal's account (moto finds the
+    account of a request by the access key)."""
+    from moto.iam.models import AccessKey, iam_backends
+
+    trust = '{"Version":"2012-10-17","Statement":[]}'
+    for principal in table.principals:
+        backend = iam_backends[principal.account]["aws"]
+        resource = principal.arn.split(":", 5)[5]  # user/PATH/NAME or role/PATH/NAME
+        kind, _, rest = resource.partition("/")
+        path, _, name = rest.rpartition("/")
+        iam_path = f"/{path}/" if path else "/"
+        if kind == "role":
+            if name not in {role.name for role in backend.roles.values()}:
+                backend.create_role(name, trust, iam_path, None, "sandbox principal", [], None)
+        elif name not in backend.users:
+            backend.create_user(table.region, name, iam_path)
+        key = AccessKey(name if kind == "user" else None, "AKIA", principal.account)  # type: ignore[abstract]
+        key.access_key_id = principal.access_key_id
+        key.secret_access_key = principal.secret_access_key
+        backend.access_keys[principal.access_key_id] = key
 
 
 def serve(
@@ -276,7 +303,7 @@ def serve(
 ) -> None:
     """Run the gateway until interrupted."""
     if sts_port is not None:
-        start_sts(config.listen_host, sts_port)
+        start_sts(config.listen_host, sts_port, table)
     server = _GatewayServer(config, SandboxCredentials(table, sts_enabled=sts_port is not None))
     log.info(
         "IAM gateway on https://%s:%d -> %s (region %s%s)",
@@ -320,7 +347,11 @@ def write_aws_profiles(table: PrincipalTable, directory: Path, sts_url: str) -> 
                 "source_profile = sandbox-alice",
                 "role_session_name = osaccess-sandbox",
             ]
-    config_lines += ["[services sandbox-local-sts]", "sts =", f"  endpoint_url = {sts_url}", ""]
+    # STS, IAM and the OpenSearch service API all come from the local endpoint (moto)
+    config_lines += ["[services sandbox-local-sts]"]
+    for service in ("sts", "iam", "opensearch", "es"):
+        config_lines += [f"{service} =", f"  endpoint_url = {sts_url}"]
+    config_lines += [""]
     config_path = directory / "config"
     cred_path = directory / "credentials"
     config_path.write_text("\n".join(config_lines), encoding="utf-8")
