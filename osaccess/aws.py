@@ -16,6 +16,7 @@ container roles); ``assume_role`` costs one STS call per run. Failures raise
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class AwsIdentity:
     session: Any  # boto3.Session
     credentials: Any  # botocore credentials (refreshable)
     region: str
+    account: str | None = None  # known without asking when the credentials are an assumed role
 
     def client(self, service: str, credentials: Any = None) -> Any:
         """A boto3 client with these (or other) credentials, in this region."""
@@ -133,9 +135,11 @@ class AwsIdentity:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def identity(settings: AwsSettings) -> AwsIdentity:
     """The credentials osaccess uses for a cluster: boto3's chain (or --profile), then
-    ``assume_role`` (one STS call per run), in the resolved region."""
+    ``assume_role`` (one STS call per run: the signer and the IAM lookups share them), in the
+    resolved region."""
     import boto3
     from botocore.exceptions import BotoCoreError
 
@@ -178,6 +182,7 @@ def identity(settings: AwsSettings) -> AwsIdentity:
             session,
             found.assume(settings.assume_role, settings.session_name, settings.external_id),
             choice.region,
+            account=settings.assume_role.split(":")[4],
         )
     return found
 

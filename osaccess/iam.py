@@ -145,7 +145,9 @@ def aws_directories(
 
     def caller_account() -> str:
         if not own:
-            own.append(str(identity.client("sts").get_caller_identity()["Account"]))
+            own.append(
+                identity.account or str(identity.client("sts").get_caller_identity()["Account"])
+            )
         return own[0]
 
     def directory_for(account: str) -> Directory | str:

@@ -177,6 +177,7 @@ def test_doctor_checks_in_order_and_gives_advice(
         "read role mappings",
         "write role mappings",
         "roles of the file",
+        "IAM principals",
     ]
     env = env_for(sandbox, "sigv4-master") | {"AWS_PROFILE": "sandbox-alice"}
     alice = run(sandbox, "sigv4-master", "doctor", str(shipped), env=env)
