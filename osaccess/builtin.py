@@ -63,6 +63,21 @@ def is_action_pattern(action: str) -> bool:
     return ":" in action or action == "*" or action.startswith(("indices:", "cluster:"))
 
 
+def unknown_actions(actions: Iterable[str], known: Iterable[str]) -> list[tuple[str, str | None]]:
+    """The actions that are neither a known action group nor an action pattern, each with the
+    closest known group name (or None): the one rule for the loader's and the plan's warnings."""
+    import difflib
+
+    names = sorted(set(known))
+    found = []
+    for action in sorted(set(actions)):
+        if action in names or is_action_pattern(action):
+            continue
+        close = difflib.get_close_matches(action, names, n=1, cutoff=0.6)
+        found.append((action, close[0] if close else None))
+    return found
+
+
 def cycles(groups: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """Every cycle of action groups referring to each other, each once (as a closed path)."""
     members = {name: sorted(set(actions) & set(groups)) for name, actions in groups.items()}

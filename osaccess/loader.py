@@ -308,15 +308,16 @@ class _Loader(YamlReader):
         groups: dict[str, tuple[frozenset[str], Node]],
     ) -> None:
         known = set(builtin.action_groups()) | set(groups)
+        hints = dict(builtin.unknown_actions((a for a, _, _ in actions), known))
         for action, node, _ in actions:
-            if action in known or builtin.is_action_pattern(action):
+            if action not in hints:
                 continue
-            close = difflib.get_close_matches(action, sorted(known), n=1, cutoff=0.6)
+            close = hints[action]
             self.warn(
                 node,
                 f"{action!r} is neither a built-in action group, nor one of this file's, nor "
                 "an action (such as indices:data/read/* or cluster:monitor/*)",
-                f"did you mean {close[0]!r}?" if close else "check the name",
+                f"did you mean {close!r}?" if close else "check the name",
             )
         for cycle in builtin.cycles({name: members for name, (members, _) in groups.items()}):
             self.error(

@@ -306,7 +306,6 @@ def plan(
 def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -> tuple[str, ...]:
     """Actions in the file's definitions that are neither an action group of the cluster or of
     the file, nor an action pattern: the loader checked the shipped list; this is the cluster's."""
-    import difflib
 
     from osaccess import builtin
 
@@ -323,11 +322,8 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
             actions = definition.actions()
         elif isinstance(definition, ActionGroup):
             actions = definition.allowed_actions
-        for action in sorted(actions - known):
-            if builtin.is_action_pattern(action):
-                continue
-            close = difflib.get_close_matches(action, sorted(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+        for action, close in builtin.unknown_actions(actions, known):
+            hint = f"; did you mean {close!r}?" if close else ""
             found.append(
                 f"{wanted.location}: {KINDS_BY_NAME[wanted.kind].label} {wanted.name!r} names "
                 f"{action!r}, which is not an action group on this cluster or in the file, nor "
