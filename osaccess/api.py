@@ -15,13 +15,14 @@ docstring for the tree); none prints anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from osaccess import builtin, errors, review
 from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect
+from osaccess.connection import Overrides, connect, domain_access
+from osaccess.domainpolicy import Verdict
 from osaccess.explain import Explanation, holders, subject_for
 from osaccess.explain import explain as explain_subject
 from osaccess.importer import INCLUDES, render_import
@@ -150,7 +151,17 @@ def explain(
     action groups behind each grant): live, or with ``offline`` from the file alone."""
     subject = subject_for(principal, list(backend_roles), host)
     state = _state(cluster, overrides, offline)
-    return explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
+    found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
+    if offline:
+        return found
+    domain = domain_access(_cluster(cluster), overrides or Overrides())
+    if domain is None:  # not on Amazon OpenSearch Service
+        return found
+    who = subject.caller.user_name
+    if isinstance(domain, str):
+        return replace(found, domain=Verdict(who, "not checked", domain))
+    verdicts = domain.verdicts([who])
+    return replace(found, domain=verdicts[0]) if verdicts else found
 
 
 def role_holders(

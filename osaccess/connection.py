@@ -13,11 +13,12 @@ from dataclasses import replace
 from osaccess import errors
 from osaccess.aws import AwsSettings, identity, signer
 from osaccess.cluster import SecurityApi
+from osaccess.domainpolicy import Domain, domain_name, read_domain
 from osaccess.iam import Directory, aws_directories
 from osaccess.model import AUTH_KINDS, ClusterSpec
 from osaccess.overrides import Overrides
 
-__all__ = ["Overrides", "connect", "effective", "iam_directories"]
+__all__ = ["Overrides", "connect", "domain_access", "effective", "iam_directories"]
 from osaccess.transport import Transport
 
 
@@ -72,6 +73,28 @@ def iam_directories(
     found = identity(_aws_settings(spec, cluster, overrides))
     lookup = {arn.split(":")[4]: arn for arn in cluster.iam_lookup_roles}
     return aws_directories(found, lookup)
+
+
+def domain_access(spec: ClusterSpec | None, overrides: Overrides) -> Domain | str | None:
+    """The domain and its access policy (``es:DescribeDomain``, read-only), or why it could not
+    be read; None unless auth is aws."""
+    cluster = effective(spec, overrides)
+    if cluster.auth != "aws":
+        return None
+    name = domain_name(cluster.endpoint, cluster.domain)
+    if name is None:
+        return (
+            "the endpoint does not name the domain (a custom endpoint?); set cluster.domain "
+            "to check the domain's access policy"
+        )
+    try:
+        found = identity(_aws_settings(spec, cluster, overrides))
+        return read_domain(found.client("opensearch"), name)
+    except errors.OsaccessError as exc:
+        return f"cannot read the domain {name!r}: {exc.message}"
+    except Exception as exc:  # an AWS refusal or an unreachable API: reported, never fatal
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        return f"cannot read the domain {name!r} (es:DescribeDomain): {code or type(exc).__name__}"
 
 
 def connect(spec: ClusterSpec | None, overrides: Overrides, **transport: object) -> SecurityApi:

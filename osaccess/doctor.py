@@ -1,7 +1,8 @@
 """`osaccess doctor`: check, in order, everything apply needs, with a verdict and advice each.
 
 reachability -> TLS -> authentication -> API prefix and version -> read mappings ->
-write mappings (probed without writing) -> every role of the file exists
+write mappings (probed without writing) -> every role of the file exists -> (on Amazon) the IAM
+principals exist -> the domain's access policy lets the mapped principals in
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from urllib.parse import urlsplit
 
 from osaccess import compat, errors
 from osaccess.cluster import PREFIXES, SecurityApi
-from osaccess.connection import Overrides, connect, iam_directories
-from osaccess.iam import Directory
+from osaccess.connection import Overrides, connect, domain_access, iam_directories
+from osaccess.domainpolicy import Domain, PolicyError
+from osaccess.iam import Directory, plan_warnings, values_of
 from osaccess.model import MappingFile
 
 
@@ -39,7 +41,9 @@ def diagnose(file: MappingFile, overrides: Overrides) -> tuple[str, list[Check]]
             directory_for = iam_directories(file.cluster, overrides)
         except errors.OsaccessError:
             directory_for = None
-        return api.endpoint, list(run_checks(api, file, directory_for=directory_for))
+        domain = domain_access(file.cluster, overrides)
+        checks = run_checks(api, file, directory_for=directory_for, domain=domain)
+        return api.endpoint, list(checks)
 
 
 def run_checks(
@@ -47,6 +51,7 @@ def run_checks(
     file: MappingFile,
     connect_timeout: float = 5.0,
     directory_for: Callable[[str], Directory | str] | None = None,
+    domain: Domain | str | None = None,
 ) -> Iterator[Check]:
     """Yield checks in order; stop at the first failure that makes the rest meaningless."""
     parts = urlsplit(api.endpoint)
@@ -138,28 +143,57 @@ def run_checks(
         return f"all {len(file.roles)} role(s) of {file.path} exist"
 
     yield attempt("roles of the file", roles_exist)
-    if directory_for is None:
-        return
+    if directory_for is not None:
+        yield attempt("IAM principals", lambda: _principals_exist(api, file, directory_for))
+    if domain is not None:
+        yield _domain_policy(api, file, domain)
 
-    def principals_exist() -> str:
-        from osaccess.iam import plan_warnings
 
-        assert directory_for is not None
-        live = {name: entry.mapping for name, entry in api.read_mappings().items()}
-        problems = plan_warnings(
-            [r.mapping for r in file.roles if not r.absent], live, directory_for
+def _mapped_principals(api: SecurityApi, file: MappingFile) -> set[str]:
+    live = [entry.mapping for entry in api.read_mappings().values()]
+    return values_of([*live, *(r.mapping for r in file.roles if not r.absent)])
+
+
+def _domain_policy(api: SecurityApi, file: MappingFile, domain: Domain | str) -> Check:
+    """Does the domain's access policy let each mapped IAM principal in (before FGAC)?"""
+    name = "domain access policy"
+    if isinstance(domain, str):
+        return Check(name, True, f"not checked: {domain}")
+    try:
+        verdicts = domain.verdicts(_mapped_principals(api, file))
+    except (errors.OsaccessError, PolicyError) as exc:
+        return Check(name, False, str(getattr(exc, "message", exc)))
+    refused = [v for v in verdicts if v.refused]
+    unsure = [v for v in verdicts if not v.refused and v.status != "allowed"]
+    lines = [f"\n       refused: {v.text()}" for v in refused]
+    lines += [f"\n       {v.text()}" for v in unsure]
+    summary = (
+        f"{len(verdicts) - len(refused) - len(unsure)} of {len(verdicts)} mapped IAM "
+        f"principal(s) allowed by the policy of domain {domain.name}"
+    )
+    if refused:
+        return Check(
+            name,
+            False,
+            summary + "".join(lines),
+            "allow these principals in the domain's access policy, or remove their mappings: "
+            "their requests never reach OpenSearch",
         )
-        if problems:
-            raise errors.PlanError(
-                f"{len(problems)} principal(s) do not exist as written",
-                [p.removeprefix("IAM: ") for p in problems],
-                hint="use the ARNs given; remove orphans from the cluster's mappings",
-            )
-        return (
-            "every IAM user and role the file and the cluster name exists (where IAM is readable)"
-        )
+    return Check(name, True, summary + "".join(lines))
 
-    yield attempt("IAM principals", principals_exist)
+
+def _principals_exist(
+    api: SecurityApi, file: MappingFile, directory_for: Callable[[str], Directory | str]
+) -> str:
+    live = {name: entry.mapping for name, entry in api.read_mappings().items()}
+    problems = plan_warnings([r.mapping for r in file.roles if not r.absent], live, directory_for)
+    if problems:
+        raise errors.PlanError(
+            f"{len(problems)} principal(s) do not exist as written",
+            [p.removeprefix("IAM: ") for p in problems],
+            hint="use the ARNs given; remove orphans from the cluster's mappings",
+        )
+    return "every IAM user and role the file and the cluster name exists (where IAM is readable)"
 
 
 def era(distribution: str, number: str) -> str:

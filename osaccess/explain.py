@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osaccess.arn import ArnKind, role_arn_for_session
+from osaccess.domainpolicy import Verdict
 from osaccess.matching import Caller, Match, pattern_kind, roles_of
 from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
 from osaccess.permissions import Evaluator, Permissions
@@ -73,6 +74,7 @@ class Explanation:
     matches: Mapping[str, list[Match]]
     permissions: Permissions | None = None  # None: the role definitions were not known
     source: str = ""
+    domain: Verdict | None = None  # what the domain's access policy does (Amazon, live only)
 
     @property
     def roles(self) -> list[str]:
@@ -96,6 +98,14 @@ class Explanation:
             },
             "permissions": self.permissions.data() if self.permissions else None,
             "notes": list(self.subject.notes),
+            "domain_access_policy": None
+            if self.domain is None
+            else {
+                "status": self.domain.status,
+                "refused": self.domain.refused,
+                "detail": self.domain.detail,
+                "text": self.domain.text("this principal"),
+            },
         }
 
 
@@ -129,6 +139,7 @@ def render_explanation(explanation: Explanation) -> str:
         lines.append(f"  note: {note}")
     if explanation.source:
         lines.append(f"  source: {explanation.source}")
+    lines += _domain_lines(explanation)
     if not explanation.matches:
         lines.append("\nNo mapping matches: this principal holds no role through role mappings.")
         return "\n".join(lines) + "\n"
@@ -143,6 +154,19 @@ def render_explanation(explanation: Explanation) -> str:
     if explanation.permissions is not None:
         lines += ["", "What it may do:", *_permission_lines(explanation.permissions)]
     return "\n".join(lines) + "\n"
+
+
+def _domain_lines(explanation: Explanation) -> list[str]:
+    """What the domain's access policy does, first: it decides before any mapping counts."""
+    verdict = explanation.domain
+    if verdict is None:
+        return []
+    text = verdict.text("this principal")
+    if verdict.status in ("denied", "not allowed") and explanation.matches:
+        text = f"mapped to {', '.join(explanation.roles)}, but {text}"
+    elif verdict.status not in ("allowed", "not checked"):
+        text = f"warning: {text}"
+    return ["", f"Domain access policy: {text}"]
 
 
 def _permission_lines(permissions: Permissions) -> list[str]:

@@ -82,6 +82,12 @@ CLUSTER = Section(
         _string("ca_certs", "CA bundle that signed the cluster's certificate."),
         _string("client_cert", "Client certificate (PEM) for auth: cert."),
         _string("client_key", "Client certificate key (PEM) for auth: cert."),
+        _string(
+            "domain",
+            "The Amazon OpenSearch Service domain's name, to read its access policy (default: "
+            "from a search-NAME-ID or vpc-NAME-ID endpoint).",
+            pattern=r"^[a-z][a-z0-9-]{2,27}$",
+        ),
         Field(
             "iam_lookup_roles",
             "strings",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -485,6 +486,14 @@ class _Loader(YamlReader):
                     f"cluster.endpoint {endpoint!r} is not an http(s) URL",
                     "write it as https://host[:port]",
                 )
+        domain = values.get("domain")
+        if domain is not None and not re.match(CLUSTER.field("domain").pattern or "", domain):
+            self.error(
+                keys["domain"],
+                f"cluster.domain {domain!r} is not an OpenSearch Service domain name",
+                "write the domain's name: 3 to 28 lower-case letters, digits and hyphens, "
+                "starting with a letter",
+            )
         auth = values.get("auth", CLUSTER.field("auth").default)
         if "assume_role" in values:
             placement = field_for(values["assume_role"])
@@ -520,6 +529,7 @@ class _Loader(YamlReader):
             client_cert=_relative(base, values.get("client_cert")),
             client_key=_relative(base, values.get("client_key")),
             iam_lookup_roles=tuple(lookup_roles),
+            domain=values.get("domain"),
         )
 
     def _roles(self, node: Node | None, root: Node) -> list[DesiredRole] | None:

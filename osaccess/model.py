@@ -114,6 +114,8 @@ class ClusterSpec:
     client_key: str | None = None
     # roles to assume to read IAM in other accounts (one per account: the account is in the ARN)
     iam_lookup_roles: tuple[str, ...] = ()
+    # the Amazon OpenSearch Service domain's name (default: from the endpoint)
+    domain: str | None = None
 
 
 DEFAULT_ADMIN_ROLES = ("all_access", "security_manager")

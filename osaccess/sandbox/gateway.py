@@ -274,25 +274,75 @@ def start_sts(host: str, port: int, table: PrincipalTable | None = None) -> None
 def seed_iam(table: PrincipalTable) -> None:
     """Create every principal of the table in moto's IAM, in its account, with its access key, so
     that IAM calls signed with a principal's key act in that principal's account (moto finds the
-    account of a request by the access key)."""
-    from moto.iam.models import AccessKey, iam_backends
+    account of a request by the access key); then the keyless principals (``iam_only``) and the
+    domain with its access policy."""
+    from moto.iam.models import AccessKey
 
-    trust = '{"Version":"2012-10-17","Statement":[]}'
     for principal in table.principals:
-        backend = iam_backends[principal.account]["aws"]
-        resource = principal.arn.split(":", 5)[5]  # user/PATH/NAME or role/PATH/NAME
-        kind, _, rest = resource.partition("/")
-        path, _, name = rest.rpartition("/")
-        iam_path = f"/{path}/" if path else "/"
-        if kind == "role":
-            if name not in {role.name for role in backend.roles.values()}:
-                backend.create_role(name, trust, iam_path, None, "sandbox principal", [], None)
-        elif name not in backend.users:
-            backend.create_user(table.region, name, iam_path)
-        key = AccessKey(name if kind == "user" else None, "AKIA", principal.account)  # type: ignore[abstract]
+        _create_principal(principal.arn, table.region)
+        backend = _iam_backend(principal.account)
+        user = principal.arn.rsplit("/", 1)[-1] if principal.kind == "user" else None
+        key = AccessKey(user, "AKIA", principal.account)  # type: ignore[abstract]
         key.access_key_id = principal.access_key_id
         key.secret_access_key = principal.secret_access_key
         backend.access_keys[principal.access_key_id] = key
+    for arn in table.iam_only:
+        _create_principal(arn, table.region)
+    if table.domain is not None:
+        from moto.opensearch.models import opensearch_backends
+
+        domain = table.domain
+        backend = opensearch_backends[domain.account][table.region]
+        if domain.name not in backend.domains:
+            backend.create_domain(
+                domain_name=domain.name,
+                engine_version="OpenSearch_2.19",
+                access_policies=domain.access_policy,
+                vpc_options=None,  # type: ignore[arg-type]  # a public endpoint
+                advanced_security_options={"Enabled": True},
+                is_es=False,
+                elasticsearch_version=None,
+                elasticsearch_cluster_config=None,
+                **{name: {} for name in _EMPTY_DOMAIN_OPTIONS},
+                tag_list=[],
+            )
+
+
+_EMPTY_DOMAIN_OPTIONS = (
+    "cluster_config",
+    "ebs_options",
+    "snapshot_options",
+    "cognito_options",
+    "encryption_at_rest_options",
+    "node_to_node_encryption_options",
+    "advanced_options",
+    "log_publishing_options",
+    "domain_endpoint_options",
+    "auto_tune_options",
+    "off_peak_window_options",
+    "software_update_options",
+)
+
+
+def _iam_backend(account: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account]["aws"]
+
+
+def _create_principal(arn: str, region: str) -> None:
+    trust = '{"Version":"2012-10-17","Statement":[]}'
+    account = arn.split(":")[4]
+    backend = _iam_backend(account)
+    resource = arn.split(":", 5)[5]  # user/PATH/NAME or role/PATH/NAME
+    kind, _, rest = resource.partition("/")
+    path, _, name = rest.rpartition("/")
+    iam_path = f"/{path}/" if path else "/"
+    if kind == "role":
+        if name not in {role.name for role in backend.roles.values()}:
+            backend.create_role(name, trust, iam_path, None, "sandbox principal", [], None)
+    elif name not in backend.users:
+        backend.create_user(region, name, iam_path)
 
 
 def serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +49,21 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class SandboxDomain:
+    """The domain the local OpenSearch service API describes, with its access policy."""
+
+    name: str
+    account: str
+    access_policy: str  # JSON
+
+
+@dataclass(frozen=True)
 class PrincipalTable:
     region: str
     principals: tuple[Principal, ...]
+    # ARNs that exist in the local IAM without credentials
+    iam_only: tuple[str, ...] = ()
+    domain: SandboxDomain | None = None
 
     def by_access_key(self, access_key_id: str) -> Principal | None:
         for principal in self.principals:
@@ -101,4 +114,19 @@ def load_principals(path: Path) -> PrincipalTable:
             )
         denied = entry.get("denied_actions") or []
         principals.append(Principal(str(name), arn, key, secret, frozenset(map(str, denied))))
-    return PrincipalTable(region=region, principals=tuple(principals))
+    iam_only = [str(arn) for arn in data.get("iam_only") or []]
+    for arn in iam_only:
+        if not _IAM_ARN.match(arn):
+            raise PrincipalTableError(f"{path}: iam_only: {arn!r} is not an IAM user or role ARN")
+    return PrincipalTable(region, tuple(principals), tuple(iam_only), _domain(path, data))
+
+
+def _domain(path: Path, data: dict[str, Any]) -> SandboxDomain | None:
+    raw = data.get("domain")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not {"name", "account", "access_policy"} <= raw.keys():
+        raise PrincipalTableError(f"{path}: domain needs name, account and access_policy")
+    return SandboxDomain(
+        str(raw["name"]), str(raw["account"]), json.dumps(raw["access_policy"], sort_keys=True)
+    )

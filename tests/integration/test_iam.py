@@ -92,3 +92,86 @@ def test_the_aws_calls_of_a_plan_only_read(
     documented = (ROOT / "docs" / "iam-policy.md").read_text()
     for call in set(calls):
         assert f'"{call}"' in documented, f"{call} is not in docs/iam-policy.md"
+
+
+CONTRACTOR = "arn:aws:iam::111111111111:user/contractor"
+SSO_READONLY = (
+    "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    "AWSReservedSSO_ReadOnly_5555eeee6666ffff"
+)
+SSO_OTHER_ACCOUNT = (
+    "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    "AWSReservedSSO_Admin_fedcba9876543210"
+)
+
+
+def domain_file(tmp_path: Path, sandbox: Sandbox, roles_yaml: str) -> Path:
+    """A file for the sandbox's domain: the gateway's address does not name it, so say it."""
+    path = write(tmp_path, sandbox, "sigv4-master", roles_yaml)
+    text = path.read_text().replace("  auth: aws\n", "  auth: aws\n  domain: sandbox\n", 1)
+    path.write_text(text)
+    return path
+
+
+def test_doctor_reads_the_domain_policy_allow_deny_and_condition(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    values = [ALICE, CONTRACTOR, OTHER_ACCOUNT, SSO_READONLY, SSO_OTHER_ACCOUNT]
+    path = domain_file(tmp_path, sandbox, f"  {roles[0]}: [{', '.join(values)}]\n")
+    doctor = run(sandbox, "sigv4-master", "doctor", str(path))
+    out = doctor.stdout
+    assert doctor.returncode != 0
+    assert "[FAIL] domain access policy: " in out
+    assert "allowed by the policy of domain sandbox" in out
+    assert (
+        f"refused: the domain's access policy denies {CONTRACTOR} (Deny in NoContractors): "
+        "requests are refused before OpenSearch sees them" in out
+    )
+    assert f"refused: the domain's access policy does not allow {SSO_OTHER_ACCOUNT}" in out
+    assert (
+        f"the domain's access policy for {OTHER_ACCOUNT}: depends on: "
+        "AnalyticsFromTheOffice: IpAddress aws:SourceIp 10.0.0.0/8" in out
+    )
+    assert (
+        f"the domain's access policy does not allow {SSO_READONLY}: unless an IAM policy of "
+        "the principal itself allows es:ESHttp*" in out
+    )
+    assert f"refused: the domain's access policy allows {ALICE}" not in out
+    assert "advice: allow these principals in the domain's access policy" in out
+
+
+def test_explain_says_the_domain_policy_refuses_a_mapped_principal(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = domain_file(tmp_path, sandbox, f"  {roles[0]}: [{CONTRACTOR}, {ALICE}]\n")
+    assert run(sandbox, "sigv4-master", "apply", "--yes", str(path)).returncode == 0
+    denied = run(sandbox, "sigv4-master", "explain", CONTRACTOR, "--cluster", str(path))
+    assert denied.returncode == 0, denied.stderr
+    assert (
+        f"Domain access policy: mapped to {roles[0]}, but the domain's access policy denies "
+        "this principal (Deny in NoContractors): requests are refused before OpenSearch sees them"
+    ) in denied.stdout
+    allowed = run(sandbox, "sigv4-master", "explain", ALICE, "--cluster", str(path))
+    assert (
+        "Domain access policy: the domain's access policy allows this principal (Allow in Team)"
+        in (allowed.stdout)
+    )
+    as_json = run(
+        sandbox, "sigv4-master", "explain", CONTRACTOR, "--cluster", str(path), "--format", "json"
+    )
+    import json
+
+    policy = json.loads(as_json.stdout)["domain_access_policy"]
+    assert policy["status"] == "denied" and policy["refused"] is True
+
+
+def test_without_a_domain_name_the_policy_is_not_checked(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{ALICE}]\n")
+    doctor = run(sandbox, "sigv4-master", "doctor", str(path))
+    assert (
+        "[ok  ] domain access policy: not checked: the endpoint does not name the domain"
+        in doctor.stdout
+    )
+    assert "set cluster.domain" in doctor.stdout

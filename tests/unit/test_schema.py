@@ -48,6 +48,7 @@ VALID: dict[str, object] = {
         "endpoint": "https://search-x.eu-west-1.es.amazonaws.com",
         "auth": "aws",
         "assume_role": "arn:aws:iam::111111111111:role/deployer",
+        "domain": "logs",
     },
     "roles": {
         "readall": ["arn:aws:iam::111111111111:user/alice"],
@@ -149,7 +150,7 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
             if field.choices:
                 wrong.append("not-a-choice")
             if field.pattern:
-                wrong.append("nothing-like-it")
+                wrong.append("_Nothing like/it")
             if field.maximum is not None:
                 wrong.append(field.maximum + 1)
             if field.minimum is not None:
