@@ -21,7 +21,7 @@ from typing import Any
 
 from osaccess import builtin, errors, review
 from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect, domain_access
+from osaccess.connection import Overrides, connect, domain_access, iam_directories
 from osaccess.domainpolicy import Verdict
 from osaccess.explain import Explanation, holders, subject_for
 from osaccess.explain import explain as explain_subject
@@ -135,7 +135,27 @@ def import_file(
     overrides = overrides or Overrides()
     with connect(_cluster(cluster), overrides) as api:
         live = api.read_state()
-        return render_import(live, api.cluster, source=api.endpoint, include=tuple(include))
+        named = _sso_entries(live, _cluster(cluster), overrides)
+        return render_import(
+            live, api.cluster, source=api.endpoint, include=tuple(include), sso_entries=named
+        )
+
+
+def _sso_entries(
+    live: LiveState, spec: ClusterSpec | None, overrides: Overrides
+) -> dict[str, dict[str, str]]:
+    """The IAM Identity Center roles of the mappings that import writes as ``sso:`` entries (AWS
+    only; when IAM cannot be read, every role stays an ARN)."""
+    from osaccess.iam import sso_entries
+
+    directories = iam_directories(spec, overrides)
+    if directories is None:
+        return {}
+    arns = [arn for entry in live.mappings.values() for arn in entry.mapping.backend_roles]
+    try:
+        return sso_entries(arns, directories, directories.caller_account())
+    except Exception:  # no account to compare with: keep the ARNs
+        return {}
 
 
 def explain(

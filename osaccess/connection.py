@@ -7,18 +7,24 @@ written here once (:func:`effective`) and every command, reviewed plans included
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from osaccess import errors
 from osaccess.aws import AwsSettings, identity, signer
 from osaccess.cluster import SecurityApi
 from osaccess.domainpolicy import Domain, domain_name, read_domain
-from osaccess.iam import Directory, aws_directories
-from osaccess.model import AUTH_KINDS, ClusterSpec
+from osaccess.iam import AwsDirectories, aws_directories, resolve_file
+from osaccess.model import AUTH_KINDS, ClusterSpec, MappingFile
 from osaccess.overrides import Overrides
 
-__all__ = ["Overrides", "connect", "domain_access", "effective", "iam_directories"]
+__all__ = [
+    "Overrides",
+    "connect",
+    "domain_access",
+    "effective",
+    "iam_directories",
+    "resolve_sso_entries",
+]
 from osaccess.transport import Transport
 
 
@@ -63,9 +69,7 @@ def _aws_settings(
     )
 
 
-def iam_directories(
-    spec: ClusterSpec | None, overrides: Overrides
-) -> Callable[[str], Directory | str] | None:
+def iam_directories(spec: ClusterSpec | None, overrides: Overrides) -> AwsDirectories | None:
     """Read-only IAM lookups with the cluster's AWS credentials (None unless auth is aws)."""
     cluster = effective(spec, overrides)
     if cluster.auth != "aws":
@@ -73,6 +77,34 @@ def iam_directories(
     found = identity(_aws_settings(spec, cluster, overrides))
     lookup = {arn.split(":")[4]: arn for arn in cluster.iam_lookup_roles}
     return aws_directories(found, lookup)
+
+
+def resolve_sso_entries(
+    file: MappingFile, overrides: Overrides
+) -> tuple[MappingFile, dict[str, str]]:
+    """The file with its ``sso:`` entries resolved to role ARNs through IAM (read-only), and what
+    the file called each resolved ARN. A file without them is returned as it is, with no call."""
+    if not file.sso_refs:
+        return file, {}
+    directories = iam_directories(file.cluster, overrides)
+    if directories is None:
+        ref = file.sso_refs[0]
+        raise errors.ConfigError(
+            f"{ref.location}: {ref.label}: resolving a permission set needs AWS credentials "
+            "(auth: aws)",
+            hint="write the role's ARN instead of sso:, or use auth: aws",
+        )
+    try:
+        account = directories.caller_account()
+    except errors.OsaccessError:
+        raise
+    except Exception as exc:
+        raise errors.CredentialsError(
+            f"cannot tell which account the credentials belong to (sts:GetCallerIdentity): "
+            f"{type(exc).__name__}",
+            hint="check the AWS credentials and region, or give each sso entry its account:",
+        ) from exc
+    return resolve_file(file, directories, account)
 
 
 def domain_access(spec: ClusterSpec | None, overrides: Overrides) -> Domain | str | None:

@@ -17,8 +17,20 @@ from osaccess.principals import MAX_VALUE_LENGTH
 # string, strings (a list of strings), number, integer, section (a mapping with known keys),
 # roles (role name -> list of principals or a role section), entries (name -> section),
 # items (a list of sections), query (a JSON object, written as YAML or as a JSON string)
+# principals (a list of strings or sso sections), account (a 12-digit AWS account id, quoted or
+# not)
 Kind = Literal[
-    "string", "strings", "number", "integer", "section", "roles", "entries", "items", "query"
+    "string",
+    "strings",
+    "number",
+    "integer",
+    "section",
+    "roles",
+    "entries",
+    "items",
+    "query",
+    "principals",
+    "account",
 ]
 
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/"
@@ -96,13 +108,40 @@ CLUSTER = Section(
     ),
 )
 
+# IAM Identity Center permission set names: 1 to 32 of these characters
+PERMISSION_SET_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,32}$"
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
+
+SSO = Section(
+    "in an sso entry",
+    (
+        _string(
+            "sso",
+            "An IAM Identity Center permission set, by name: at plan time it resolves to the "
+            "account's role aws-reserved/sso.amazonaws.com/[REGION/]"
+            "AWSReservedSSO_<name>_<suffix>.",
+            required=True,
+            pattern=PERMISSION_SET_PATTERN,
+        ),
+        Field(
+            "account",
+            "account",
+            "The AWS account of that role (default: the account of the credentials osaccess "
+            "signs with).",
+        ),
+    ),
+)
+
 ROLE = Section(
     "in role",
     (
         Field(
             "principals",
-            "strings",
-            "IAM user and role ARNs, placed automatically: users -> users, roles -> backend_roles",
+            "principals",
+            "IAM user and role ARNs, placed automatically: users -> users, roles -> "
+            "backend_roles; or {sso: PermissionSet, account: ...} for an IAM Identity Center "
+            "role (a backend role)",
+            section=SSO,
         ),
         *(Field(name, "strings", f"explicit {name} values") for name in FIELDS),
         Field("description", "string", "The mapping's description."),
@@ -321,6 +360,11 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif field.kind == "items":
         assert field.section is not None
         schema = {"type": "array", "items": _section_schema(field.section)}
+    elif field.kind == "principals":
+        assert field.section is not None
+        schema = {"type": "array", "items": _principal_schema(field.section)}
+    elif field.kind == "account":
+        schema = _ACCOUNT_SCHEMA
     elif field.kind == "query":
         schema = {"oneOf": [{"type": "object"}, {"type": "string", "pattern": r"^\s*\{"}]}
     else:  # roles
@@ -331,7 +375,11 @@ def _field_schema(field: Field) -> dict[str, Any]:
             "propertyNames": {"pattern": ROLE_NAME_PATTERN, "maxLength": MAX_VALUE_LENGTH},
             "additionalProperties": {
                 "oneOf": [
-                    {"type": "array", "items": dict(_VALUE), "minItems": 1},
+                    {
+                        "type": "array",
+                        "items": _principal_schema(field.section.field("principals").section),
+                        "minItems": 1,
+                    },
                     _section_schema(field.section),
                 ]
             },
@@ -340,6 +388,19 @@ def _field_schema(field: Field) -> dict[str, Any]:
     if field.default is not None:
         schema["default"] = field.default
     return schema
+
+
+_ACCOUNT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "pattern": ACCOUNT_PATTERN},
+        {"type": "integer", "minimum": 10**11, "maximum": 10**12 - 1},
+    ]
+}
+
+
+def _principal_schema(sso: Section | None) -> dict[str, Any]:
+    assert sso is not None
+    return {"oneOf": [dict(_VALUE), _section_schema(sso)]}
 
 
 def _section_schema(section: Section) -> dict[str, Any]:

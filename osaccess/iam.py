@@ -6,19 +6,25 @@ GetUser, ListRoles, ListUsers) in the accounts the credentials can read; an ARN 
 account is "not checked", never an error. When the name exists under another path or in another
 case, the finding gives the exact ARN to use.
 
+IAM Identity Center permission sets named in a file (``sso: AdminAccess``) resolve here too: each
+becomes the one role ``aws-reserved/sso.amazonaws.com/[REGION/]AWSReservedSSO_<set>_<suffix>`` of
+its account (ListRoles with that path prefix); none or several is an error listing the candidates.
+
 The checking is pure over a :class:`Directory` per account; :func:`aws_directories` makes them
 from boto3 (through :mod:`osaccess.aws`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from osaccess import errors
 from osaccess.arn import ArnKind, classify
 from osaccess.matching import pattern_kind
-from osaccess.model import RoleMapping
+from osaccess.model import MappingFile, RoleMapping, SsoRef
 
 Status = Literal["exists", "missing", "not checked"]
 
@@ -31,6 +37,9 @@ class Directory(Protocol):
 
     def arns(self, kind: str) -> list[str]:
         """Every role or user ARN of the account."""
+
+    def sso_roles(self) -> list[str]:
+        """The ARNs of the account's IAM Identity Center roles (under SSO_PATH)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,112 @@ def check(arn: str, directory_for: Callable[[str], Directory | str]) -> Finding 
             arn, "missing", f"{arn}: no such {kind}; the name differs in case", use=same[0]
         )
     return Finding(arn, "missing", f"{arn}: no such {kind} in account {info.account}")
+
+
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
+_SSO_ROLE = re.compile(
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/aws-reserved/sso\.amazonaws\.com/"
+    r"(?:[a-z0-9-]+/)?AWSReservedSSO_(?P<set>.+)_(?P<suffix>[0-9a-f]+)$"
+)
+
+
+def permission_set_of(arn: str) -> str | None:
+    """The permission set of an IAM Identity Center role ARN, or None for any other ARN."""
+    match = _SSO_ROLE.match(arn)
+    return match["set"] if match else None
+
+
+def resolve_sso(ref: SsoRef, account: str, directory: Directory | str) -> str:
+    """The one role of ``ref``'s permission set in ``account``; ConfigError otherwise, naming
+    the file and line and listing the candidates."""
+    where = f"{ref.location}: " if ref.location else ""
+    if isinstance(directory, str):
+        raise errors.ConfigError(
+            f"{where}sso: {ref.permission_set}: cannot list the roles of account {account} "
+            f"({directory})",
+            hint="osaccess needs iam:ListRoles there (cluster.iam_lookup_roles for another "
+            "account), or write the role's ARN instead",
+        )
+    roles = directory.sso_roles()
+    found = sorted(arn for arn in roles if permission_set_of(arn) == ref.permission_set)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise errors.ConfigError(
+            f"{where}sso: {ref.permission_set}: {len(found)} IAM Identity Center roles of "
+            f"account {account} have this permission set: {', '.join(found)}",
+            hint="write the ARN you mean instead of sso:, and delete the stale role if one is",
+        )
+    sets = sorted({s for s in map(permission_set_of, roles) if s})
+    same = [s for s in sets if s.lower() == ref.permission_set.lower()]
+    if same:
+        hint = f"the name differs in case: write sso: {same[0]}"
+    elif sets:
+        hint = f"permission sets with a role in account {account}: {', '.join(sets)}"
+    else:
+        hint = "no permission set is assigned in that account (no role under " + SSO_PATH + ")"
+    raise errors.ConfigError(
+        f"{where}sso: {ref.permission_set}: no IAM Identity Center role of account {account} "
+        "has this permission set",
+        hint=hint,
+    )
+
+
+def resolve_file(
+    file: MappingFile, directory_for: Callable[[str], Directory | str], default_account: str
+) -> tuple[MappingFile, dict[str, str]]:
+    """The file with every ``sso:`` entry replaced by its role ARN (a backend role), and what each
+    resolved ARN was called in the file. Every entry is tried; the errors come together."""
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    roles = []
+    for role in file.roles:
+        arns = set()
+        for ref in role.sso:
+            account = ref.account or default_account
+            try:
+                arn = resolve_sso(ref, account, directory_for(account))
+            except errors.ConfigError as exc:
+                problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+                continue
+            arns.add(arn)
+            names[arn] = f"sso: {ref.permission_set}"
+        mapping = replace(role.mapping, backend_roles=role.mapping.backend_roles | arns)
+        roles.append(replace(role, mapping=mapping, sso=()))
+    if problems:
+        raise errors.PlanError(
+            f"{len(problems)} IAM Identity Center permission set(s) do not resolve to one role",
+            problems,
+            hint="fix the names or accounts, or write the role ARNs",
+        )
+    return replace(file, roles=tuple(roles)), names
+
+
+def sso_entries(
+    arns: Iterable[str], directory_for: Callable[[str], Directory | str], default_account: str
+) -> dict[str, dict[str, str]]:
+    """For `import`: the ``sso:`` entry to write for each IAM Identity Center role ARN whose
+    permission set resolves back to exactly that ARN (others stay ARNs)."""
+    entries: dict[str, dict[str, str]] = {}
+    for arn in sorted(set(arns)):
+        name = permission_set_of(arn)
+        if name is None:
+            continue
+        account = arn.split(":")[4]
+        try:
+            if resolve_sso(SsoRef(name), account, directory_for(account)) != arn:
+                continue
+        except errors.ConfigError:  # none or several: the ARN says what is meant
+            continue
+        entries[arn] = (
+            {"sso": name}
+            if account == default_account
+            else {
+                "sso": name,
+                "account": account,
+            }
+        )
+    return entries
 
 
 def values_of(mappings: Iterable[RoleMapping]) -> set[str]:
@@ -131,44 +246,59 @@ class BotoDirectory:
             self._all[kind] = [item["Arn"] for page in pages for item in page[key]]
         return self._all[kind]
 
+    def sso_roles(self) -> list[str]:
+        if "sso" not in self._all:
+            pages = self.client.get_paginator("list_roles").paginate(PathPrefix=SSO_PATH)  # type: ignore[attr-defined]
+            self._all["sso"] = [item["Arn"] for page in pages for item in page["Roles"]]
+        return self._all["sso"]
 
-def aws_directories(
-    identity: object, lookup_roles: dict[str, str] | None = None
-) -> Callable[[str], Directory | str]:
+
+class AwsDirectories:
     """Directories for the caller's own account and for each account with a lookup role
-    (``iam_lookup_roles``); other accounts are "not checked"."""
-    from osaccess.aws import AwsIdentity
+    (``iam_lookup_roles``); other accounts are "not checked". Call it with an account."""
 
-    assert isinstance(identity, AwsIdentity)
-    cache: dict[str, Directory | str] = {}
-    own: list[str] = []
+    def __init__(self, identity: object, lookup_roles: dict[str, str] | None = None) -> None:
+        from osaccess.aws import AwsIdentity
 
-    def caller_account() -> str:
-        if not own:
-            own.append(
-                identity.account or str(identity.client("sts").get_caller_identity()["Account"])
+        assert isinstance(identity, AwsIdentity)
+        self.identity = identity
+        self.lookup_roles = lookup_roles or {}
+        self._cache: dict[str, Directory | str] = {}
+        self._own: str | None = None
+
+    def caller_account(self) -> str:
+        """The account of the credentials osaccess signs with (after assume_role)."""
+        if self._own is None:
+            self._own = self.identity.account or str(
+                self.identity.client("sts").get_caller_identity()["Account"]
             )
-        return own[0]
+        return self._own
 
-    def directory_for(account: str) -> Directory | str:
-        if account in cache:
-            return cache[account]
+    def __call__(self, account: str) -> Directory | str:
+        if account not in self._cache:
+            self._cache[account] = self._directory(account)
+        return self._cache[account]
+
+    def _directory(self, account: str) -> Directory | str:
         try:
-            if account == caller_account():
-                found: Directory | str = BotoDirectory(identity.client("iam"))
-            elif lookup_roles and account in lookup_roles:
-                credentials = identity.assume(lookup_roles[account], "osaccess-iam-lookup")
-                found = BotoDirectory(identity.client("iam", credentials))
+            if account == self.caller_account():
+                found = BotoDirectory(self.identity.client("iam"))
+            elif account in self.lookup_roles:
+                credentials = self.identity.assume(
+                    self.lookup_roles[account], "osaccess-iam-lookup"
+                )
+                found = BotoDirectory(self.identity.client("iam", credentials))
             else:
-                found = (
-                    f"the credentials belong to account {caller_account()}; add an "
+                return (
+                    f"the credentials belong to account {self.caller_account()}; add an "
                     f"iam_lookup_roles entry for {account} to check it"
                 )
-            if isinstance(found, BotoDirectory):
-                found.arns("role")  # fails now, rather than mid-check, without IAM read access
+            found.arns("role")  # fails now, rather than mid-check, without IAM read access
+            return found
         except Exception as exc:  # any failure makes the account "not checked"
-            found = f"cannot read IAM in account {account}: {type(exc).__name__}"
-        cache[account] = found
-        return found
+            return f"cannot read IAM in account {account}: {type(exc).__name__}"
 
-    return directory_for
+
+def aws_directories(identity: object, lookup_roles: dict[str, str] | None = None) -> AwsDirectories:
+    """:class:`AwsDirectories` over an :class:`osaccess.aws.AwsIdentity`."""
+    return AwsDirectories(identity, lookup_roles)

@@ -11,6 +11,7 @@ gives no changes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -66,9 +67,11 @@ def render_import(
     *,
     source: str,
     include: tuple[str, ...] = ("mappings",),
+    sso_entries: Mapping[str, dict[str, str]] | None = None,
 ) -> str:
     """The mapping file's text: PyYAML emits every value; osaccess adds only comments.
-    ``include`` says what to write: mappings, roles, action-groups, tenants."""
+    ``include`` says what to write: mappings, roles, action-groups, tenants. ``sso_entries``
+    gives the ``sso:`` entry to write instead of an IAM Identity Center role ARN."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         f"# Imported by osaccess {__version__} from {source} on {now}.",
@@ -96,17 +99,19 @@ def render_import(
         "ca_certs",
         "client_cert",
         "client_key",
+        "domain",
+        "iam_lookup_roles",
     ):
         value = getattr(cluster, key)
         if value:
-            block[key] = value
+            block[key] = list(value) if isinstance(value, tuple) else value
     if cluster.session_name != "osaccess":
         block["session_name"] = cluster.session_name
     lines = [*header, emit({"cluster": block}).rstrip("\n")]
     if "mappings" in include:
         lines.append("roles:")
         for name in names:
-            lines += _role(name, live.mappings[name].mapping)
+            lines += _role(name, live.mappings[name].mapping, sso_entries or {})
         if not names:
             lines.append("  # the cluster has no mappings osaccess can manage")
     for option, kind, section in (
@@ -153,8 +158,8 @@ def _definition_body(definition: Definition) -> dict[str, Any]:
     return body
 
 
-def _role(name: str, mapping: RoleMapping) -> list[str]:
-    principals: list[str] = []
+def _role(name: str, mapping: RoleMapping, sso_entries: Mapping[str, dict[str, str]]) -> list[str]:
+    principals: list[Any] = []
     explicit: dict[str, list[str]] = {f: [] for f in FIELDS}
     dropped: list[str] = []
     for field in FIELDS:
@@ -164,7 +169,10 @@ def _role(name: str, mapping: RoleMapping) -> list[str]:
                 dropped.append(f"{field}: {value!r} ({problem})")
                 continue
             placed = field_for(value).field == field and field in ("users", "backend_roles")
-            (principals if placed else explicit[field]).append(value)
+            if placed and value in sso_entries:
+                principals.append(dict(sso_entries[value]))
+            else:
+                (principals if placed else explicit[field]).append(value)
     comments = [f"  # left on the cluster, not in this file: {reason}" for reason in dropped]
     shorthand = not dropped and mapping.description is None and not any(explicit.values())
     body: Any

@@ -13,7 +13,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,12 +23,15 @@ from osaccess import builtin
 from osaccess.arn import ArnInfo, ArnKind, role_arn_for_session
 from osaccess.aws import region_from_endpoint
 from osaccess.fileformat import (
+    ACCOUNT_PATTERN,
     ACTION_GROUP,
     CLUSTER,
     INDEX_PERMISSION,
     MANAGED_SECTIONS,
+    PERMISSION_SET_PATTERN,
     ROLE,
     ROLE_DEFINITION,
+    SSO,
     TENANT,
     TENANT_PERMISSION,
     THRESHOLDS,
@@ -53,6 +56,7 @@ from osaccess.model import (
     RoleDefinition,
     RoleMapping,
     Safety,
+    SsoRef,
     Tenant,
     TenantPermission,
     canonical_dls,
@@ -575,15 +579,16 @@ class _Loader(YamlReader):
     def _role(self, name: str | None, key: Node, node: Node) -> DesiredRole | None:
         location = f"{self.path}:{key.start_mark.line + 1}"
         collected: dict[str, list[tuple[str, Node]]] = {f: [] for f in FIELDS}
+        sso: list[SsoRef] = []
         ownership = Ownership.EXCLUSIVE
         description = None
         absent = False
         if isinstance(node, SequenceNode):
-            self._principals(node, collected)
+            self._principals(node, collected, sso)
         elif isinstance(node, MappingNode):
             keys = self._keys(node, ROLE, f"in role {name!r}")
             if "principals" in keys:
-                self._principals(keys["principals"], collected)
+                self._principals(keys["principals"], collected, sso)
             for field_name in FIELDS:
                 if field_name in keys:
                     self._explicit(field_name, keys[field_name], collected)
@@ -602,7 +607,7 @@ class _Loader(YamlReader):
                         "does not own the whole mapping",
                         "drop 'state: absent' or make the role's ownership exclusive",
                     )
-                if absent and any(collected.values()):
+                if absent and (any(collected.values()) or sso):
                     self.error(
                         keys["state"],
                         f"role {name!r} is 'absent' but lists principals",
@@ -628,9 +633,15 @@ class _Loader(YamlReader):
             description=description,
             **{f: frozenset(value for value, _ in collected[f]) for f in FIELDS},
         )
-        return DesiredRole(name, mapping, ownership, absent, location)
+        return DesiredRole(name, mapping, ownership, absent, location, tuple(sso))
 
-    def _items(self, node: Node, what: str) -> Iterator[tuple[str, Node]]:
+    def _items(
+        self,
+        node: Node,
+        what: str,
+        on_mapping: Callable[[MappingNode], None] | None = None,
+    ) -> Iterator[tuple[str, Node]]:
+        """The strings of a list; ``on_mapping`` takes the entries that are mappings."""
         if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
             return
         if not isinstance(node, SequenceNode):
@@ -639,6 +650,9 @@ class _Loader(YamlReader):
             )
             return
         for item in node.value:
+            if on_mapping is not None and isinstance(item, MappingNode):
+                on_mapping(item)
+                continue
             value = self._string(item, f"an entry of {what}", allow_empty=True)
             if value is None:
                 continue
@@ -665,8 +679,19 @@ class _Loader(YamlReader):
                 continue
             yield stripped, item
 
-    def _principals(self, node: Node, collected: dict[str, list[tuple[str, Node]]]) -> None:
-        for value, item in self._items(node, "principals"):
+    def _principals(
+        self, node: Node, collected: dict[str, list[tuple[str, Node]]], sso: list[SsoRef]
+    ) -> None:
+        def permission_set(item: MappingNode) -> None:
+            ref = self._sso(item)
+            if ref is None:
+                return
+            if any((r.permission_set, r.account) == (ref.permission_set, ref.account) for r in sso):
+                self.warn(item, f"{ref.label} is listed twice", "remove one")
+            else:
+                sso.append(ref)
+
+        for value, item in self._items(node, "principals", permission_set):
             placement = field_for(value)
             info = placement.info
             if placement.field is not None:
@@ -683,6 +708,41 @@ class _Loader(YamlReader):
                 self._bad_arn(value, info, item)
             if value == "*":
                 self._everyone(item, "principals")
+
+    def _sso(self, node: MappingNode) -> SsoRef | None:
+        """``{sso: PermissionSet, account: "111111111111"}``: an IAM Identity Center role."""
+        keys = self._keys(node, SSO)
+        if "sso" not in keys:
+            self.error(
+                node,
+                "a mapping among principals must name a permission set: {sso: Name}",
+                "write - sso: AdminAccess (optionally with account: '111111111111'), or an ARN",
+            )
+            return None
+        name = self._choice(keys["sso"], SSO.field("sso"), "sso")
+        if name is not None and not re.match(PERMISSION_SET_PATTERN, name):
+            self.error(
+                keys["sso"],
+                f"sso {name!r} is not a permission set name",
+                "write the permission set's name as IAM Identity Center shows it "
+                "(1 to 32 letters, digits and +=,.@_-)",
+            )
+            name = None
+        account = None
+        if "account" in keys:
+            raw = keys["account"]
+            text = str(raw.value) if isinstance(raw, ScalarNode) else ""
+            if not isinstance(raw, ScalarNode) or not re.match(ACCOUNT_PATTERN, text):
+                self.error(
+                    raw,
+                    f"account {text or describe(raw)!r} is not a 12-digit AWS account id",
+                    "write it as account: '111111111111'",
+                )
+                return None
+            account = text
+        if name is None:
+            return None
+        return SsoRef(name, account, f"{self.path}:{node.start_mark.line + 1}")
 
     def _explicit(
         self, field_name: str, node: Node, collected: dict[str, list[tuple[str, Node]]]

@@ -66,12 +66,29 @@ class Ownership(Enum):
 
 
 @dataclass(frozen=True)
+class SsoRef:
+    """An IAM Identity Center permission set named in a file (``sso: Name``): at plan time it
+    becomes the account's AWSReservedSSO_<Name>_<suffix> role ARN, a backend role."""
+
+    permission_set: str
+    account: str | None = None  # None: the account of the credentials
+    location: str = ""  # file:line
+
+    @property
+    def label(self) -> str:
+        return f"sso: {self.permission_set}" + (
+            f" (account {self.account})" if self.account else ""
+        )
+
+
+@dataclass(frozen=True)
 class DesiredRole:
     name: str
     mapping: RoleMapping
     ownership: Ownership = Ownership.EXCLUSIVE
     absent: bool = False  # the mapping must not exist (exclusive only)
     location: str = ""  # file:line where the role is declared
+    sso: tuple[SsoRef, ...] = ()  # permission sets still to resolve into backend roles
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,11 @@ class MappingFile:
     roles: tuple[DesiredRole, ...] = field(default_factory=tuple)
     safety: Safety = field(default_factory=Safety)
     definitions: tuple[DesiredDefinition, ...] = field(default_factory=tuple)
+
+    @property
+    def sso_refs(self) -> tuple[SsoRef, ...]:
+        """Every permission set named by ``sso:`` (resolved at plan time)."""
+        return tuple(ref for role in self.roles for ref in role.sso)
 
 
 def pointer(name: str) -> str:

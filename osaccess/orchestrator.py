@@ -18,7 +18,7 @@ from pathlib import Path
 
 from osaccess import audit, errors
 from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect, iam_directories
+from osaccess.connection import Overrides, connect, iam_directories, resolve_sso_entries
 from osaccess.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.iam import plan_warnings
@@ -117,9 +117,12 @@ def _prepare(
     """Connect, read and plan every file (in parallel); a failure becomes a failed outcome."""
 
     def one(file: MappingFile) -> _Prepared:
+        file, names = resolve_sso_entries(file, overrides)  # before any request to the cluster
         api = connect(file.cluster, overrides)
         try:
             planned = make_plan(api, file)
+            if names:
+                planned = replace(planned, plan=replace(planned.plan, names=names))
             return _Prepared(file, api, with_iam_warnings(file, overrides, planned))
         except BaseException:
             api.close()

@@ -144,6 +144,12 @@ class Plan:
     access_changes: tuple[AccessChange, ...] = ()
     # what the file says that the cluster will not understand as meant (not a refusal)
     warnings: tuple[str, ...] = ()
+    # what the file called a value it did not spell out: resolved ARN -> "sso: AdminAccess"
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def named(self, value: str) -> str:
+        """The value, with what the file called it when that was not the value itself."""
+        return f"{value}   ({self.names[value]})" if value in self.names else value
 
     @property
     def empty(self) -> bool:

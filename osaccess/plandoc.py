@@ -111,6 +111,7 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
         ],
         "access_changes": [change.data() for change in plan.access_changes],
         "warnings": list(plan.warnings),
+        "names": dict(sorted(plan.names.items())),
         "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
         "fingerprint": context.fingerprint,
@@ -309,6 +310,7 @@ def _entry(entry: dict[str, Any]) -> Planned:
         tuple((str(d["kind"]), str(d["name"])) for d in entry.get("definitions_unchanged", [])),
         tuple(AccessChange.from_data(c) for c in entry.get("access_changes", [])),
         tuple(str(w) for w in entry.get("warnings", [])),
+        {str(k): str(v) for k, v in entry.get("names", {}).items()},
     )
     context = PlanContext(
         file=entry["file"],

@@ -67,7 +67,7 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         )
         for name in FIELDS:
             for value in sorted(change.added(name)):
-                out.write(style(f"      + {name:<17} {value}", "32") + "\n")
+                out.write(style(f"      + {name:<17} {plan.named(value)}", "32") + "\n")
             for value in sorted(change.removed(name)):
                 out.write(style(f"      - {name:<17} {value}   <- REMOVED", "1;31") + "\n")
         description = change.description_change
@@ -203,7 +203,10 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
                 out.write(f"| 🗑️ **DELETE** | `{_md(change.role)}` | | whole mapping |\n")
             for name in FIELDS:
                 for value in sorted(change.added(name)):
-                    out.write(f"| ➕ add | `{_md(change.role)}` | {name} | `{_md(value)}` |\n")
+                    called = f" ({_md(plan.names[value])})" if value in plan.names else ""
+                    out.write(
+                        f"| ➕ add | `{_md(change.role)}` | {name} | `{_md(value)}`{called} |\n"
+                    )
                 for value in sorted(change.removed(name)):
                     out.write(
                         f"| ❌ **REMOVE** | `{_md(change.role)}` | {name} | `{_md(value)}` |\n"

@@ -45,7 +45,8 @@ def validate(
     files = load_files(paths)
     if not iam:
         return
-    from osaccess.connection import iam_directories
+    from osaccess.connection import iam_directories, resolve_sso_entries
+    from osaccess.errors import PlanError
     from osaccess.iam import check_all, values_of
 
     missing = 0
@@ -54,6 +55,15 @@ def validate(
         if directory_for is None:
             typer.echo(f"{file.path}: IAM not checked (auth is not aws)", err=True)
             continue
+        try:
+            file, names = resolve_sso_entries(file, overrides)
+        except PlanError as exc:
+            missing += len(exc.problems)
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            names = {}
+        for arn, name in sorted(names.items(), key=lambda item: item[1]):
+            typer.echo(f"{file.path}: {name} is {arn}", err=True)
         findings = check_all(values_of(r.mapping for r in file.roles), directory_for)
         for finding in findings:
             if finding.status == "missing":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.conftest import ROOT, Sandbox, admin
-from tests.integration.helpers import ALICE, MASTER, SSO, run, write
+from tests.integration.helpers import ALICE, MASTER, SSO, live, run, write
 
 MAPPINGS = "/_plugins/_security/api/rolesmapping"
 WRONG_PATH = "arn:aws:iam::111111111111:role/AWSReservedSSO_Admin_0123456789abcdef"
@@ -175,3 +175,123 @@ def test_without_a_domain_name_the_policy_is_not_checked(
         in doctor.stdout
     )
     assert "set cluster.domain" in doctor.stdout
+
+
+# -- IAM Identity Center permission sets by name ----------------------------------------------
+
+SSO_ADMIN_222 = SSO_OTHER_ACCOUNT
+LOOKUP_222 = "arn:aws:iam::222222222222:role/analytics"  # assumed to read IAM in 222222222222
+
+
+def sso_file(tmp_path: Path, sandbox: Sandbox, roles_yaml: str, lookup: bool = False) -> Path:
+    path = write(tmp_path, sandbox, "sigv4-master", roles_yaml)
+    if lookup:
+        text = path.read_text().replace(
+            "  auth: aws\n", f"  auth: aws\n  iam_lookup_roles: [{LOOKUP_222}]\n", 1
+        )
+        path.write_text(text)
+    return path
+
+
+def test_permission_sets_resolve_at_plan_time_and_the_plan_file_keeps_the_arns(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path, aws_env: Sandbox, monkeypatch: object
+) -> None:
+    roles_yaml = (
+        f"  {roles[0]}:\n    - sso: Admin\n    - {{sso: Admin, account: '222222222222'}}\n"
+        f"  {roles[1]}: [{{sso: ReadOnly}}]\n"
+    )
+    path = sso_file(tmp_path, sandbox, roles_yaml, lookup=True)
+    planned = run(sandbox, "sigv4-master", "plan", str(path), "--out", str(tmp_path / "p.json"))
+    assert planned.returncode == 0, planned.stderr
+    assert f"+ backend_roles     {SSO}   (sso: Admin)" in planned.stdout
+    assert f"+ backend_roles     {SSO_ADMIN_222}   (sso: Admin)" in planned.stdout
+    assert f"+ backend_roles     {SSO_READONLY}   (sso: ReadOnly)" in planned.stdout
+    document = (tmp_path / "p.json").read_text()
+    assert SSO_ADMIN_222 in document and '"sso: ReadOnly"' in document
+
+    # apply --plan applies the recorded ARNs and asks IAM nothing
+    import boto3
+
+    from osaccess import api
+
+    calls: list[str] = []
+    original = boto3.Session.client
+
+    def recording(self: boto3.Session, service: str, *args: object, **kwargs: object) -> object:
+        client = original(self, service, *args, **kwargs)
+        client.meta.events.register(
+            "before-call.*.*", lambda model, **_: calls.append(f"{service}:{model.name}")
+        )
+        return client
+
+    monkeypatch.setattr(boto3.Session, "client", recording)  # type: ignore[attr-defined]
+    monkeypatch.setenv("AWS_PROFILE", "sandbox-master")  # type: ignore[attr-defined]
+    outcomes = api.apply_plan_file(tmp_path / "p.json")
+    assert [o.result for o in outcomes] == ["applied"], outcomes[0].error
+    assert not [c for c in calls if c.startswith("iam:")], calls
+    assert set(live(sandbox, roles[0])["backend_roles"]) == {SSO, SSO_ADMIN_222}
+    again = run(sandbox, "sigv4-master", "plan", str(path), "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout
+
+
+def test_a_permission_set_with_no_role_or_several_is_an_error_listing_candidates(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    roles_yaml = f"  {roles[0]}: [{{sso: Missing}}, {{sso: Support}}, {{sso: readonly}}]\n"
+    path = sso_file(tmp_path, sandbox, roles_yaml)
+    result = run(sandbox, "sigv4-master", "plan", str(path))
+    assert result.returncode == 1
+    err = result.stderr
+    assert "3 IAM Identity Center permission set(s) do not resolve to one role" in err
+    assert (
+        f"{path}:{len(path.read_text().splitlines())}: sso: Missing: no IAM Identity Center "
+        "role of account 111111111111 has this "
+        "permission set (permission sets with a role in account 111111111111: Admin, ReadOnly, "
+        "Support)" in err
+    )
+    assert (
+        "sso: Support: 2 IAM Identity Center roles of account 111111111111 have this permission "
+        "set: arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/"
+        "AWSReservedSSO_Support_1111aaaa2222bbbb, arn:aws:iam::111111111111:role/aws-reserved/"
+        "sso.amazonaws.com/eu-west-1/AWSReservedSSO_Support_3333cccc4444dddd" in err
+    )
+    assert "the name differs in case: write sso: ReadOnly" in err
+    assert live(sandbox, roles[0]) is None  # nothing was sent
+    validate = run(sandbox, "sigv4-master", "validate", "--iam", str(path))
+    assert (
+        validate.returncode == 1 and "sso: Missing: no IAM Identity Center role" in validate.stderr
+    )
+
+
+def test_another_account_without_a_lookup_role_cannot_resolve(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = sso_file(tmp_path, sandbox, f"  {roles[0]}: [{{sso: Admin, account: '222222222222'}}]\n")
+    result = run(sandbox, "sigv4-master", "plan", str(path))
+    assert result.returncode == 1
+    assert "sso: Admin: cannot list the roles of account 222222222222 (the credentials belong" in (
+        result.stderr
+    )
+    with_lookup = sso_file(
+        tmp_path, sandbox, f"  {roles[0]}: [{OTHER_ACCOUNT}, {SSO_ADMIN_222}]\n", lookup=True
+    )
+    checked = run(sandbox, "sigv4-master", "validate", "--iam", str(with_lookup))
+    assert checked.returncode == 0, checked.stderr
+    assert "IAM: 2 principal(s) exist exactly" in checked.stderr
+
+
+def test_import_writes_permission_sets_by_name_and_plans_empty(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    admin(sandbox, "PUT", f"{MAPPINGS}/{roles[0]}", {"backend_roles": [SSO, SSO_READONLY, MASTER]})
+    source = write(tmp_path, sandbox, "sigv4-master", f"  {roles[0]}: [{MASTER}]\n")
+    imported = run(sandbox, "sigv4-master", "import", "--cluster", str(source))
+    assert imported.returncode == 0, imported.stderr
+    text = imported.stdout
+    block = text[text.index(f"  {roles[0]}:") :].split("\n")[:4]
+    expected = [f"  {roles[0]}:", "    - sso: Admin", "    - sso: ReadOnly", f"    - {MASTER}"]
+    assert block == expected
+    path = tmp_path / "imported.yaml"
+    path.write_text(text)
+    again = run(sandbox, "sigv4-master", "plan", str(path), "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr

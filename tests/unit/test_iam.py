@@ -3,8 +3,18 @@ accounts are not checked; patterns name no single principal."""
 
 from __future__ import annotations
 
-from osaccess.iam import Directory, check, plan_warnings
-from osaccess.model import RoleMapping
+import pytest
+
+from osaccess.errors import ConfigError, PlanError
+from osaccess.iam import (
+    Directory,
+    check,
+    permission_set_of,
+    plan_warnings,
+    resolve_file,
+    resolve_sso,
+)
+from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping, SsoRef
 
 SSO = (
     "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
@@ -73,3 +83,76 @@ def test_plan_warnings_name_missing_principals_and_orphans() -> None:
         "IAM: the mapping of 'readall' on the cluster names arn:aws:iam::111111111111:user/"
         "departed: no such user in account 111111111111 (an orphan)",
     ]
+
+
+# -- IAM Identity Center permission sets by name ---------------------------------------------
+
+SSO_BASE = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/"
+
+
+class SsoDirectory:
+    def __init__(self, *arns: str) -> None:
+        self.roles = list(arns)
+
+    def find(self, kind: str, name: str) -> str | None:
+        return next((a for a in self.roles if a.rsplit("/", 1)[-1] == name), None)
+
+    def arns(self, kind: str) -> list[str]:
+        return self.roles if kind == "role" else []
+
+    def sso_roles(self) -> list[str]:
+        return [
+            a for a in self.roles if "/aws-reserved/sso.amazonaws.com/" in a.replace(":role", ":")
+        ]
+
+
+def test_permission_set_of_parses_identity_center_role_arns() -> None:
+    assert permission_set_of(SSO_BASE + "eu-west-1/AWSReservedSSO_Admin_Read_0a1b") == "Admin_Read"
+    assert permission_set_of(SSO_BASE + "AWSReservedSSO_Admin_0a1b") == "Admin"
+    assert permission_set_of("arn:aws:iam::111111111111:role/AWSReservedSSO_Admin_0a1b") is None
+    assert permission_set_of(SSO_BASE + "eu-west-1/Admin_0a1b") is None
+
+
+def test_one_role_resolves() -> None:
+    admin = SSO_BASE + "eu-west-1/AWSReservedSSO_Admin_0a1b2c"
+    directory = SsoDirectory(admin, SSO_BASE + "eu-west-1/AWSReservedSSO_AdminRead_3d4e")
+    assert resolve_sso(SsoRef("Admin"), "111111111111", directory) == admin
+
+
+def test_none_lists_the_permission_sets_of_the_account() -> None:
+    directory = SsoDirectory(SSO_BASE + "eu-west-1/AWSReservedSSO_ReadOnly_3d4e")
+    with pytest.raises(ConfigError) as raised:
+        resolve_sso(SsoRef("Admin", location="f.yaml:7"), "111111111111", directory)
+    assert raised.value.message.startswith("f.yaml:7: sso: Admin: no IAM Identity Center role")
+    assert raised.value.hint == "permission sets with a role in account 111111111111: ReadOnly"
+    with pytest.raises(ConfigError) as raised:
+        resolve_sso(SsoRef("readonly"), "111111111111", directory)
+    assert raised.value.hint == "the name differs in case: write sso: ReadOnly"
+
+
+def test_several_is_ambiguous_and_lists_them() -> None:
+    old, new = (
+        SSO_BASE + "AWSReservedSSO_Support_1a",
+        SSO_BASE + "eu-west-1/AWSReservedSSO_Support_2b",
+    )
+    with pytest.raises(ConfigError) as raised:
+        resolve_sso(SsoRef("Support"), "111111111111", SsoDirectory(old, new))
+    assert (
+        "2 IAM Identity Center roles of account 111111111111 have this permission set: "
+        f"{old}, {new}" in raised.value.message
+    )
+
+
+def test_resolve_file_adds_backend_roles_and_names_them() -> None:
+    admin = SSO_BASE + "eu-west-1/AWSReservedSSO_Admin_0a1b2c"
+    file = MappingFile(
+        "f.yaml",
+        ClusterSpec("https://x"),
+        (DesiredRole("all_access", RoleMapping.of(users=["u"]), sso=(SsoRef("Admin"),)),),
+    )
+    resolved, names = resolve_file(file, lambda _: SsoDirectory(admin), "111111111111")
+    assert resolved.roles[0].mapping.backend_roles == {admin}
+    assert resolved.roles[0].sso == () and names == {admin: "sso: Admin"}
+    with pytest.raises(PlanError) as raised:
+        resolve_file(file, lambda _: "no access", "111111111111")
+    assert "cannot list the roles of account 111111111111 (no access)" in raised.value.problems[0]

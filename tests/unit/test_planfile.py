@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,8 @@ contexts = st.builds(
         region=st.one_of(st.none(), text),
         assume_role=st.one_of(st.none(), text),
         username=st.one_of(st.none(), text),
+        iam_lookup_roles=st.lists(text, max_size=2).map(tuple),
+        domain=st.one_of(st.none(), text),
     ),
     safety=st.builds(
         Safety,
@@ -139,12 +142,20 @@ contexts = st.builds(
 
 
 @settings(max_examples=200)
-@given(scenario=scenarios(), protect=st.frozensets(text, max_size=3), context=contexts)
+@given(
+    scenario=scenarios(),
+    protect=st.frozensets(text, max_size=3),
+    context=contexts,
+    names=st.dictionaries(text, text, max_size=3),
+)
 def test_load_of_dump_is_the_plan(
-    scenario: tuple[list[DesiredRole], LiveState], protect: frozenset[str], context: PlanContext
+    scenario: tuple[list[DesiredRole], LiveState],
+    protect: frozenset[str],
+    context: PlanContext,
+    names: dict[str, str],
 ) -> None:
     desired, state = scenario
-    plan_ = plan(desired, state, protect)
+    plan_ = replace(plan(desired, state, protect), names=names)
     assert load(dump([(plan_, context)])) == [(plan_, context)]
 
 

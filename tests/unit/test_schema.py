@@ -53,7 +53,10 @@ VALID: dict[str, object] = {
     "roles": {
         "readall": ["arn:aws:iam::111111111111:user/alice"],
         "logs": {
-            "principals": ["arn:aws:iam::111111111111:role/analytics"],
+            "principals": [
+                "arn:aws:iam::111111111111:role/analytics",
+                {"sso": "AdminAccess", "account": "222222222222"},
+            ],
             "users": ["kibanaro"],
             "ownership": "shared",
             "description": "logs",
@@ -146,6 +149,8 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
                 "entries": [["a"], "a"],
                 "items": ["a", {"a": 1}, [1]],
                 "query": [12, ["a"], "not json"],
+                "principals": ["single", [3], [{"account": "111111111111"}], [{"sso": "a b"}]],
+                "account": ["12", 12, ["111111111111"], "nothing-like-it"],
             }[field.kind]
             if field.choices:
                 wrong.append("not-a-choice")
