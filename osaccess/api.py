@@ -230,12 +230,15 @@ def offline_state(file: MappingFile) -> State:
             definitions[name] = definition
         elif kind == "action_groups" and isinstance(definition, ActionGroup):
             groups[name] = definition
+    unresolved = ", ".join(sorted({ref.label for ref in file.sso_refs}))
     return State(
         {r.name: r.mapping for r in file.roles if not r.absent},
         definitions,
         groups,
         f"{file.path} (offline: what the file grants, with the built-in roles and action "
-        "groups; shared roles also keep what the cluster holds)",
+        "groups; shared roles also keep what the cluster holds"
+        + (f"; not counted, as only IAM can resolve them: {unresolved}" if unresolved else "")
+        + ")",
     )
 
 

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 from osaccess import compat, errors
 from osaccess.cluster import PREFIXES, SecurityApi
-from osaccess.connection import Overrides, connect, domain_access, iam_directories
+from osaccess.connection import (
+    Overrides,
+    connect,
+    domain_access,
+    iam_directories,
+    resolve_sso_entries,
+)
 from osaccess.domainpolicy import Domain, PolicyError
 from osaccess.iam import Directory, plan_warnings, values_of
 from osaccess.model import MappingFile
@@ -41,8 +47,16 @@ def diagnose(file: MappingFile, overrides: Overrides) -> tuple[str, list[Check]]
             directory_for = iam_directories(file.cluster, overrides)
         except errors.OsaccessError:
             directory_for = None
+        unresolved = None
+        if directory_for is not None:
+            try:  # sso: entries name roles only IAM knows
+                file, _ = resolve_sso_entries(file, overrides)
+            except errors.OsaccessError as exc:
+                unresolved = exc
         domain = domain_access(file.cluster, overrides)
-        checks = run_checks(api, file, directory_for=directory_for, domain=domain)
+        checks = run_checks(
+            api, file, directory_for=directory_for, domain=domain, unresolved=unresolved
+        )
         return api.endpoint, list(checks)
 
 
@@ -52,6 +66,7 @@ def run_checks(
     connect_timeout: float = 5.0,
     directory_for: Callable[[str], Directory | str] | None = None,
     domain: Domain | str | None = None,
+    unresolved: errors.OsaccessError | None = None,
 ) -> Iterator[Check]:
     """Yield checks in order; stop at the first failure that makes the rest meaningless."""
     parts = urlsplit(api.endpoint)
@@ -72,7 +87,7 @@ def run_checks(
         try:
             return Check(name, True, action())
         except errors.OsaccessError as exc:
-            return Check(name, False, exc.message, exc.hint or good_advice)
+            return Check(name, False, _detail(exc), exc.hint or good_advice)
 
     tls = "TLS verified" if parts.scheme == "https" else "plain HTTP, no TLS"
     try:
@@ -143,10 +158,18 @@ def run_checks(
         return f"all {len(file.roles)} role(s) of {file.path} exist"
 
     yield attempt("roles of the file", roles_exist)
-    if directory_for is not None:
+    if unresolved is not None:
+        yield Check("IAM principals", False, _detail(unresolved), unresolved.hint)
+    elif directory_for is not None:
         yield attempt("IAM principals", lambda: _principals_exist(api, file, directory_for))
     if domain is not None:
         yield _domain_policy(api, file, domain)
+
+
+def _detail(exc: errors.OsaccessError) -> str:
+    """The message, and each problem of a PlanError on a line of its own."""
+    problems = getattr(exc, "problems", [])
+    return exc.message + "".join(f"\n       - {p}" for p in problems)
 
 
 def _mapped_principals(api: SecurityApi, file: MappingFile) -> set[str]:

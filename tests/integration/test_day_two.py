@@ -69,7 +69,8 @@ def test_import_then_plan_shows_no_changes(
     text = out.read_text()
     assert "# Left out, reserved or hidden (osaccess cannot manage them): kibana_server" in text
     assert "\n  kibana_server:" not in text
-    assert f"  {assorted[0]}:\n    principals:\n      - {ALICE}\n      - {SSO}\n" in text
+    # the Identity Center role is written by its permission set
+    assert f"  {assorted[0]}:\n    principals:\n      - {ALICE}\n      - sso: Admin\n" in text
     assert "    ownership: shared   # keeps the values left out above" in text
     assert (
         "  # left on the cluster, not in this file: backend_roles: "
@@ -178,7 +179,13 @@ def test_doctor_checks_in_order_and_gives_advice(
         "write role mappings",
         "roles of the file",
         "IAM principals",
+        "domain access policy",
     ]
+    # the shipped file's `sso: Admin` counts as its role (resolved through IAM)
+    assert (
+        "domain access policy: 4 of 5 mapped IAM principal(s) allowed by the policy of domain "
+        "sandbox" in healthy.stdout
+    )
     env = env_for(sandbox, "sigv4-master") | {"AWS_PROFILE": "sandbox-alice"}
     alice = run(sandbox, "sigv4-master", "doctor", str(shipped), env=env)
     assert alice.returncode == 1
