@@ -23,7 +23,7 @@ from osaccess import builtin, errors, review
 from osaccess.cluster import SecurityApi
 from osaccess.connection import Overrides, connect, domain_access, iam_directories
 from osaccess.domainpolicy import Verdict
-from osaccess.explain import Explanation, holders, subject_for
+from osaccess.explain import Explanation, Subject, holders, subject_for
 from osaccess.explain import explain as explain_subject
 from osaccess.importer import INCLUDES, render_import
 from osaccess.loader import load as _load_result
@@ -170,6 +170,10 @@ def explain(
     """Which mappings match a principal, its roles, and what they allow (with the role and the
     action groups behind each grant): live, or with ``offline`` from the file alone."""
     subject = subject_for(principal, list(backend_roles), host)
+    if not offline:
+        subject = _session_role_from_iam(
+            subject, principal, cluster, overrides, backend_roles, host
+        )
     state = _state(cluster, overrides, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
     if offline:
@@ -182,6 +186,35 @@ def explain(
         return replace(found, domain=Verdict(who, "not checked", domain))
     verdicts = domain.verdicts([who])
     return replace(found, domain=verdicts[0]) if verdicts else found
+
+
+def _session_role_from_iam(
+    subject: Subject,
+    principal: str,
+    cluster: MappingFile | ClusterSpec | None,
+    overrides: Overrides | None,
+    backend_roles: Sequence[str],
+    host: str | None,
+) -> Subject:
+    """An STS session ARN does not carry its role's path; on AWS, IAM knows it (GetRole)."""
+    from osaccess.arn import ArnKind, classify
+
+    info = classify(principal.strip())
+    if info.kind is not ArnKind.ASSUMED_ROLE or info.account is None or info.name is None:
+        return subject
+    directories = iam_directories(_cluster(cluster), overrides or Overrides())
+    directory = directories(info.account) if directories is not None else None
+    if directory is None or isinstance(directory, str):
+        return subject
+    role = directory.find("role", info.name)
+    if role is None:
+        return subject
+    exact = subject_for(role, [*backend_roles], host)
+    note = (
+        f"{principal} is an STS session of {role} (the role's path comes from IAM); "
+        "OpenSearch sees that role"
+    )
+    return Subject(exact.caller, "IAM role (from an STS session ARN)", (note,))
 
 
 def role_holders(

@@ -246,6 +246,10 @@ class BotoDirectory:
             self._all[kind] = [item["Arn"] for page in pages for item in page[key]]
         return self._all[kind]
 
+    def probe(self) -> None:
+        """One cheap read (a single role), to learn early whether IAM can be read at all."""
+        self.client.list_roles(MaxItems=1)  # type: ignore[attr-defined]
+
     def sso_roles(self) -> list[str]:
         if "sso" not in self._all:
             pages = self.client.get_paginator("list_roles").paginate(PathPrefix=SSO_PATH)  # type: ignore[attr-defined]
@@ -293,7 +297,7 @@ class AwsDirectories:
                     f"the credentials belong to account {self.caller_account()}; add an "
                     f"iam_lookup_roles entry for {account} to check it"
                 )
-            found.arns("role")  # fails now, rather than mid-check, without IAM read access
+            found.probe()  # fails now, rather than mid-check, without IAM read access
             return found
         except Exception as exc:  # any failure makes the account "not checked"
             return f"cannot read IAM in account {account}: {type(exc).__name__}"

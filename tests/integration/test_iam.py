@@ -344,3 +344,15 @@ def test_import_writes_permission_sets_by_name_and_plans_empty(
     path.write_text(text)
     again = run(sandbox, "sigv4-master", "plan", str(path), "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_explain_finds_the_path_of_a_session_role_in_iam(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = domain_file(tmp_path, sandbox, f"  {roles[0]}: [{{sso: Admin}}]\n")
+    assert run(sandbox, "sigv4-master", "apply", "--yes", str(path)).returncode == 0
+    session = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice"
+    result = run(sandbox, "sigv4-master", "explain", session, "--cluster", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"is an STS session of {SSO} (the role's path comes from IAM)" in result.stdout
+    assert roles[0] in result.stdout.split("Roles: ")[1].split("\n")[0]
