@@ -122,7 +122,7 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         out.write("\n" + style("  Access changes (who gains, who LOSES):", "1") + "\n")
         shown = plan.access_changes[:MAX_PRINCIPALS_SHOWN]
         for access in shown:
-            out.write(f"    {access.principal}\n")
+            out.write(f"    {plan.named(access.principal)}\n")
             for sign, what in _access_lines(access):
                 if sign == "+":
                     out.write(style(f"      + {what}", "32") + "\n")

@@ -101,3 +101,18 @@ def test_a_long_list_of_unchanged_roles_is_shortened() -> None:
     render_text(unchanged, CONTEXT, out)
     assert "role_0009 and 4990 more." in out.getvalue()
     assert len(out.getvalue()) < 1000
+
+
+def test_resolved_values_show_what_the_file_called_them() -> None:
+    from dataclasses import replace
+
+    sso = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0a1b"
+    state = LiveState({}, frozenset({"readall"}))
+    planned = plan([DesiredRole("readall", RoleMapping.of(backend_roles=[sso]))], state)
+    planned = replace(planned, names={sso: "sso: Admin"})
+    text, markdown = io.StringIO(), io.StringIO()
+    render_text(planned, CONTEXT, text)
+    render_markdown(planned, CONTEXT, markdown)
+    assert f"+ backend_roles     {sso}   (sso: Admin)" in text.getvalue()
+    assert f"\n    {sso}   (sso: Admin)\n" in text.getvalue()  # in the access changes too
+    assert f"`{sso}` (sso: Admin) |" in markdown.getvalue()
