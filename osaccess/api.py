@@ -36,6 +36,7 @@ from osaccess.model import (
     RoleMapping,
 )
 from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
+from osaccess.principals import field_for
 
 __all__ = [
     "Outcome",
@@ -176,7 +177,7 @@ def explain(
         )
     state = _state(cluster, overrides, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
-    if offline:
+    if offline or field_for(subject.caller.user_name).field is None:  # not an IAM principal
         return found
     domain = domain_access(_cluster(cluster), overrides or Overrides())
     if domain is None:  # not on Amazon OpenSearch Service

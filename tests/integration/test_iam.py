@@ -207,6 +207,9 @@ def test_explain_says_the_domain_policy_refuses_a_mapped_principal(
 
     policy = json.loads(as_json.stdout)["domain_access_policy"]
     assert policy["status"] == "denied" and policy["refused"] is True
+    # a plain user name is no IAM principal: the domain policy has nothing to say about it
+    plain = run(sandbox, "sigv4-master", "explain", "admin", "--cluster", str(path))
+    assert plain.returncode == 0 and "Domain access policy" not in plain.stdout
 
 
 def test_without_a_domain_name_the_policy_is_not_checked(
