@@ -68,11 +68,19 @@ def check(arn: str, directory_for: Callable[[str], Directory | str]) -> Finding 
     found = directory.find(kind, info.name)
     if found == arn:
         return Finding(arn, "exists", f"{arn}: the {kind} exists")
-    if found is not None:
+    if found is not None:  # IAM finds names whatever their case: say what differs
+        name = found.rsplit("/", 1)[-1]
+        differs = (
+            "under another path"
+            if name == info.name
+            else "with its name in another case"
+            if found.lower() == arn.lower()
+            else "under another path and with its name in another case"
+        )
         return Finding(
             arn,
             "missing",
-            f"{arn}: no such {kind}; a {kind} named {info.name} exists under another path",
+            f"{arn}: no such {kind}; a {kind} named {name} exists {differs}",
             use=found,
         )
     same = [a for a in directory.arns(kind) if a.rsplit("/", 1)[-1].lower() == info.name.lower()]

@@ -156,3 +156,24 @@ def test_resolve_file_adds_backend_roles_and_names_them() -> None:
     with pytest.raises(PlanError) as raised:
         resolve_file(file, lambda _: "no access", "111111111111")
     assert "cannot list the roles of account 111111111111 (no access)" in raised.value.problems[0]
+
+
+def test_a_case_insensitive_lookup_says_the_case_differs() -> None:
+    """IAM's GetRole finds a role whatever the case of the name asked for."""
+
+    class CaseBlind:
+        def find(self, kind: str, name: str) -> str | None:
+            return "arn:aws:iam::111111111111:role/Deployer" if name.lower() == "deployer" else None
+
+        def arns(self, kind: str) -> list[str]:
+            return ["arn:aws:iam::111111111111:role/Deployer"]
+
+        def sso_roles(self) -> list[str]:
+            return []
+
+    finding = check("arn:aws:iam::111111111111:role/deployer", lambda _: CaseBlind())
+    assert finding is not None and finding.use == "arn:aws:iam::111111111111:role/Deployer"
+    assert finding.message.endswith("a role named Deployer exists with its name in another case")
+    moved = check("arn:aws:iam::111111111111:role/ci/deployer", lambda _: CaseBlind())
+    assert moved is not None
+    assert moved.message.endswith("under another path and with its name in another case")
