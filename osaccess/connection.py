@@ -102,7 +102,7 @@ def resolve_sso_entries(
         raise errors.CredentialsError(
             f"cannot tell which account the credentials belong to (sts:GetCallerIdentity): "
             f"{type(exc).__name__}",
-            hint="check the AWS credentials and region, or give each sso entry its account:",
+            hint="check the AWS credentials and the region",
         ) from exc
     return resolve_file(file, directories, account)
 
