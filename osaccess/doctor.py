@@ -22,7 +22,7 @@ from osaccess.connection import (
     iam_directories,
     resolve_sso_entries,
 )
-from osaccess.domainpolicy import Domain, PolicyError
+from osaccess.domainpolicy import Domain, PolicyError, stale_principals
 from osaccess.iam import Directory, plan_warnings, values_of
 from osaccess.model import MappingFile
 
@@ -190,6 +190,11 @@ def _domain_policy(api: SecurityApi, file: MappingFile, domain: Domain | str) ->
     unsure = [v for v in verdicts if not v.refused and v.status != "allowed"]
     lines = [f"\n       refused: {v.text()}" for v in refused]
     lines += [f"\n       {v.text()}" for v in unsure]
+    lines += [
+        f"\n       the policy names {p}, the id of a deleted IAM role or user: a principal "
+        "re-created under the same name does not match it; name the ARN again"
+        for p in stale_principals(domain.policy)
+    ]
     summary = (
         f"{len(verdicts) - len(refused) - len(unsure)} of {len(verdicts)} mapped IAM "
         f"principal(s) allowed by the policy of domain {domain.name}"

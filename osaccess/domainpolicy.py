@@ -275,6 +275,21 @@ class Domain:
         return [evaluate(self.policy, p, self.arn) for p in wanted]
 
 
+_UNIQUE_ID = re.compile(r"^A(?:ROA|IDA)[A-Z0-9]{12,}$")
+
+
+def stale_principals(policy: str | dict[str, Any] | None) -> list[str]:
+    """Unique ids (AROA..., AIDA...) among the policy's principals: IAM shows a deleted role or
+    user so in a resource policy, and a principal re-created under the same name does not match."""
+    found = set()
+    for statement in parse(policy):
+        for key in ("Principal", "NotPrincipal"):
+            block = statement.get(key)
+            if isinstance(block, dict):
+                found |= {p for p in _listed(block.get("AWS")) if _UNIQUE_ID.match(p)}
+    return sorted(found)
+
+
 def read_domain(client: Any, name: str) -> Domain:
     """DescribeDomain (read-only) through boto3's ``opensearch`` client."""
     status = client.describe_domain(DomainName=name)["DomainStatus"]

@@ -182,6 +182,7 @@ def test_doctor_reads_the_domain_policy_allow_deny_and_condition(
     )
     assert f"refused: the domain's access policy allows {ALICE}" not in out
     assert "advice: allow these principals in the domain's access policy" in out
+    assert "the policy names AROAEXAMPLEDELETED0001, the id of a deleted IAM role or user" in out
 
 
 def test_explain_says_the_domain_policy_refuses_a_mapped_principal(

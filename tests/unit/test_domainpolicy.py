@@ -147,3 +147,11 @@ def test_empty_and_broken_policies() -> None:
 )
 def test_domain_name(endpoint: str, configured: str | None, expected: str | None) -> None:
     assert domain_name(endpoint, configured) == expected
+
+
+def test_unique_ids_of_deleted_principals_are_found() -> None:
+    from osaccess.domainpolicy import stale_principals
+
+    doc = policy(allow({"AWS": [ALICE, "AROAEXAMPLEID1234567"]}), allow("*"))
+    assert stale_principals(doc) == ["AROAEXAMPLEID1234567"]
+    assert stale_principals(policy(allow({"AWS": ALICE}))) == []
