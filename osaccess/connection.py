@@ -80,13 +80,14 @@ def iam_directories(spec: ClusterSpec | None, overrides: Overrides) -> AwsDirect
 
 
 def resolve_sso_entries(
-    file: MappingFile, overrides: Overrides
+    file: MappingFile, overrides: Overrides, directories: AwsDirectories | None = None
 ) -> tuple[MappingFile, dict[str, str]]:
     """The file with its ``sso:`` entries resolved to role ARNs through IAM (read-only), and what
-    the file called each resolved ARN. A file without them is returned as it is, with no call."""
+    the file called each resolved ARN. A file without them is returned as it is, with no call.
+    ``directories`` reuses the lookups (and their cache) of the same run."""
     if not file.sso_refs:
         return file, {}
-    directories = iam_directories(file.cluster, overrides)
+    directories = directories or iam_directories(file.cluster, overrides)
     if directories is None:
         ref = file.sso_refs[0]
         raise errors.ConfigError(

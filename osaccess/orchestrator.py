@@ -21,7 +21,7 @@ from osaccess.cluster import SecurityApi
 from osaccess.connection import Overrides, connect, iam_directories, resolve_sso_entries
 from osaccess.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
-from osaccess.iam import plan_warnings
+from osaccess.iam import Directory, plan_warnings
 from osaccess.model import MappingFile
 from osaccess.parallel import map_bounded
 from osaccess.plan import Plan
@@ -117,13 +117,15 @@ def _prepare(
     """Connect, read and plan every file (in parallel); a failure becomes a failed outcome."""
 
     def one(file: MappingFile) -> _Prepared:
-        file, names = resolve_sso_entries(file, overrides)  # before any request to the cluster
+        # one set of IAM lookups per file serves the sso: entries and the warnings
+        directories = iam_directories(file.cluster, overrides)
+        file, names = resolve_sso_entries(file, overrides, directories)  # before any request
         api = connect(file.cluster, overrides)
         try:
             planned = make_plan(api, file)
             if names:
                 planned = replace(planned, plan=replace(planned.plan, names=names))
-            return _Prepared(file, api, with_iam_warnings(file, overrides, planned))
+            return _Prepared(file, api, with_iam_warnings(file, planned, directories))
         except BaseException:
             api.close()
             raise
@@ -139,10 +141,11 @@ def _prepare(
     return prepared
 
 
-def with_iam_warnings(file: MappingFile, overrides: Overrides, planned: Planned) -> Planned:
+def with_iam_warnings(
+    file: MappingFile, planned: Planned, directory_for: Callable[[str], Directory | str] | None
+) -> Planned:
     """The plan, with what IAM says of its principals (AWS only, read-only calls): those of the
     file that do not exist, and orphans on the cluster."""
-    directory_for = iam_directories(file.cluster, overrides)
     if directory_for is None:
         return planned
     live = {name: entry.mapping for name, entry in planned.live.mappings.items()}
