@@ -154,7 +154,8 @@ def _sso_entries(
         return {}
     arns = [arn for entry in live.mappings.values() for arn in entry.mapping.backend_roles]
     try:
-        return sso_entries(arns, directories, directories.caller_account())
+        default = (spec.account if spec is not None else None) or directories.caller_account()
+        return sso_entries(arns, directories, default)
     except Exception:  # no account to compare with: keep the ARNs
         return {}
 

@@ -95,6 +95,8 @@ def resolve_sso_entries(
             "(auth: aws)",
             hint="write the role's ARN instead of sso:, or use auth: aws",
         )
+    if file.cluster.account:  # the cluster's account, when the file says it
+        return resolve_file(file, directories, file.cluster.account)
     try:
         account = directories.caller_account()
     except errors.OsaccessError:

@@ -94,6 +94,12 @@ CLUSTER = Section(
         _string("ca_certs", "CA bundle that signed the cluster's certificate."),
         _string("client_cert", "Client certificate (PEM) for auth: cert."),
         _string("client_key", "Client certificate key (PEM) for auth: cert."),
+        Field(
+            "account",
+            "account",
+            "The AWS account of the domain: the default account of sso entries (default: the "
+            "account of the credentials osaccess signs with).",
+        ),
         _string(
             "domain",
             "The Amazon OpenSearch Service domain's name, to read its access policy (default: "
@@ -126,8 +132,8 @@ SSO = Section(
         Field(
             "account",
             "account",
-            "The AWS account of that role (default: the account of the credentials osaccess "
-            "signs with).",
+            "The AWS account of that role (default: cluster.account, else the account of the "
+            "credentials osaccess signs with).",
         ),
     ),
 )

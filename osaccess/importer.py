@@ -99,6 +99,7 @@ def render_import(
         "ca_certs",
         "client_cert",
         "client_key",
+        "account",
         "domain",
         "iam_lookup_roles",
     ):

@@ -455,6 +455,11 @@ class _Loader(YamlReader):
         values: dict[str, str] = {}
         lookup_roles: list[str] = []
         for name, value_node in keys.items():
+            if CLUSTER.field(name).kind == "account":
+                account = self._account(value_node, f"cluster.{name}")
+                if account is not None:
+                    values[name] = account
+                continue
             if CLUSTER.field(name).kind == "strings":
                 for arn, item in self._items(value_node, f"cluster.{name}"):
                     if field_for(arn).field != "backend_roles":
@@ -534,6 +539,7 @@ class _Loader(YamlReader):
             client_key=_relative(base, values.get("client_key")),
             iam_lookup_roles=tuple(lookup_roles),
             domain=values.get("domain"),
+            account=values.get("account"),
         )
 
     def _roles(self, node: Node | None, root: Node) -> list[DesiredRole] | None:
@@ -709,6 +715,18 @@ class _Loader(YamlReader):
             if value == "*":
                 self._everyone(item, "principals")
 
+    def _account(self, node: Node, what: str) -> str | None:
+        """A 12-digit AWS account id, quoted or not (YAML reads it as a number otherwise)."""
+        text = str(node.value) if isinstance(node, ScalarNode) else ""
+        if not isinstance(node, ScalarNode) or not re.match(ACCOUNT_PATTERN, text):
+            self.error(
+                node,
+                f"{what} {text or describe(node)!r} is not a 12-digit AWS account id",
+                f"write it as {what.rsplit('.', 1)[-1]}: '111111111111'",
+            )
+            return None
+        return text
+
     def _sso(self, node: MappingNode) -> SsoRef | None:
         """``{sso: PermissionSet, account: "111111111111"}``: an IAM Identity Center role."""
         keys = self._keys(node, SSO)
@@ -730,16 +748,9 @@ class _Loader(YamlReader):
             name = None
         account = None
         if "account" in keys:
-            raw = keys["account"]
-            text = str(raw.value) if isinstance(raw, ScalarNode) else ""
-            if not isinstance(raw, ScalarNode) or not re.match(ACCOUNT_PATTERN, text):
-                self.error(
-                    raw,
-                    f"account {text or describe(raw)!r} is not a 12-digit AWS account id",
-                    "write it as account: '111111111111'",
-                )
+            account = self._account(keys["account"], "account")
+            if account is None:
                 return None
-            account = text
         if name is None:
             return None
         return SsoRef(name, account, f"{self.path}:{node.start_mark.line + 1}")

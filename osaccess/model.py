@@ -133,6 +133,8 @@ class ClusterSpec:
     iam_lookup_roles: tuple[str, ...] = ()
     # the Amazon OpenSearch Service domain's name (default: from the endpoint)
     domain: str | None = None
+    # the domain's AWS account: the default account of sso entries (default: the credentials')
+    account: str | None = None
 
 
 DEFAULT_ADMIN_ROLES = ("all_access", "security_manager")

@@ -360,3 +360,15 @@ def test_explain_finds_the_path_of_a_session_role_in_iam(
     assert result.returncode == 0, result.stderr
     assert f"is an STS session of {SSO} (the role's path comes from IAM)" in result.stdout
     assert roles[0] in result.stdout.split("Roles: ")[1].split("\n")[0]
+
+
+def test_the_cluster_account_is_the_default_account_of_sso_entries(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    path = sso_file(tmp_path, sandbox, f"  {roles[0]}: [{{sso: Admin}}]\n", lookup=True)
+    path.write_text(
+        path.read_text().replace("  auth: aws\n", "  auth: aws\n  account: '222222222222'\n")
+    )
+    checked = run(sandbox, "sigv4-master", "validate", "--iam", str(path))
+    assert checked.returncode == 0, checked.stderr
+    assert f"{path}: sso: Admin is {SSO_ADMIN_222}" in checked.stderr

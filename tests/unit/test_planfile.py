@@ -127,6 +127,7 @@ contexts = st.builds(
         username=st.one_of(st.none(), text),
         iam_lookup_roles=st.lists(text, max_size=2).map(tuple),
         domain=st.one_of(st.none(), text),
+        account=st.one_of(st.none(), text),
     ),
     safety=st.builds(
         Safety,

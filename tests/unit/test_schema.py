@@ -49,6 +49,7 @@ VALID: dict[str, object] = {
         "auth": "aws",
         "assume_role": "arn:aws:iam::111111111111:role/deployer",
         "domain": "logs",
+        "account": "111111111111",
     },
     "roles": {
         "readall": ["arn:aws:iam::111111111111:user/alice"],

@@ -59,3 +59,20 @@ def test_an_absent_role_with_an_sso_entry_is_refused(tmp_path: Path) -> None:
     roles = "  readall:\n    state: absent\n    principals: [{sso: ReadOnly}]\n"
     errors, _ = load_roles(tmp_path, roles)
     assert any("'absent' but lists principals" in e for e in errors), errors
+
+
+def test_the_cluster_account_is_read_quoted_or_not(tmp_path: Path) -> None:
+    for written in ("222222222222", "'222222222222'"):
+        path = tmp_path / "c.yaml"
+        path.write_text(
+            f"cluster:\n  endpoint: https://x.example.com\n  account: {written}\n"
+            "roles:\n  readall: [{sso: ReadOnly}]\n"
+        )
+        result = load(str(path))
+        assert result.file is not None and result.file.cluster.account == "222222222222"
+    path.write_text(
+        "cluster:\n  endpoint: https://x.example.com\n  account: 42\nroles:\n  r: [{sso: A}]\n"
+    )
+    (error,) = [p.render() for p in load(str(path)).errors]
+    assert "cluster.account '42' is not a 12-digit AWS account id" in error
+    assert "account: '111111111111'" in error
