@@ -21,7 +21,13 @@ from typing import Any
 
 from osaccess import builtin, errors, review
 from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect, domain_access, iam_directories
+from osaccess.connection import (
+    Overrides,
+    cluster_account,
+    connect,
+    domain_access,
+    iam_directories,
+)
 from osaccess.domainpolicy import Verdict
 from osaccess.explain import Explanation, Subject, holders, subject_for
 from osaccess.explain import explain as explain_subject
@@ -36,7 +42,7 @@ from osaccess.model import (
     RoleMapping,
 )
 from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
-from osaccess.principals import field_for
+from osaccess.principals import one_iam_principal
 
 __all__ = [
     "Outcome",
@@ -154,9 +160,8 @@ def _sso_entries(
         return {}
     arns = [arn for entry in live.mappings.values() for arn in entry.mapping.backend_roles]
     try:
-        default = (spec.account if spec is not None else None) or directories.caller_account()
-        return sso_entries(arns, directories, default)
-    except Exception:  # no account to compare with: keep the ARNs
+        return sso_entries(arns, directories, cluster_account(spec, directories))
+    except Exception:  # IAM cannot say: keep the ARNs
         return {}
 
 
@@ -178,7 +183,7 @@ def explain(
         )
     state = _state(cluster, overrides, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
-    if offline or field_for(subject.caller.user_name).field is None:  # not an IAM principal
+    if offline or not one_iam_principal(subject.caller.user_name):
         return found
     domain = domain_access(_cluster(cluster), overrides or Overrides())
     if domain is None:  # not on Amazon OpenSearch Service

@@ -19,6 +19,7 @@ from osaccess.overrides import Overrides
 
 __all__ = [
     "Overrides",
+    "cluster_account",
     "connect",
     "domain_access",
     "effective",
@@ -95,10 +96,16 @@ def resolve_sso_entries(
             "(auth: aws)",
             hint="write the role's ARN instead of sso:, or use auth: aws",
         )
-    if file.cluster.account:  # the cluster's account, when the file says it
-        return resolve_file(file, directories, file.cluster.account)
+    return resolve_file(file, directories, cluster_account(file.cluster, directories))
+
+
+def cluster_account(spec: ClusterSpec | None, directories: AwsDirectories) -> str:
+    """The cluster's AWS account: ``cluster.account`` when the file says it, else the account of
+    the credentials osaccess signs with."""
+    if spec is not None and spec.account:
+        return spec.account
     try:
-        account = directories.caller_account()
+        return directories.caller_account()
     except errors.OsaccessError:
         raise
     except Exception as exc:
@@ -107,7 +114,6 @@ def resolve_sso_entries(
             f"{type(exc).__name__}",
             hint="check the AWS credentials and the region",
         ) from exc
-    return resolve_file(file, directories, account)
 
 
 def domain_access(spec: ClusterSpec | None, overrides: Overrides) -> Domain | str | None:

@@ -24,7 +24,7 @@ from osaccess.connection import (
 )
 from osaccess.domainpolicy import Domain, PolicyError, stale_principals
 from osaccess.iam import Directory, plan_warnings, values_of
-from osaccess.model import MappingFile
+from osaccess.model import MappingFile, RoleMapping
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,11 @@ def run_checks(
         check = Check("version", True, f"not visible to this caller ({check.detail})")
     yield check
 
+    live: dict[str, RoleMapping] = {}  # read once here, used by the IAM and domain checks
+
     def read() -> str:
-        count = len(api.read_mappings())  # also finds the API prefix
+        live.update((n, e.mapping) for n, e in api.read_mappings().items())  # finds the prefix
+        count = len(live)
         legacy = " (legacy prefix)" if api.prefix == PREFIXES[1] else ""
         return f"GET {api.prefix}/api/rolesmapping allowed{legacy}: {count} mapping(s)"
 
@@ -161,9 +164,9 @@ def run_checks(
     if unresolved is not None:
         yield Check("IAM principals", False, _detail(unresolved), unresolved.hint)
     elif directory_for is not None:
-        yield attempt("IAM principals", lambda: _principals_exist(api, file, directory_for))
+        yield attempt("IAM principals", lambda: _principals_exist(live, file, directory_for))
     if domain is not None:
-        yield _domain_policy(api, file, domain)
+        yield _domain_policy(live, file, domain)
 
 
 def _detail(exc: errors.OsaccessError) -> str:
@@ -172,20 +175,16 @@ def _detail(exc: errors.OsaccessError) -> str:
     return exc.message + "".join(f"\n       - {p}" for p in problems)
 
 
-def _mapped_principals(api: SecurityApi, file: MappingFile) -> set[str]:
-    live = [entry.mapping for entry in api.read_mappings().values()]
-    return values_of([*live, *(r.mapping for r in file.roles if not r.absent)])
-
-
-def _domain_policy(api: SecurityApi, file: MappingFile, domain: Domain | str) -> Check:
+def _domain_policy(live: dict[str, RoleMapping], file: MappingFile, domain: Domain | str) -> Check:
     """Does the domain's access policy let each mapped IAM principal in (before FGAC)?"""
     name = "domain access policy"
     if isinstance(domain, str):
         return Check(name, True, f"not checked: {domain}")
+    mapped = values_of([*live.values(), *(r.mapping for r in file.roles if not r.absent)])
     try:
-        verdicts = domain.verdicts(_mapped_principals(api, file))
-    except (errors.OsaccessError, PolicyError) as exc:
-        return Check(name, False, str(getattr(exc, "message", exc)))
+        verdicts = domain.verdicts(mapped)
+    except PolicyError as exc:
+        return Check(name, False, str(exc))
     refused = [v for v in verdicts if v.refused]
     unsure = [v for v in verdicts if not v.refused and v.status != "allowed"]
     lines = [f"\n       refused: {v.text()}" for v in refused]
@@ -211,9 +210,10 @@ def _domain_policy(api: SecurityApi, file: MappingFile, domain: Domain | str) ->
 
 
 def _principals_exist(
-    api: SecurityApi, file: MappingFile, directory_for: Callable[[str], Directory | str]
+    live: dict[str, RoleMapping],
+    file: MappingFile,
+    directory_for: Callable[[str], Directory | str],
 ) -> str:
-    live = {name: entry.mapping for name, entry in api.read_mappings().items()}
     problems = plan_warnings([r.mapping for r in file.roles if not r.absent], live, directory_for)
     if problems:
         raise errors.PlanError(

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from osaccess.principals import one_iam_principal
+
 HTTP_ACTIONS = (
     "es:ESHttpGet",
     "es:ESHttpHead",
@@ -263,15 +265,7 @@ class Domain:
     def verdicts(self, principals: Iterable[str]) -> list[Verdict]:
         """The verdict for each IAM user or role ARN among ``principals`` (others are skipped:
         the domain policy names IAM principals only)."""
-        from osaccess.arn import ArnKind, classify
-        from osaccess.matching import pattern_kind
-
-        wanted = sorted(
-            p
-            for p in set(principals)
-            if classify(p).kind in (ArnKind.IAM_USER, ArnKind.IAM_ROLE)
-            and pattern_kind(p) == "exact"
-        )
+        wanted = sorted(p for p in set(principals) if one_iam_principal(p))
         return [evaluate(self.policy, p, self.arn) for p in wanted]
 
 

@@ -23,8 +23,8 @@ from typing import Literal, Protocol
 
 from osaccess import errors
 from osaccess.arn import ArnKind, classify
-from osaccess.matching import pattern_kind
 from osaccess.model import MappingFile, RoleMapping, SsoRef
+from osaccess.principals import one_iam_principal
 
 Status = Literal["exists", "missing", "not checked"]
 
@@ -57,9 +57,9 @@ def check(arn: str, directory_for: Callable[[str], Directory | str]) -> Finding 
     """The finding for one value, or None when it is not an IAM user or role ARN (or is a
     wildcard or regex pattern, which names no single principal). ``directory_for`` gives an
     account's directory, or why that account cannot be read."""
-    info = classify(arn)
-    if info.kind not in (ArnKind.IAM_USER, ArnKind.IAM_ROLE) or pattern_kind(arn) != "exact":
+    if not one_iam_principal(arn):
         return None
+    info = classify(arn)
     kind = "role" if info.kind is ArnKind.IAM_ROLE else "user"
     assert info.account is not None and info.name is not None
     directory = directory_for(info.account)

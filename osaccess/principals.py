@@ -40,6 +40,14 @@ def field_for(value: str) -> Placement:
     return Placement(field, info)
 
 
+def one_iam_principal(value: str) -> bool:
+    """The value names exactly one IAM user or role (an ARN, not a wildcard or regex pattern):
+    what IAM and a domain policy can say something about."""
+    from osaccess.matching import pattern_kind
+
+    return field_for(value).field is not None and pattern_kind(value) == "exact"
+
+
 def value_problem(value: str) -> str | None:
     """Why no mapping could hold this value as it is (None: it can)."""
     if not value or value != value.strip() or CONTROL.search(value):
