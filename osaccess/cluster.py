@@ -55,9 +55,11 @@ class SecurityApi:
     def endpoint(self) -> str:
         return self.transport.endpoint
 
-    def _send(self, method: str, path: str, body: Any = None) -> Response:
+    def _send(
+        self, method: str, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> Response:
         self.requests += 1
-        return self.transport.request(method, path, body)
+        return self.transport.request(method, path, body, timeout=timeout)
 
     def _fail(self, response: Response, method: str, path: str) -> errors.ClusterError:
         return self.transport.error_for(response, method, path)
@@ -151,15 +153,20 @@ class SecurityApi:
             definitions=definitions,
         )
 
-    def patch_mappings(self, operations: list[dict[str, Any]]) -> str:
+    def patch_mappings(
+        self, operations: list[dict[str, Any]], *, timeout: float | None = None
+    ) -> str:
         """Send one collection PATCH of the mappings (all or nothing); the plugin's message."""
-        return self.patch("rolesmapping", operations)
+        return self.patch("rolesmapping", operations, timeout=timeout)
 
-    def patch(self, endpoint: str, operations: list[dict[str, Any]]) -> str:
-        """Send one collection PATCH of one resource type (all or nothing); the message."""
+    def patch(
+        self, endpoint: str, operations: list[dict[str, Any]], *, timeout: float | None = None
+    ) -> str:
+        """Send one collection PATCH of one resource type (all or nothing); the message.
+        ``timeout``: how long to wait for the answer (a long write), else the read timeout."""
         assert self.prefix is not None
         path = f"{self.prefix}/api/{endpoint}"
-        response = self._send("PATCH", path, operations)
+        response = self._send("PATCH", path, operations, timeout=timeout)
         if response.status != 200:
             raise self._fail(response, "PATCH", path)
         try:

@@ -1,12 +1,13 @@
 """Plan and apply for one cluster, through one code path: a dry run rehearses what apply does.
 
-make_plan(api, file)   -> Planned            3 requests: all mappings, all roles, authinfo
-execute(api, planned)  -> ApplyResult        re-read (1), one PATCH (1), verify (1)
+make_plan(api, file)   -> Planned            5 requests: one GET per resource type, authinfo
+execute(api, planned)  -> ApplyResult        per type: re-read (1), one PATCH (1); verify
 execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
 
 The write loop (:func:`_write`) re-reads before writing and refuses a stale plan, re-plans after
-a 409, waits out a 429, and after a 500 or a lost answer re-reads to learn whether the write
-happened, never writing twice without knowing.
+a 409, waits out a 429, and after a 500 or a lost or late answer re-reads to learn whether the
+write happened (until the write's deadline, :mod:`osaccess.pace`), never writing twice. A write
+waits as long as its size needs; ``max_operations`` splits it into parts, only when asked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from osaccess import errors
+from osaccess import errors, pace
 from osaccess.cluster import SecurityApi
 from osaccess.model import (
     DEFINITION_KINDS,
@@ -58,14 +59,6 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     identity = Identity.from_authinfo(api.authinfo())
     plan_ = plan(file.roles, live, file.safety.protect, file.definitions)
     return Planned(live, plan_, identity, tuple(evaluate(plan_, live, file.safety, identity)))
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    plan: Plan  # the plan that was written (a re-plan after a conflict may differ)
-    attempts: int
-    message: str
-    verified: bool
 
 
 def refuse_if_unsafe(refusals: tuple[Refusal, ...] | list[Refusal], force: bool) -> None:
@@ -135,26 +128,49 @@ P = TypeVar("P")
 
 
 @dataclass(frozen=True)
+class WriteOptions:
+    """How apply writes: ``max_operations`` splits a type's PATCH into parts of at most that
+    many operations (explicitly, never by itself); ``progress`` hears what a person should see
+    while a long write runs; ``sleep`` is off in tests."""
+
+    max_retries: int = MAX_CONFLICT_RETRIES
+    sleep: bool = True
+    max_operations: int | None = None
+    progress: Callable[[str], None] = lambda _: None
+
+
+@dataclass(frozen=True)
 class _Target(Generic[P]):
     """One resource type as the write loop sees it: P is what is written (a mapping plan, or
     the changes to one kind of definition)."""
 
     what: str  # for messages: "role mappings", "roles", ...
+    endpoint: str  # rolesmapping, roles, ...: what the write's cost depends on
     read: Callable[[], Any]
     operations: Callable[[P], list[dict[str, Any]]]
     stale: Callable[[P, Any], list[str]]  # what moved since the plan (empty: nothing)
     applied: Callable[[P, Any], bool]
-    patch: Callable[[list[dict[str, Any]]], str]
+    landed: Callable[[P, Any], int]  # how many of P's changes the cluster shows
+    patch: Callable[[list[dict[str, Any]], float], str]
+    names: Callable[[P], list[str]]  # the entities P changes, in order
+    keep: Callable[[P, Callable[[str], bool]], P]  # P with only the entities a test passes
 
 
 def _mapping_target(api: SecurityApi) -> _Target[Plan]:
+    def landed(p: Plan, fresh: dict[str, LiveMapping]) -> int:
+        return sum(1 for c in p.changes if _current(fresh, c.role) == c.after)
+
     return _Target(
         "role mappings",
+        "rolesmapping",
         api.read_mappings,
         lambda p: p.operations(),
         lambda p, fresh: describe_stale(stale_changes(p, fresh), fresh),
         _applied,
-        api.patch_mappings,
+        landed,
+        lambda ops, timeout: api.patch_mappings(ops, timeout=timeout),
+        lambda p: [c.role for c in p.changes],
+        lambda p, test: replace(p, changes=tuple(c for c in p.changes if test(c.role))),
     )
 
 
@@ -170,14 +186,29 @@ def _definition_target(api: SecurityApi, kind: Kind) -> _Target[tuple[Definition
             if current(fresh, c.name) != c.before
         ]
 
+    def landed(changes: tuple[DefinitionChange, ...], fresh: dict[str, LiveDefinition]) -> int:
+        return sum(1 for c in changes if current(fresh, c.name) == c.after)
+
     return _Target(
         f"{kind.label}s",
+        kind.endpoint,
         lambda: api.read_definitions(kind),
         lambda changes: [c.operation() for c in changes],
         stale,
-        lambda changes, fresh: all(current(fresh, c.name) == c.after for c in changes),
-        lambda ops: api.patch(kind.endpoint, ops),
+        lambda changes, fresh: landed(changes, fresh) == len(changes),
+        landed,
+        lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),
+        lambda changes: [c.name for c in changes],
+        lambda changes, test: tuple(c for c in changes if test(c.name)),
     )
+
+
+@dataclass(frozen=True)
+class _Written(Generic[P]):
+    value: P  # what was written (after a re-plan, what the re-plan wrote)
+    attempts: int
+    message: str
+    note: str | None = None  # e.g. the answer was late, but the change is in place
 
 
 def _write(
@@ -186,16 +217,18 @@ def _write(
     *,
     on_conflict: Callable[[], P],
     guard: Callable[[P, Any], None],
-    max_retries: int,
-    sleep: bool,
-) -> tuple[P, int, str]:
+    options: WriteOptions,
+    read_timeout: float,
+    part: str = "",
+) -> _Written[P]:
     """Re-read, refuse if stale, PATCH; on 409 get what to write from ``on_conflict``."""
     current = first
     attempt = 0
     while True:
         attempt += 1
-        if not target.operations(current):
-            return current, attempt, "nothing to do"
+        operations = target.operations(current)
+        if not operations:
+            return _Written(current, attempt, "nothing to do")
         fresh = target.read()
         stale = target.stale(current, fresh)
         if stale:
@@ -205,10 +238,23 @@ def _write(
                 hint="run plan again, review, and apply",
             )
         guard(current, fresh)
+        speed = pace.pace(target.endpoint, len(operations), len(fresh), read_timeout)
+        if speed.long:
+            options.progress(
+                f"writing {len(operations):,} changes to the {target.what}{part} in one request; "
+                f"the security plugin takes {pace.about(speed.expected)} for this size"
+                + (
+                    f" (osaccess waits at most {pace.about(speed.deadline)}: consider "
+                    "--max-operations-per-write)"
+                    if speed.beyond_bound
+                    else ""
+                )
+            )
+        started = time.monotonic()
         try:
-            return current, attempt, target.patch(target.operations(current))
+            return _Written(current, attempt, target.patch(operations, speed.deadline))
         except errors.Conflict:
-            if attempt > max_retries:
+            if attempt > options.max_retries:
                 raise errors.Conflict(
                     f"another writer kept changing the {target.what}; gave up after {attempt} "
                     "attempts",
@@ -220,13 +266,13 @@ def _write(
                 "(attempt %d of %d)",
                 target.what,
                 attempt + 1,
-                max_retries + 1,
+                options.max_retries + 1,
             )
-            if sleep:
+            if options.sleep:
                 time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
             current = on_conflict()
         except errors.Throttled as exc:
-            if attempt > max_retries:
+            if attempt > options.max_retries:
                 raise
             delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
             log.warning(
@@ -234,32 +280,140 @@ def _write(
                 exc.status,
                 delay,
             )
-            if sleep:
+            if options.sleep:
                 time.sleep(delay * (1 if exc.retry_after is not None else random.uniform(0.5, 1)))
         except (errors.ServerError, errors.ConnectionFailed) as exc:
-            # The write may have happened (500 after the index write, a lost answer): look
-            # before doing anything else. Never send the write again without knowing.
+            # The write may have happened (500 after the index write) or may still be running
+            # (a lost or late answer): look before doing anything else, and never send the
+            # write again without knowing.
+            note = _await(target, current, exc, started + speed.deadline, options)
+            late = isinstance(exc, errors.AnswerTimeout | errors.AnswerLost)
+            message = (
+                "applied (the answer was late or lost)"
+                if late
+                else "applied (the cluster reported an error after writing)"
+            )
+            return _Written(current, attempt, message, note)
+
+
+def _await(
+    target: _Target[P], current: P, exc: errors.ClusterError, until: float, options: WriteOptions
+) -> str:
+    """After a write whose answer was an error or never came: re-read until the cluster shows
+    the planned state (a lost or late answer: until the write's deadline), and say so; raise
+    with exactly what was seen otherwise."""
+    lost = isinstance(exc, errors.AnswerTimeout | errors.AnswerLost)
+    if lost:
+        options.progress(
+            f"{exc.message}; re-reading the {target.what} until the change shows "
+            f"(for {pace.about(max(0.0, until - time.monotonic()))} at most)"
+        )
+    polls = 0
+    after: Any = None
+    while True:
+        try:
             after = target.read()
+        except errors.ClusterError as failed:  # a busy node: keep looking until the deadline
+            log.warning("re-reading the %s failed: %s", target.what, failed.message)
+        else:
             if target.applied(current, after):
-                log.warning("the cluster reported an error (%s), but the change is in place", exc)
-                return current, attempt, "applied (the cluster reported an error after writing)"
-            if isinstance(exc, errors.AnswerTimeout):
-                raise errors.AnswerTimeout(
-                    f"{exc.message}; the change is not on the cluster yet but may still be "
-                    "written by it",
-                    hint="run `osaccess plan` in a minute to see whether it was applied",
-                    endpoint=exc.endpoint,
-                    request=exc.request,
-                ) from None
-            if not target.stale(current, after):
-                raise type(exc)(
-                    f"{exc.message}; nothing was changed",
-                    hint="the write did not happen; run apply again later",
-                    endpoint=exc.endpoint,
-                    request=exc.request,
-                    status=exc.status,
-                ) from None
-            raise
+                log.warning("%s, but the change is in place", exc.message)
+                return (
+                    f"the answer was lost or late ({exc.message}), but the change was seen in place"
+                    if lost
+                    else f"the cluster reported an error after writing ({exc.message}), but the "
+                    "change is in place"
+                )
+        remaining = until - time.monotonic()
+        if not lost or remaining <= 0 or not options.sleep:
+            break
+        time.sleep(min(pace.poll_delay(polls), remaining))
+        polls += 1
+    total = len(target.operations(current))
+    seen = target.landed(current, after) if after is not None else 0
+    if lost:
+        raise type(exc)(
+            f"{exc.message}; after waiting until the write's deadline the cluster shows "
+            f"{seen} of the {total} planned change(s) to the {target.what}; the node may still "
+            "write them (a PATCH lands whole or not at all)",
+            hint="run `osaccess plan` later to see whether it landed; it holds only what is left",
+            endpoint=exc.endpoint,
+            request=exc.request,
+            status=exc.status,
+        ) from None
+    if after is not None and not target.stale(current, after):
+        raise type(exc)(
+            f"{exc.message}; nothing was changed",
+            hint="the write did not happen; run apply again later",
+            endpoint=exc.endpoint,
+            request=exc.request,
+            status=exc.status,
+        ) from None
+    raise exc
+
+
+def _write_parts(
+    target: _Target[P],
+    first: P,
+    *,
+    on_conflict: Callable[[], P],
+    guard: Callable[[P, Any], None],
+    options: WriteOptions,
+    read_timeout: float,
+    name: str,
+) -> tuple[list[_Written[P]], list[str]]:
+    """Write one resource type: in one PATCH, or, with ``max_operations``, in parts of at most
+    that many operations, each atomic. Raise PartiallyApplied naming the parts that landed when
+    a later part fails."""
+    size = options.max_operations
+    total = len(target.names(first))
+    parts = 1 if not size or total <= size else -(-total // size)
+    if parts > 1:
+        options.progress(
+            f"splitting {total:,} changes to the {target.what} into {parts} writes of at most "
+            f"{size:,} (--max-operations-per-write): each write is atomic, the whole apply is not"
+        )
+    done: set[str] = set()
+    latest = first
+    written: list[_Written[P]] = []
+    labels: list[str] = []
+
+    def head(whole: P) -> P:
+        todo = [n for n in target.names(whole) if n not in done]
+        chosen = set(todo[:size] if parts > 1 and size else todo)
+        return target.keep(whole, lambda name: name in chosen)
+
+    def again() -> P:
+        nonlocal latest
+        latest = on_conflict()
+        return head(latest)
+
+    while True:
+        chunk = head(latest)
+        if not target.names(chunk):
+            break
+        label = name if parts == 1 else f"{name} part {len(labels) + 1} of {parts}"
+        try:
+            result = _write(
+                target,
+                chunk,
+                on_conflict=again,
+                guard=guard,
+                options=options,
+                read_timeout=read_timeout,
+                part=f" (part {len(labels) + 1} of {parts})" if parts > 1 else "",
+            )
+        except errors.OsaccessError as exc:
+            if not labels:
+                raise
+            raise errors.PartiallyApplied(applied=tuple(labels), failed=label, cause=exc) from exc
+        written.append(result)
+        done.update(target.names(result.value))
+        if parts > 1:
+            label += f" ({len(target.names(result.value)):,} changes)"
+            options.progress(f"{target.what} part {len(labels) + 1} of {parts}: written")
+        labels.append(label)
+    return written, labels
 
 
 def write_order(plan_: Plan) -> list[str]:
@@ -274,49 +428,74 @@ def write_order(plan_: Plan) -> list[str]:
     return present if upserts else list(reversed(present))
 
 
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan  # the plan that was written (a re-plan after a conflict may differ)
+    attempts: int
+    message: str
+    verified: bool
+    writes: tuple[str, ...] = ()  # each PATCH that landed, e.g. "role mappings (40 changes)"
+    notes: tuple[str, ...] = ()  # what a person should know: a late answer, ...
+
+
 def _apply_all(
     api: SecurityApi,
     first: Plan,
     *,
     on_conflict: Callable[[], Plan],
     guard: Callable[[Plan, dict[str, LiveMapping]], None],
-    max_retries: int,
-    sleep: bool,
-) -> tuple[Plan, int, str]:
-    """Write each resource type of the plan, one PATCH each, in :func:`write_order`. When a
-    later type fails after an earlier one landed, raise PartiallyApplied naming both."""
+    options: WriteOptions,
+) -> ApplyResult:
+    """Write each resource type of the plan, in :func:`write_order`. When a later write fails
+    after an earlier one landed, raise PartiallyApplied naming both."""
     applied: list[str] = []
+    notes: list[str] = []
     written, attempts, message = first, 1, "nothing to do"
+    timeout = api.transport.timeout
     for kind_name in write_order(first):
         try:
             if kind_name == "mappings":
-                written, tries, message = _write(
+                results, labels = _write_parts(
                     _mapping_target(api),
-                    written,
+                    first,
                     on_conflict=on_conflict,
                     guard=guard,
-                    max_retries=max_retries,
-                    sleep=sleep,
+                    options=options,
+                    read_timeout=timeout,
+                    name=kind_name,
                 )
+                if results:
+                    changes = tuple(c for r in results for c in r.value.changes)
+                    written = replace(results[-1].value, changes=changes)
             else:
-                changes = first.definitions_of(kind_name)
-                _, tries, message = _write(
+                changes_of = first.definitions_of(kind_name)
+                results_d, labels = _write_parts(
                     _definition_target(api, KINDS_BY_NAME[kind_name]),
-                    changes,
-                    on_conflict=lambda changes=changes: changes,  # type: ignore[misc]
+                    changes_of,
+                    on_conflict=lambda changes=changes_of: changes,  # type: ignore[misc]
                     guard=lambda *_: None,
-                    max_retries=max_retries,
-                    sleep=sleep,
+                    options=options,
+                    read_timeout=timeout,
+                    name=kind_name,
                 )
+                results = results_d  # type: ignore[assignment]
+        except errors.PartiallyApplied as exc:
+            raise errors.PartiallyApplied(
+                applied=(*applied, *exc.applied), failed=exc.failed, cause=exc.cause
+            ) from exc.cause
         except errors.OsaccessError as exc:
             if not applied:
                 raise
             raise errors.PartiallyApplied(
                 applied=tuple(applied), failed=kind_name, cause=exc
             ) from exc
-        attempts = max(attempts, tries)
-        applied.append(kind_name)
-    return written, attempts, message
+        for result in results:
+            attempts = max(attempts, result.attempts)
+            message = result.message
+            if result.note:
+                notes.append(result.note)
+        applied.extend(labels)
+    return ApplyResult(written, attempts, message, False, tuple(applied), tuple(notes))
 
 
 def execute(
@@ -327,9 +506,12 @@ def execute(
     force: bool = False,
     max_retries: int = MAX_CONFLICT_RETRIES,
     sleep: bool = True,
+    max_operations: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> ApplyResult:
-    """Write the plan, one collection PATCH per resource type, guarding against concurrent
-    changes; then re-read everything and verify that nothing is left to do."""
+    """Write the plan, one collection PATCH per resource type (or parts of at most
+    ``max_operations``), guarding against concurrent changes; then re-read everything and
+    verify that nothing is left to do."""
     refuse_if_unsafe(planned.refusals, force)
     live = planned.live
 
@@ -343,11 +525,15 @@ def execute(
             state = replace(live, mappings=fresh)
             refuse_if_unsafe(evaluate(candidate, state, file.safety, planned.identity), force)
 
-    written, attempts, message = _apply_all(
-        api, planned.plan, on_conflict=replan, guard=guard, max_retries=max_retries, sleep=sleep
+    result = _apply_all(
+        api,
+        planned.plan,
+        on_conflict=replan,
+        guard=guard,
+        options=WriteOptions(max_retries, sleep, max_operations, progress),
     )
-    if written.empty:
-        return ApplyResult(written, attempts, message, verified=True)
+    if result.plan.empty:
+        return replace(result, verified=True)
     remaining = plan(file.roles, api.read_state(), file.safety.protect, file.definitions)
     if not remaining.empty:
         raise errors.VerificationFailed(
@@ -358,7 +544,7 @@ def execute(
             ),
             hint="someone may have changed them at the same moment; run plan again",
         )
-    return ApplyResult(written, attempts, message, verified=True)
+    return replace(result, verified=True)
 
 
 def execute_reviewed(
@@ -371,6 +557,8 @@ def execute_reviewed(
     max_retries: int = MAX_CONFLICT_RETRIES,
     sleep: bool = True,
     on_identity: Callable[[str], None] | None = None,
+    max_operations: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> ApplyResult:
     """Apply exactly a reviewed plan: never re-planned. Refused when anything the file names
     moved since the plan was made (``seen``: the plan's fingerprint)."""
@@ -398,14 +586,14 @@ def execute_reviewed(
             evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
         )
 
-    written, attempts, message = _apply_all(
+    result = _apply_all(
         api,
         reviewed,
         on_conflict=same_plan_again,
         guard=guard,
-        max_retries=max_retries,
-        sleep=sleep,
+        options=WriteOptions(max_retries, sleep, max_operations, progress),
     )
+    written = result.plan
     if not written.empty:
         after = api.read_state()
         moved = [
@@ -421,4 +609,4 @@ def execute_reviewed(
                 "after apply the cluster does not hold what the plan wrote in: " + ", ".join(moved),
                 hint="someone may have changed them at the same moment; run plan again",
             )
-    return ApplyResult(written, attempts, message, verified=True)
+    return replace(result, verified=True)

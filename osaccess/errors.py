@@ -12,7 +12,9 @@ OsaccessError                   exit 1; base. ``str(e)`` is the message, ``e.hin
 │                               write; ``e.problems`` lists them
 ├── ClusterError                exit 1; talking to a cluster failed (names endpoint and request)
 │   ├── ConnectionFailed        no TCP connection, DNS failure, connect timeout, lost answer
-│   │   └── AnswerTimeout       the request was sent but no answer came in time
+│   │   ├── AnswerTimeout       the request was sent but no answer came in time
+│   │   └── AnswerLost          a proxy in front of the node (Amazon's load balancer) answered
+│   │                           502/504 to a write: the node may still write it
 │   ├── TLSFailed               certificate not trusted, hostname mismatch
 │   ├── AuthenticationFailed    401: wrong user name/password or certificate
 │   ├── AWSDenied               Amazon refused before OpenSearch saw the request:
@@ -23,8 +25,9 @@ OsaccessError                   exit 1; base. ``str(e)`` is the message, ``e.hin
 │       ├── Conflict            409: another writer changed the document at the same time
 │       ├── ServerError         5xx: the write may or may not have happened
 │       └── Throttled           429/502/503/504 (``e.retry_after``: the server's Retry-After)
-├── PartiallyApplied            exit 1; a later resource type's PATCH failed after earlier
-│                               ones landed (``e.applied``, ``e.failed``, ``e.cause``)
+├── PartiallyApplied            exit 1; a later PATCH (another resource type, or another part
+│                               of a split write) failed after earlier ones landed
+│                               (``e.applied``, ``e.failed``, ``e.cause``)
 ├── VerificationFailed          exit 1; after a write the cluster does not hold what was written
 └── Refused                     exit 3; a safety guard refused the plan (lockout, protect,
                                 threshold, deletion), or a reviewed plan is stale, altered or
@@ -100,6 +103,10 @@ class AnswerTimeout(ConnectionFailed):
     pass
 
 
+class AnswerLost(ConnectionFailed):
+    pass
+
+
 class TLSFailed(ClusterError):
     pass
 
@@ -153,7 +160,8 @@ class VerificationFailed(OsaccessError):
 
 class PartiallyApplied(OsaccessError):
     """The security plugin keeps each resource type in its own document, so a plan that
-    changes several types is several writes; this says which of them landed."""
+    changes several types is several writes (and ``--max-operations-per-write`` splits one type
+    into several); this says which of them landed."""
 
     def __init__(self, *, applied: tuple[str, ...], failed: str, cause: OsaccessError) -> None:
         super().__init__(

@@ -43,6 +43,8 @@ class Outcome:
     error: Exception | None = None
     attempts: int = 0  # write attempts (more than one after a conflict)
     reviewed: bool = False  # applied from a plan file
+    writes: tuple[str, ...] = ()  # each PATCH that landed ("roles", "mappings part 1 of 3 ...")
+    notes: tuple[str, ...] = ()  # e.g. the answer was late, but the change was seen in place
 
     @property
     def caller(self) -> str | None:
@@ -66,6 +68,10 @@ class Outcome:
         extra = dict(extra or {})
         if isinstance(self.error, errors.PartiallyApplied):
             extra.update(applied=list(self.error.applied), failed=self.error.failed)
+        elif self.writes:
+            extra.update(applied=list(self.writes))
+        if self.notes:
+            extra.update(notes=list(self.notes))
         return audit.AuditRecord(
             self.file,
             self.endpoint,
@@ -180,6 +186,8 @@ def apply_files(
     on_planned: Callable[[Outcome], None] = lambda _: None,
     on_done: Callable[[Outcome], None] = lambda _: None,
     audit_log: Path | None = None,
+    max_operations: int | None = None,
+    progress: Callable[[str, str], None] = lambda _file, _line: None,
 ) -> list[Outcome]:
     """Plan every file, refuse the unsafe plans, ask once (``confirm``) for the rest, apply them
     in parallel, verify, and audit each outcome. ``on_planned`` sees each plan before the
@@ -218,7 +226,14 @@ def apply_files(
             return _in_order(files, finished)
 
         def write(item: _Prepared) -> ApplyResult:
-            return execute(item.api, item.file, item.planned, force=force)
+            return execute(
+                item.api,
+                item.file,
+                item.planned,
+                force=force,
+                max_operations=max_operations,
+                progress=lambda line: progress(item.file.path, line),
+            )
 
         results = map_bounded(ready, write, parallel, label=lambda i: i.file.path, what="applied")
         for item, result in zip(ready, results, strict=True):
@@ -226,14 +241,19 @@ def apply_files(
                 item.outcome.result = _failure(result)
                 item.outcome.error = result
             else:
-                item.outcome.plan, item.outcome.attempts = result.plan, result.attempts
-                item.outcome.result = "applied"
+                _record(item.outcome, result)
             finish(item.outcome)
     finally:
         for item in prepared:
             if isinstance(item, _Prepared):
                 item.api.close()
     return _in_order(files, finished)
+
+
+def _record(outcome: Outcome, result: ApplyResult) -> None:
+    outcome.plan, outcome.attempts = result.plan, result.attempts
+    outcome.writes, outcome.notes = result.writes, result.notes
+    outcome.result = "applied"
 
 
 def _in_order(files: Sequence[MappingFile], outcomes: list[Outcome]) -> list[Outcome]:
@@ -251,6 +271,8 @@ def apply_reviewed(
     on_planned: Callable[[Outcome], None] = lambda _: None,
     on_done: Callable[[Outcome], None] = lambda _: None,
     audit_log: Path | None = None,
+    max_operations: int | None = None,
+    progress: Callable[[str, str], None] = lambda _file, _line: None,
 ) -> list[Outcome]:
     """Apply a reviewed plan file exactly: never re-planned, refused when stale, altered or
     meant for another cluster. Stops at the first plan that fails or is refused."""
@@ -308,6 +330,9 @@ def apply_reviewed(
                     assert outcome.context is not None
                     outcome.context = replace(outcome.context, caller=who)
 
+                def heard(line: str, file: str = context.file) -> None:
+                    progress(file, line)
+
                 result = execute_reviewed(
                     api,
                     plan,
@@ -315,12 +340,14 @@ def apply_reviewed(
                     context.fingerprint,
                     force=force,
                     on_identity=seen_as,
+                    max_operations=max_operations,
+                    progress=heard,
                 )
         except Exception as exc:
             outcome.result, outcome.error = _failure(exc), exc
             finish(outcome)
             break
-        outcome.result, outcome.attempts = "applied", result.attempts
+        _record(outcome, result)
         finish(outcome)
     return outcomes
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from osaccess import errors
@@ -161,9 +166,13 @@ class Transport:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, path: str, body: Any = None) -> Response:
+    def request(
+        self, method: str, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> Response:
         """Send one request; raise a :class:`~osaccess.errors.ClusterError` when it cannot be
-        sent or no answer comes. An answer with an error status is returned, not raised."""
+        sent or no answer comes. An answer with an error status is returned, not raised.
+        ``timeout`` replaces the read timeout for this request (a long write)."""
+        wait = self.timeout if timeout is None else timeout
         url = f"{self.endpoint}/{path.lstrip('/')}"
         what = f"{method} /{path.lstrip('/')}"
         data = None
@@ -179,7 +188,7 @@ class Transport:
                 url,
                 data=data,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=(self.timeout, wait),
                 allow_redirects=False,
                 verify=self._verify,
             )
@@ -191,7 +200,7 @@ class Transport:
                 **where,
             ) from None
         except requests.exceptions.ReadTimeout:
-            raise self._answer_timeout(where) from None
+            raise self._answer_timeout(where, wait=wait) from None
         except requests.exceptions.ConnectTimeout:
             raise errors.ConnectionFailed(
                 f"could not connect within {self.timeout:g}s{self._gave_up(method)}",
@@ -203,7 +212,17 @@ class Transport:
                 exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else None
             )
             if isinstance(reason, ReadTimeoutError):
-                raise self._answer_timeout(where, self._gave_up(method)) from None
+                raise self._answer_timeout(where, self._gave_up(method), wait=wait) from None
+            cause = reason if reason is not None else (exc.args[0] if exc.args else None)
+            if method not in READ_METHODS and not isinstance(
+                cause, NewConnectionError | ConnectTimeoutError
+            ):
+                # the request went out and the connection broke before the answer came
+                raise errors.AnswerLost(
+                    f"the connection broke before the answer came: {_short(exc)}",
+                    hint="osaccess re-reads the cluster to learn whether the change landed",
+                    **where,
+                ) from None
             raise errors.ConnectionFailed(
                 f"cannot connect: {_short(exc)}{self._gave_up(method)}",
                 hint="check the endpoint URL and that the cluster is reachable from here",
@@ -215,9 +234,11 @@ class Transport:
         log.debug("<- %d %s (%d bytes)", response.status, what, len(response.body))
         return response
 
-    def _answer_timeout(self, where: dict[str, Any], suffix: str = "") -> errors.AnswerTimeout:
+    def _answer_timeout(
+        self, where: dict[str, Any], suffix: str = "", *, wait: float
+    ) -> errors.AnswerTimeout:
         return errors.AnswerTimeout(
-            f"no answer within {self.timeout:g}s{suffix}",
+            f"no answer within {round(wait, 1):g}s{suffix}",
             hint="the cluster may be overloaded; check its health and retry",
             **where,
         )
@@ -245,6 +266,25 @@ def error_for(
     """The one table from an HTTP answer (status and body) to an osaccess exception."""
     where: dict[str, Any] = {"endpoint": endpoint, "request": request, "status": response.status}
     status = response.status
+    method = request.split(" ", 1)[0]
+    if status in (502, 504) and method not in READ_METHODS:
+        # A proxy in front of the node gave up waiting (Amazon's load balancer closes a request
+        # that outlives its idle timeout with a 504, often with an empty or HTML body): the node
+        # may still be writing. Never a reason to send the write again.
+        return errors.AnswerLost(
+            f"a proxy in front of the cluster gave up waiting for the answer (HTTP {status}); "
+            "the node may still write the change",
+            hint="osaccess re-reads the cluster to learn whether the change landed",
+            **where,
+        )
+    if status == 413:
+        return errors.ApiError(
+            f"the request is larger than the cluster accepts (HTTP 413): "
+            f"{_message_of(_json_or_none(response)) or 'request entity too large'}",
+            hint="Amazon OpenSearch Service accepts 10 MiB per request on small instance types "
+            "(100 MiB on larger ones); split the write with --max-operations-per-write",
+            **where,
+        )
     if response.looks_like_html:
         return errors.UnexpectedResponse(
             f"the cluster answered HTTP {status} with an HTML page, not the security API's JSON",
@@ -252,10 +292,7 @@ def error_for(
             "use the OpenSearch REST endpoint",
             **where,
         )
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    payload = _json_or_none(response)
     text = _message_of(payload) or response.body[:200].decode("utf-8", "replace")
     lowered = text.lower()
     if status == 401:
@@ -331,6 +368,13 @@ def error_for(
             **where,
         )
     return errors.ApiError(f"HTTP {status}: {text}", **where)
+
+
+def _json_or_none(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _retry_after(response: Response) -> float | None:

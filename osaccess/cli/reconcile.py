@@ -166,6 +166,15 @@ def apply(
         typer.Option("--audit-log", help="Append a JSON record of each apply to this file."),
     ] = None,
     parallel: ParallelOpt = 8,
+    max_operations: Annotated[
+        int | None,
+        typer.Option(
+            "--max-operations-per-write",
+            min=1,
+            help="Split each resource type's PATCH into writes of at most N changes. Each write "
+            "is atomic, the whole apply is not; the output and the audit say which landed.",
+        ),
+    ] = None,
 ) -> None:
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
 
@@ -190,14 +199,21 @@ def apply(
         typer.echo("Not applied.", err=True)
         return False
 
+    def progress(file: str, line: str) -> None:
+        typer.echo(f"{file}: {line}" if len(files) > 1 else line, err=True)
+
     def done(outcome: Outcome) -> None:
         if outcome.error is not None:
             print_error(outcome.error, outcome.file)
         elif outcome.result == "applied" and outcome.plan is not None:
+            requests = len(outcome.writes)
+            how = "in one request" if requests <= 1 else f"in {requests} requests"
             typer.echo(
-                f"Applied to {outcome.endpoint} in one request: "
+                f"Applied to {outcome.endpoint} {how}: "
                 f"{summary_line(outcome.plan).removeprefix('Plan: ')}"
             )
+            for note in outcome.notes:
+                typer.echo(f"note: {note}")
             if outcome.attempts > 1:
                 replanned = "" if outcome.reviewed else ", re-planned"
                 typer.echo(
@@ -217,6 +233,8 @@ def apply(
             confirm=confirm,
             on_planned=show,
             on_done=done,
+            max_operations=max_operations,
+            progress=progress,
         )
     else:
         outcomes = apply_files(
@@ -228,6 +246,8 @@ def apply(
             confirm=confirm,
             on_planned=show,
             on_done=done,
+            max_operations=max_operations,
+            progress=progress,
         )
     code = worst_exit(outcomes)
     if len(files) > 1 and plan_file is None:

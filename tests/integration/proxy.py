@@ -61,7 +61,17 @@ class Delay:
     after_forward: bool = False
 
 
-Rule = Callable[[str, str], Forward | Answer | ForwardThenAnswer | Drop | Delay]
+@dataclass(frozen=True)
+class ForwardLater:
+    """Answer at once (as Amazon's load balancer does with a 504 when a request outlives its
+    idle timeout), and forward the request only after ``seconds``: the node writes it later."""
+
+    seconds: float
+    status: int = 504
+    body: str = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+
+
+Rule = Callable[[str, str], Forward | Answer | ForwardThenAnswer | Drop | Delay | ForwardLater]
 
 
 class FaultProxy:
@@ -107,6 +117,17 @@ class FaultProxy:
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)
             return
+        if isinstance(action, ForwardLater):
+            self._reply(handler, action.status, action.body.encode(), "text/html")
+            headers = dict(handler.headers.items())
+            path, command = handler.path, handler.command
+
+            def later() -> None:
+                time.sleep(action.seconds)
+                self._forward(command, path, body, headers)
+
+            threading.Thread(target=later, daemon=True).start()
+            return
         if isinstance(action, Delay) and not action.after_forward:
             time.sleep(action.seconds)
         if isinstance(action, Answer):
@@ -114,24 +135,27 @@ class FaultProxy:
                 handler, action.status, action.encoded(), action.content_type, action.headers
             )
             return
-        upstream = requests.request(
-            handler.command,
-            self.upstream + handler.path,
-            data=body,
-            verify=self.ca_certs,
-            timeout=30,
-            headers={
-                k: v
-                for k, v in handler.headers.items()
-                if k.lower() in ("authorization", "content-type")
-            },
-        )
+        upstream = self._forward(handler.command, handler.path, body, dict(handler.headers))
         if isinstance(action, Delay) and action.after_forward:
             time.sleep(action.seconds)
         if isinstance(action, ForwardThenAnswer):
             self._reply(handler, action.status, json.dumps(action.body).encode())
         else:
             self._reply(handler, upstream.status_code, upstream.content)
+
+    def _forward(
+        self, command: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        return requests.request(
+            command,
+            self.upstream + path,
+            data=body,
+            verify=self.ca_certs,
+            timeout=120,
+            headers={
+                k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type")
+            },
+        )
 
     @staticmethod
     def _reply(

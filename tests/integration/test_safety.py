@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.conftest import ROOT, STATE, Sandbox, admin, reset_mappings, sandbox_settings
 from tests.integration.helpers import ALICE, MASTER, SSO, env_for, live, run, write
-from tests.integration.proxy import Answer, Delay, Drop, FaultProxy, Forward
+from tests.integration.proxy import Answer, Delay, Drop, FaultProxy, Forward, ForwardLater
 
 MAPPINGS = "/_plugins/_security/api/rolesmapping"
 
@@ -362,15 +362,43 @@ def test_a_write_whose_answer_is_lost_is_checked_not_repeated(
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
 
 
-def test_a_write_that_never_arrives_is_reported_not_repeated(
+def test_a_write_whose_connection_breaks_is_awaited_then_reported_exactly_not_repeated(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
     with FaultProxy(sandbox.node_url, sandbox.ca_certs, Once("PATCH", Drop(), 10)) as proxy:
-        result = through(sandbox, tmp_path, roles[0], proxy, "apply", "-y")
+        started = time.monotonic()
+        result = through(sandbox, tmp_path, roles[0], proxy, "apply", "-y", "--timeout", "2")
     assert result.returncode == 1
-    assert "nothing was changed" in result.stderr
+    # the request went out, so the node may have it: osaccess re-reads until the write's
+    # deadline, then says exactly what it saw
+    assert "the connection broke before the answer came" in result.stderr
+    assert "shows 0 of the 1 planned change(s) to the role mappings" in result.stderr
+    assert time.monotonic() - started >= 10
     assert len([s for s in proxy.seen if s.startswith("PATCH")]) == 1
     assert live(sandbox, roles[0]) is None
+
+
+def test_a_504_from_the_front_end_while_the_node_still_writes_ends_applied(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    """Amazon's load balancer answers 504 when a write outlives its idle timeout, and the node
+    goes on writing: osaccess re-reads until the change shows, and reports it applied."""
+    audit = tmp_path / "audit.jsonl"
+    late = ForwardLater(4.0)
+    with FaultProxy(sandbox.node_url, sandbox.ca_certs, Once("PATCH", late)) as proxy:
+        result = through(
+            sandbox, tmp_path, roles[0], proxy, "apply", "-y", "--audit-log", str(audit)
+        )
+    assert result.returncode == 0, result.stderr
+    assert "gave up waiting for the answer (HTTP 504)" in result.stderr
+    assert "re-reading the role mappings until the change shows" in result.stderr
+    assert "note: the answer was lost or late" in result.stdout
+    assert "Verified: the cluster now matches the file." in result.stdout
+    assert len([s for s in proxy.seen if s.startswith("PATCH")]) == 1
+    assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
+    (record,) = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert record["result"] == "applied"
+    assert "answer was lost or late" in record["notes"][0]
 
 
 def test_a_refused_plan_file_is_in_the_audit_log(

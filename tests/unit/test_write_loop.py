@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
-from osaccess import errors
+from osaccess import errors, pace
 from osaccess.engine import execute, execute_reviewed, make_plan
 from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping
 from osaccess.plandoc import PlanContext, dump, fingerprint, load
 from tests.unit.fakecluster import (
     FakeCluster,
+    answer,
     meanwhile,
     no_connection,
     status,
@@ -134,7 +136,24 @@ def test_a_write_that_never_connects_changed_nothing() -> None:
     assert cluster.mappings["readall"]["users"] == [BOB]
 
 
-def test_a_write_whose_answer_times_out_before_landing_says_so() -> None:
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A fake clock for the engine: sleeping advances it; the pauses are recorded."""
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr("osaccess.engine.time.sleep", sleep)
+    monkeypatch.setattr("osaccess.engine.time.monotonic", lambda: now[0])
+    return slept
+
+
+def test_a_write_whose_answer_never_comes_is_awaited_until_its_deadline_then_reported(
+    clock: list[float],
+) -> None:
     cluster, file = setup()
 
     def lost_before_write(_: FakeCluster, request: object) -> None:
@@ -143,8 +162,66 @@ def test_a_write_whose_answer_times_out_before_landing_says_so() -> None:
         raise requests.exceptions.ReadTimeout("read timed out")
 
     cluster.fault("PATCH rolesmapping", lost_before_write)
-    with cluster.api() as api, pytest.raises(errors.AnswerTimeout, match="may still be written"):
-        execute(api, file, make_plan(api, file))
+    heard: list[str] = []
+    with (
+        cluster.api() as api,
+        pytest.raises(errors.AnswerTimeout, match="shows 0 of the 2 planned") as caught,
+    ):
+        execute(api, file, make_plan(api, file), progress=heard.append)
+    assert "may still write" in caught.value.message
+    assert len(cluster.requests_of("PATCH")) == 1  # never written twice
+    # re-read with growing pauses (1, 2, 4, 8, then every 10 s) until the write's deadline
+    assert clock[:5] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    deadline = pace.pace("rolesmapping", 2, 3, api.transport.timeout).deadline
+    assert sum(clock) == pytest.approx(deadline)
+    assert any("re-reading the role mappings until the change shows" in h for h in heard)
+
+
+def test_a_write_whose_answer_is_lost_but_lands_later_is_applied_with_a_note(
+    clock: list[float],
+) -> None:
+    cluster, file = setup()
+    pending: list[bytes] = []
+
+    def lose_answer_write_later(_: FakeCluster, request: object) -> None:
+        assert isinstance(request, requests.PreparedRequest)
+        assert isinstance(request.body, bytes)
+        pending.append(request.body)
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    def lands_now(cluster: FakeCluster, request: object) -> None:
+        cluster.patch(json.loads(pending.pop()))  # the node finishes the write
+
+    cluster.fault("PATCH rolesmapping", lose_answer_write_later)
+    cluster.fault("GET rolesmapping", *([lambda *_: None] * 4), lands_now)
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert result.verified
+    assert result.message == "applied (the answer was late or lost)"
+    assert any("the answer was lost or late" in note for note in result.notes)
+    assert len(cluster.requests_of("PATCH")) == 1
+    assert cluster.mappings["logs"]["users"] == [ALICE]
+    assert clock == [1.0, 2.0]  # plan, re-read before writing, then three re-reads
+
+
+def test_a_504_from_a_proxy_to_a_write_is_a_lost_answer_not_a_reason_to_write_again(
+    clock: list[float],
+) -> None:
+    cluster, file = setup()
+
+    def gateway_timeout(cluster: FakeCluster, request: requests.PreparedRequest) -> object:
+        body = request.body if isinstance(request.body, bytes) else b"[]"
+        cluster.patch(json.loads(body))  # the node goes on and writes
+        response = answer(request, 504, {})
+        response._content = b"<html><body>504 Gateway Time-out</body></html>"
+        response.headers["content-type"] = "text/html"
+        return response
+
+    cluster.fault("PATCH rolesmapping", gateway_timeout)
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert result.verified and len(cluster.requests_of("PATCH")) == 1
+    assert "HTTP 504" in result.notes[0]
 
 
 def test_bodies_are_sent_as_utf8_bytes_not_escapes() -> None:
@@ -204,3 +281,69 @@ def test_a_reviewed_plan_applies_when_nothing_moved() -> None:
         execute_reviewed(api, plan, context.safety, context.fingerprint)  # type: ignore[arg-type]
     assert cluster.mappings["logs"]["users"] == [ALICE]
     assert json.loads(cluster.requests_of("PATCH")[0].body or b"")[0]["op"] == "add"
+
+
+def _five_roles() -> tuple[FakeCluster, MappingFile]:
+    names = [f"team{i}" for i in range(5)]
+    cluster = FakeCluster(mappings={"all_access": empty(["admin"])}, roles={"all_access", *names})
+    file = MappingFile(
+        "f.yaml",
+        ClusterSpec("https://fake.test", auth="basic", username="admin"),
+        tuple(DesiredRole(n, RoleMapping.of(users=[ALICE])) for n in names),
+    )
+    return cluster, file
+
+
+def test_max_operations_per_write_splits_into_atomic_parts_and_says_so() -> None:
+    cluster, file = _five_roles()
+    heard: list[str] = []
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file), max_operations=2, progress=heard.append)
+    patches = [json.loads(s.body or b"[]") for s in cluster.requests_of("PATCH")]
+    assert [len(p) for p in patches] == [2, 2, 1]
+    assert result.writes == (
+        "mappings part 1 of 3 (2 changes)",
+        "mappings part 2 of 3 (2 changes)",
+        "mappings part 3 of 3 (1 changes)",
+    )
+    assert result.verified
+    assert heard[0].startswith(
+        "splitting 5 changes to the role mappings into 3 writes of at most 2"
+    )
+
+
+def test_without_the_option_a_large_plan_is_one_write() -> None:
+    cluster, file = _five_roles()
+    with cluster.api() as api:
+        result = execute(api, file, make_plan(api, file))
+    assert len(cluster.requests_of("PATCH")) == 1
+    assert result.writes == ("mappings",)
+
+
+def test_a_failed_part_names_the_parts_that_landed_and_the_next_plan_holds_the_rest() -> None:
+    cluster, file = _five_roles()
+    cluster.fault("PATCH rolesmapping", lambda *_: None, status(400, "Invalid configuration"))
+    with cluster.api() as api, pytest.raises(errors.PartiallyApplied) as caught:
+        execute(api, file, make_plan(api, file), max_operations=2)
+    assert caught.value.applied == ("mappings part 1 of 3 (2 changes)",)
+    assert caught.value.failed == "mappings part 2 of 3"
+    with cluster.api() as api:
+        assert [c.role for c in make_plan(api, file).plan.changes] == ["team2", "team3", "team4"]
+
+
+def test_a_reviewed_plan_splits_too_and_a_conflict_between_parts_does_not_rewrite_a_part() -> None:
+    cluster, file = _five_roles()
+    with cluster.api() as api:
+        planned = make_plan(api, file)
+        seen = fingerprint(planned.live, planned.plan)
+    cluster.fault("PATCH rolesmapping", lambda *_: None, status(409, "version conflict"))
+    with cluster.api() as api:
+        result = execute_reviewed(
+            api, planned.plan, file.safety, seen, max_operations=2, sleep=False
+        )
+    patched = [
+        op["path"] for s in cluster.requests_of("PATCH") for op in json.loads(s.body or b"[]")
+    ]
+    # the part that met the conflict is sent again, the part that landed is not
+    assert patched == ["/team0", "/team1", "/team2", "/team3", "/team2", "/team3", "/team4"]
+    assert result.verified and len(result.writes) == 3
