@@ -66,6 +66,41 @@ def resolve_region(
     return RegionChoice(None, "")
 
 
+# AWS API calls (STS, IAM, the OpenSearch service API) are retried by botocore's own retry
+# modes: throttling and transient errors with backoff. AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, when
+# set, choose the mode and the attempts as they do for any AWS tool.
+DEFAULT_RETRY_MODE = "standard"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def retry_config(environ: dict[str, str] | None = None) -> Any:
+    """botocore's client configuration for osaccess: its retry mode and attempts."""
+    from botocore.config import Config
+
+    env = os.environ if environ is None else environ
+    mode = env.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
+    try:
+        attempts = int(env.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+    except ValueError:
+        attempts = DEFAULT_MAX_ATTEMPTS
+    retries: Any = {"mode": mode, "total_max_attempts": max(1, attempts)}
+    return Config(retries=retries)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """An AWS failure in a few words: the error code of a refusal, the endpoint that could not be
+    reached. Never a secret (botocore's messages hold none of the keys)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    endpoint = getattr(exc, "kwargs", {}).get("endpoint_url")
+    if endpoint:
+        return f"{type(exc).__name__}: could not reach {endpoint}"
+    return type(exc).__name__
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     """What the signer needs. ``external_id`` is not a secret but is kept out of repr."""
@@ -98,6 +133,7 @@ class AwsIdentity:
             aws_access_key_id=frozen.access_key,
             aws_secret_access_key=frozen.secret_key,
             aws_session_token=frozen.token,
+            config=retry_config(),
         )
 
     def assume(
@@ -114,6 +150,7 @@ class AwsIdentity:
 
         def client_creator(service: str, **kwargs: Any) -> Any:
             kwargs.setdefault("region_name", region)
+            kwargs.setdefault("config", retry_config())
             return self.session._session.create_client(service, **kwargs)
 
         fetcher = AssumeRoleCredentialFetcher(

@@ -109,10 +109,13 @@ def cluster_account(spec: ClusterSpec | None, directories: AwsDirectories) -> st
     except errors.OsaccessError:
         raise
     except Exception as exc:
+        from osaccess.aws import describe_failure
+
         raise errors.CredentialsError(
             f"cannot tell which account the credentials belong to (sts:GetCallerIdentity): "
-            f"{type(exc).__name__}",
-            hint="check the AWS credentials and the region",
+            f"{describe_failure(exc)}",
+            hint="check the AWS credentials, the region and the STS endpoint "
+            "(AWS_ENDPOINT_URL_STS)",
         ) from exc
 
 
@@ -134,8 +137,9 @@ def domain_access(spec: ClusterSpec | None, overrides: Overrides) -> Domain | st
     except errors.OsaccessError as exc:
         return f"cannot read the domain {name!r}: {exc.message}"
     except Exception as exc:  # an AWS refusal or an unreachable API: reported, never fatal
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-        return f"cannot read the domain {name!r} (es:DescribeDomain): {code or type(exc).__name__}"
+        from osaccess.aws import describe_failure
+
+        return f"cannot read the domain {name!r} (es:DescribeDomain): {describe_failure(exc)}"
 
 
 def connect(spec: ClusterSpec | None, overrides: Overrides, **transport: object) -> SecurityApi:

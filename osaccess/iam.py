@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from osaccess import errors
 from osaccess.arn import ArnKind, classify
 from osaccess.model import MappingFile, RoleMapping, SsoRef
 from osaccess.principals import one_iam_principal
 
+_T = TypeVar("_T")
 Status = Literal["exists", "missing", "not checked"]
 
 
@@ -40,6 +41,15 @@ class Directory(Protocol):
 
     def sso_roles(self) -> list[str]:
         """The ARNs of the account's IAM Identity Center roles (under SSO_PATH)."""
+
+    def expect(self, kind: str, count: int) -> None:
+        """``count`` names of this kind are about to be looked up (a directory may then list
+        the account's principals once instead of asking for each)."""
+
+
+class Unavailable(Exception):
+    """IAM cannot be read in this account (throttled past botocore's retries, refused, or
+    unreachable): its principals are "not checked"."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +75,21 @@ def check(arn: str, directory_for: Callable[[str], Directory | str]) -> Finding 
     directory = directory_for(info.account)
     if isinstance(directory, str):
         return Finding(arn, "not checked", f"{arn}: not checked ({directory})")
-    found = directory.find(kind, info.name)
+    try:
+        return _check(arn, kind, info.name, info.account, directory)
+    except Unavailable as exc:
+        return Finding(arn, "not checked", f"{arn}: not checked ({exc})")
+
+
+def _check(arn: str, kind: str, name_: str, account: str, directory: Directory) -> Finding:
+    found = directory.find(kind, name_)
     if found == arn:
         return Finding(arn, "exists", f"{arn}: the {kind} exists")
     if found is not None:  # IAM finds names whatever their case: say what differs
         name = found.rsplit("/", 1)[-1]
         differs = (
             "under another path"
-            if name == info.name
+            if name == name_
             else "with its name in another case"
             if found.lower() == arn.lower()
             else "under another path and with its name in another case"
@@ -83,12 +100,12 @@ def check(arn: str, directory_for: Callable[[str], Directory | str]) -> Finding 
             f"{arn}: no such {kind}; a {kind} named {name} exists {differs}",
             use=found,
         )
-    same = [a for a in directory.arns(kind) if a.rsplit("/", 1)[-1].lower() == info.name.lower()]
+    same = [a for a in directory.arns(kind) if a.rsplit("/", 1)[-1].lower() == name_.lower()]
     if len(same) == 1:
         return Finding(
             arn, "missing", f"{arn}: no such {kind}; the name differs in case", use=same[0]
         )
-    return Finding(arn, "missing", f"{arn}: no such {kind} in account {info.account}")
+    return Finding(arn, "missing", f"{arn}: no such {kind} in account {account}")
 
 
 SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
@@ -208,12 +225,20 @@ def plan_warnings(
     directory_for: Callable[[str], Directory | str],
 ) -> list[str]:
     """What a plan says about IAM: principals of the file that do not exist (with the ARN to use),
-    and mappings on the cluster that name principals that no longer exist (orphans)."""
+    and mappings on the cluster that name principals that no longer exist (orphans). All of them
+    are looked up together, so that a large file costs a few listings, not a call each."""
     wanted = values_of(file_mappings)
-    lines = [f"IAM: {f.text()}" for f in check_all(wanted, directory_for) if f.status == "missing"]
-    for role, mapping in sorted(live_mappings.items()):
-        for finding in check_all(values_of([mapping]) - wanted, directory_for):
-            if finding.status == "missing":
+    others = {role: values_of([mapping]) - wanted for role, mapping in live_mappings.items()}
+    findings = {f.arn: f for f in check_all(wanted.union(*others.values()), directory_for)}
+    lines = [
+        f"IAM: {findings[arn].text()}"
+        for arn in sorted(wanted)
+        if arn in findings and findings[arn].status == "missing"
+    ]
+    for role, values in sorted(others.items()):
+        for arn in sorted(values):
+            finding = findings.get(arn)
+            if finding is not None and finding.status == "missing":
                 lines.append(
                     f"IAM: the mapping of {role!r} on the cluster names {finding.text()} "
                     "(an orphan)"
@@ -224,34 +249,63 @@ def plan_warnings(
 def check_all(
     arns: Iterable[str], directory_for: Callable[[str], Directory | str]
 ) -> list[Finding]:
-    findings = [check(arn, directory_for) for arn in sorted(set(arns))]
+    """The findings for many values. Each account's directory hears first how many users and
+    roles will be looked up in it (:meth:`Directory.expect`)."""
+    values = sorted(set(arns))
+    counts: dict[tuple[str, str], int] = {}
+    for value in values:
+        if one_iam_principal(value):
+            info = classify(value)
+            kind = "role" if info.kind is ArnKind.IAM_ROLE else "user"
+            key = (str(info.account), kind)
+            counts[key] = counts.get(key, 0) + 1
+    for (account, kind), count in counts.items():
+        directory = directory_for(account)
+        if not isinstance(directory, str):
+            directory.expect(kind, count)
+    findings = [check(arn, directory_for) for arn in values]
     return [f for f in findings if f is not None]
 
 
+# More names of one kind in one account than this, and the account's users (or roles) are listed
+# once, 1,000 per page, instead of one GetUser (GetRole) each: a plan's IAM calls then grow with
+# the accounts and pages, not with the file. Fewer, and exact lookups cost less.
+LIST_ABOVE = 20
+PAGE_SIZE = 1000
+
+
 class BotoDirectory:
-    """A :class:`Directory` over an IAM client; read-only calls, cached."""
+    """A :class:`Directory` over an IAM client; read-only calls, cached. Throttling is retried
+    by botocore's own retry mode (:func:`osaccess.aws.retry_config`); a failure that outlasts
+    it makes the account unavailable (:class:`Unavailable`) for the rest of the run."""
 
     def __init__(self, client: object) -> None:
         self.client = client
         self._all: dict[str, list[str]] = {}
+        self._listing: set[str] = set()
+        self._by_name: dict[str, dict[str, str]] = {}
+        self._broken: str | None = None
+
+    def expect(self, kind: str, count: int) -> None:
+        if count > LIST_ABOVE:
+            self._listing.add(kind)
 
     def find(self, kind: str, name: str) -> str | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            if kind == "role":
-                return str(self.client.get_role(RoleName=name)["Role"]["Arn"])  # type: ignore[attr-defined]
-            return str(self.client.get_user(UserName=name)["User"]["Arn"])  # type: ignore[attr-defined]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
-                return None
-            raise
+        if kind in self._listing:
+            # IAM names are unique whatever their case, and GetRole finds them so too
+            if kind not in self._by_name:
+                self._by_name[kind] = {a.rsplit("/", 1)[-1].lower(): a for a in self.arns(kind)}
+            return self._by_name[kind].get(name.lower())
+        if kind == "role":
+            found = self._call("get_role", "NoSuchEntity", RoleName=name)
+            return None if found is None else str(found["Role"]["Arn"])
+        found = self._call("get_user", "NoSuchEntity", UserName=name)
+        return None if found is None else str(found["User"]["Arn"])
 
     def arns(self, kind: str) -> list[str]:
         if kind not in self._all:
             operation, key = ("list_roles", "Roles") if kind == "role" else ("list_users", "Users")
-            pages = self.client.get_paginator(operation).paginate()  # type: ignore[attr-defined]
-            self._all[kind] = [item["Arn"] for page in pages for item in page[key]]
+            self._all[kind] = [item["Arn"] for item in self._list(operation, key)]
         return self._all[kind]
 
     def probe(self) -> None:
@@ -260,9 +314,42 @@ class BotoDirectory:
 
     def sso_roles(self) -> list[str]:
         if "sso" not in self._all:
-            pages = self.client.get_paginator("list_roles").paginate(PathPrefix=SSO_PATH)  # type: ignore[attr-defined]
-            self._all["sso"] = [item["Arn"] for page in pages for item in page["Roles"]]
+            roles = self._list("list_roles", "Roles", PathPrefix=SSO_PATH)
+            self._all["sso"] = [item["Arn"] for item in roles]
         return self._all["sso"]
+
+    def _list(self, operation: str, key: str, **arguments: str) -> list[dict[str, str]]:
+        def pages() -> list[dict[str, str]]:
+            paginator = self.client.get_paginator(operation)  # type: ignore[attr-defined]
+            config = {"PageSize": PAGE_SIZE}
+            found = paginator.paginate(**arguments, PaginationConfig=config)
+            return [item for page in found for item in page[key]]
+
+        return self._guarded(pages)
+
+    def _call(self, operation: str, missing: str, **arguments: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        def call() -> dict[str, Any] | None:
+            try:
+                return dict(getattr(self.client, operation)(**arguments))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == missing:
+                    return None
+                raise
+
+        return self._guarded(call)
+
+    def _guarded(self, call: Callable[[], _T]) -> _T:
+        if self._broken is not None:
+            raise Unavailable(self._broken)
+        try:
+            return call()
+        except Exception as exc:  # throttled past the retries, refused, unreachable
+            from osaccess.aws import describe_failure
+
+            self._broken = f"IAM could not be read: {describe_failure(exc)}"
+            raise Unavailable(self._broken) from exc
 
 
 class AwsDirectories:
@@ -308,7 +395,9 @@ class AwsDirectories:
             found.probe()  # fails now, rather than mid-check, without IAM read access
             return found
         except Exception as exc:  # any failure makes the account "not checked"
-            return f"cannot read IAM in account {account}: {type(exc).__name__}"
+            from osaccess.aws import describe_failure
+
+            return f"cannot read IAM in account {account}: {describe_failure(exc)}"
 
 
 def aws_directories(identity: object, lookup_roles: dict[str, str] | None = None) -> AwsDirectories:

@@ -245,6 +245,11 @@ export OSACCESS_PASSWORD='$OSACCESS_PASSWORD'
 export AWS_CONFIG_FILE=$STATE/aws/config
 export AWS_SHARED_CREDENTIALS_FILE=$STATE/aws/credentials
 export AWS_REGION=$(sed -n 's/^region: *//p' "$CONF/principals.yml")
+# The AWS APIs the sandbox serves (moto), for any credentials: profiles and environment keys alike
+export AWS_ENDPOINT_URL_STS=$STS_URL
+export AWS_ENDPOINT_URL_IAM=$STS_URL
+export AWS_ENDPOINT_URL_OPENSEARCH=$STS_URL
+export AWS_ENDPOINT_URL_ELASTICSEARCH_SERVICE=$STS_URL
 ENV
 }
 

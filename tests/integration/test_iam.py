@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -372,3 +373,36 @@ def test_the_cluster_account_is_the_default_account_of_sso_entries(
     checked = run(sandbox, "sigv4-master", "validate", "--iam", str(path))
     assert checked.returncode == 0, checked.stderr
     assert f"{path}: sso: Admin is {SSO_ADMIN_222}" in checked.stderr
+
+
+def test_environment_credentials_without_a_profile_reach_the_sandboxs_aws_endpoint(
+    sandbox: Sandbox, roles: list[str], tmp_path: Path
+) -> None:
+    """`.sandbox/env` exports the AWS endpoints it serves, so keys in the environment (no
+    profile, no config file) resolve `sso:` entries through the local STS and IAM."""
+    from osaccess.sandbox.principals import load_principals
+    from tests.integration.conftest import STATE, _read_env
+
+    master = load_principals(ROOT / "sandbox" / "principals.yml").by_name("master")
+    exported = _read_env(STATE / "env")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OSACCESS_"))}
+    env.update({k: v for k, v in exported.items() if k.startswith("AWS_ENDPOINT_URL_")})
+    env.update(
+        AWS_REGION=exported["AWS_REGION"],
+        AWS_ACCESS_KEY_ID=master.access_key_id,
+        AWS_SECRET_ACCESS_KEY=master.secret_access_key,
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    assert {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM"} <= set(env)
+    path = sso_file(tmp_path, sandbox, f"  {roles[0]}: [{{sso: Admin}}]\n")
+    result = run(sandbox, "sigv4-master", "plan", str(path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"+ backend_roles     {SSO}   (sso: Admin)" in result.stdout
+
+    # an AWS endpoint that does not answer is named in the error
+    env["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:1"
+    failed = run(sandbox, "sigv4-master", "plan", str(path), env=env)
+    assert failed.returncode == 1
+    assert "could not reach http://127.0.0.1:1" in failed.stderr
+    assert "Traceback" not in failed.stderr

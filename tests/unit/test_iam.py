@@ -3,6 +3,8 @@ accounts are not checked; patterns name no single principal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from osaccess.errors import ConfigError, PlanError
@@ -31,6 +33,9 @@ class Account:
 
     def arns(self, kind: str) -> list[str]:
         return [a for a in self.all if f":{kind}/" in a]
+
+    def expect(self, kind: str, count: int) -> None:
+        pass
 
 
 ACCOUNT = Account(SSO, "arn:aws:iam::111111111111:user/alice")
@@ -105,6 +110,9 @@ class SsoDirectory:
             a for a in self.roles if "/aws-reserved/sso.amazonaws.com/" in a.replace(":role", ":")
         ]
 
+    def expect(self, kind: str, count: int) -> None:
+        pass
+
 
 def test_permission_set_of_parses_identity_center_role_arns() -> None:
     assert permission_set_of(SSO_BASE + "eu-west-1/AWSReservedSSO_Admin_Read_0a1b") == "Admin_Read"
@@ -171,9 +179,156 @@ def test_a_case_insensitive_lookup_says_the_case_differs() -> None:
         def sso_roles(self) -> list[str]:
             return []
 
+        def expect(self, kind: str, count: int) -> None:
+            pass
+
     finding = check("arn:aws:iam::111111111111:role/deployer", lambda _: CaseBlind())
     assert finding is not None and finding.use == "arn:aws:iam::111111111111:role/Deployer"
     assert finding.message.endswith("a role named Deployer exists with its name in another case")
     moved = check("arn:aws:iam::111111111111:role/ci/deployer", lambda _: CaseBlind())
     assert moved is not None
     assert moved.message.endswith("under another path and with its name in another case")
+
+
+# -- the IAM calls of a large file -------------------------------------------------------------
+
+
+class FakeIam:
+    """An IAM client with ``users`` and ``roles`` (ARNs), case-blind like IAM, that counts its
+    calls; ``throttled`` makes every call fail as a throttled account does after the retries."""
+
+    def __init__(self, users: list[str], roles: list[str], throttled: bool = False) -> None:
+        self.users, self.roles, self.throttled = users, roles, throttled
+        self.calls: list[str] = []
+
+    def _called(self, name: str) -> None:
+        self.calls.append(name)
+        if self.throttled:
+            from botocore.exceptions import ClientError
+
+            error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
+            raise ClientError(error, name)  # type: ignore[arg-type]
+
+    def _get(self, arns: list[str], name: str, key: str, operation: str) -> dict[str, object]:
+        self._called(operation)
+        for arn in arns:
+            if arn.rsplit("/", 1)[-1].lower() == name.lower():
+                return {key: {"Arn": arn}}
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": ""}}, operation)  # type: ignore[arg-type]
+
+    def get_user(self, UserName: str) -> dict[str, object]:
+        return self._get(self.users, UserName, "User", "GetUser")
+
+    def get_role(self, RoleName: str) -> dict[str, object]:
+        return self._get(self.roles, RoleName, "Role", "GetRole")
+
+    def get_paginator(self, operation: str) -> object:
+        iam = self
+
+        class Paginator:
+            def paginate(self, PaginationConfig: dict[str, int], **_: str) -> list[object]:
+                size = PaginationConfig["PageSize"]
+                arns, key = (
+                    (iam.roles, "Roles") if operation == "list_roles" else (iam.users, "Users")
+                )
+                pages = []
+                for start in range(0, max(1, len(arns)), size):
+                    iam._called(operation)
+                    pages.append({key: [{"Arn": a} for a in arns[start : start + size]]})
+                return pages
+
+        return Paginator()
+
+
+USERS = [f"arn:aws:iam::111111111111:user/u{i}" for i in range(2500)]
+
+
+def directory_of(iam: FakeIam) -> Callable[[str], Directory | str]:
+    from osaccess.iam import BotoDirectory
+
+    directory = BotoDirectory(iam)  # one per account and run, as AwsDirectories keeps them
+    return lambda _: directory
+
+
+def mappings_naming(values: list[str]) -> list[RoleMapping]:
+    return [RoleMapping.of(users=values[i : i + 20]) for i in range(0, len(values), 20)]
+
+
+def test_a_large_file_lists_the_account_once_instead_of_a_call_per_principal() -> None:
+
+    iam = FakeIam(USERS[:1000], [])  # an account of 1,000 users
+    wanted = [*USERS[:1000], "arn:aws:iam::111111111111:user/ghost", USERS[5].replace("u5", "U5")]
+    lines = plan_warnings(mappings_naming(wanted), {}, directory_of(iam))
+    assert iam.calls == ["list_users"]  # one page of 1,000... and no GetUser at all
+    assert len(iam.calls) <= 10
+    # the findings are the ones exact lookups give: a missing user, another case
+    assert lines == [
+        "IAM: arn:aws:iam::111111111111:user/U5: no such user; a user named u5 exists with its "
+        "name in another case; use arn:aws:iam::111111111111:user/u5",
+        "IAM: arn:aws:iam::111111111111:user/ghost: no such user in account 111111111111",
+    ]
+
+
+def test_listing_pages_grow_with_the_account_not_the_file() -> None:
+
+    iam = FakeIam(USERS, [])
+    plan_warnings(mappings_naming(USERS), {}, directory_of(iam))
+    assert iam.calls == ["list_users"] * 3  # 2,500 users: three pages of 1,000
+
+
+def test_orphans_on_the_cluster_are_looked_up_with_the_file_not_mapping_by_mapping() -> None:
+
+    iam = FakeIam(USERS[:1000], [])
+    live = {
+        f"r{i}": m
+        for i, m in enumerate(
+            mappings_naming([*USERS[:400], "arn:aws:iam::111111111111:user/gone"])
+        )
+    }
+    lines = plan_warnings([], live, directory_of(iam))
+    assert iam.calls == ["list_users"]
+    assert lines == [
+        "IAM: the mapping of 'r20' on the cluster names arn:aws:iam::111111111111:user/gone: "
+        "no such user in account 111111111111 (an orphan)"
+    ]
+
+
+def test_a_small_file_keeps_exact_lookups() -> None:
+
+    iam = FakeIam(USERS, [])
+    plan_warnings(mappings_naming(USERS[:3]), {}, directory_of(iam))
+    assert iam.calls == ["GetUser"] * 3
+
+
+def test_an_account_that_stays_throttled_is_not_checked_never_an_error() -> None:
+    from osaccess.iam import BotoDirectory
+
+    iam = FakeIam(USERS, [], throttled=True)
+    directory = BotoDirectory(iam)
+    findings = [check(arn, lambda _: directory) for arn in USERS[:3]]
+    assert all(f is not None and f.status == "not checked" for f in findings)
+    assert findings[0] is not None
+    assert findings[0].message.endswith("not checked (IAM could not be read: Throttling)")
+    assert iam.calls == ["GetUser"]  # the account is given up after the first failure
+    assert plan_warnings(mappings_naming(USERS[:50]), {}, directory_of(iam)) == []
+
+
+def test_aws_calls_retry_throttling_with_botocores_own_retry_mode() -> None:
+    from osaccess.aws import retry_config
+
+    assert retry_config({}).retries == {"mode": "standard", "total_max_attempts": 5}
+    chosen = retry_config({"AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "8"})
+    assert chosen.retries == {"mode": "adaptive", "total_max_attempts": 8}
+
+
+def test_an_unreachable_aws_endpoint_is_named_in_the_error() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from osaccess.aws import describe_failure
+
+    failure = EndpointConnectionError(endpoint_url="https://sts.eu-west-1.amazonaws.com/")
+    assert describe_failure(failure) == (
+        "EndpointConnectionError: could not reach https://sts.eu-west-1.amazonaws.com/"
+    )
