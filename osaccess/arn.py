@@ -8,14 +8,17 @@ path. Groups and account roots never sign requests.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
 _PARTITION = r"aws(?:-[a-z]+)*"
-_ACCOUNT = r"\d{12}"
-# IAM names: letters, digits and +=,.@_- ; paths are /-separated segments of the same. Wildcards
-# (* and ?) are allowed because mapping values are patterns.
-_NAME = r"[\w+=,.@*?-]+"
+_ACCOUNT = r"[0-9]{12}"
+# IAM names: ASCII letters, digits and +=,.@_- ; paths are /-separated segments of the same.
+# Wildcards (* and ?) are allowed because mapping values are patterns. (Not \w, which also
+# matches Cyrillic and other letters that IAM refuses and that look like Latin ones.)
+_NAME = r"[A-Za-z0-9_+=,.@*?-]+"
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_+=,.@*?/-]")
 _IAM = re.compile(
     rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>{_ACCOUNT}):"
     rf"(?P<type>user|role|group)/(?P<path>(?:{_NAME}/)*)(?P<name>{_NAME})$"
@@ -117,6 +120,13 @@ def _diagnose(value: str) -> str:
             return f"unknown IAM resource type {kind!r} (expected user/... or role/...)"
         if re.search(r"\s", resource):
             return "the name contains white space"
+        odd = next((c for c in resource.split("/", 1)[-1] if not _NAME_CHAR.match(c)), None)
+        if odd is not None:
+            described = unicodedata.name(odd, "").lower() or "a character"
+            return (
+                f"the name contains {odd!r} (U+{ord(odd):04X}, {described}), which IAM does "
+                "not allow: IAM names are ASCII letters, digits and +=,.@_-; retype it"
+            )
         return "the name or path contains characters IAM does not allow"
     if service == "sts":
         return "STS ARNs name sessions (assumed-role/ROLE/SESSION), not principals"

@@ -7,12 +7,15 @@ written here once (:func:`effective`) and every command, reviewed plans included
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from osaccess import errors
 from osaccess.aws import AwsSettings, identity, signer
 from osaccess.cluster import SecurityApi
 from osaccess.domainpolicy import Domain, domain_name, read_domain
+from osaccess.endpoint import FIX as ENDPOINT_FIX
+from osaccess.endpoint import problem as endpoint_problem
 from osaccess.iam import AwsDirectories, aws_directories, resolve_file
 from osaccess.model import AUTH_KINDS, ClusterSpec, MappingFile
 from osaccess.overrides import Overrides
@@ -38,6 +41,12 @@ def effective(spec: ClusterSpec | None, overrides: Overrides) -> ClusterSpec:
                 hint="e.g. --endpoint https://search-x.eu-west-1.es.amazonaws.com",
             )
         spec = ClusterSpec(endpoint=overrides.endpoint)
+    if overrides.endpoint:
+        wrong = endpoint_problem(overrides.endpoint)
+        if wrong is not None:
+            raise errors.ConfigError(
+                f"--endpoint {overrides.endpoint!r} {wrong}", hint=ENDPOINT_FIX
+            )
     auth = overrides.auth or spec.auth
     if auth not in AUTH_KINDS:
         raise errors.ConfigError(
@@ -146,6 +155,17 @@ def connect(spec: ClusterSpec | None, overrides: Overrides, **transport: object)
     """A client for the security API of the effective cluster; no request is sent yet.
     ``transport`` passes test seams (``adapter``) and tuning to :class:`Transport`."""
     cluster = effective(spec, overrides)
+    for option, path in (
+        ("ca_certs", cluster.ca_certs),
+        ("client_cert", cluster.client_cert),
+        ("client_key", cluster.client_key),
+    ):
+        if path and not os.path.isfile(path):
+            raise errors.ConfigError(
+                f"cluster.{option}: {path} is not a file",
+                hint="give the path of the PEM file (relative paths start at the mapping file)"
+                + (" or --ca-certs / OSACCESS_CA_CERTS" if option == "ca_certs" else ""),
+            )
     auth: object = None
     if cluster.auth == "aws":
         auth = signer(_aws_settings(spec, cluster, overrides))

@@ -33,8 +33,12 @@ Kind = Literal[
     "account",
 ]
 
-ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/"
-URL_PATTERN = r"^https?://"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/"
+URL_PATTERN = r"^https?://[^\s?#]+$"
+# AWS: region names; STS session names and external ids (AssumeRole's own limits)
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+SESSION_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{2,64}$"
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 ROLE_NAME_PATTERN = r"^[^_/\s][^/]*$"
 
 
@@ -86,10 +90,19 @@ CLUSTER = Section(
             choices=AUTH_KINDS,
             default="aws",
         ),
-        _string("region", "AWS region (default: from the endpoint, then the environment)."),
+        _string(
+            "region",
+            "AWS region (default: from the endpoint, then the environment).",
+            pattern=REGION_PATTERN,
+        ),
         _string("assume_role", "IAM role to assume for this cluster.", pattern=ROLE_ARN_PATTERN),
-        _string("external_id", "External id for assume_role."),
-        _string("session_name", "Session name for assume_role.", default="osaccess"),
+        _string("external_id", "External id for assume_role.", pattern=EXTERNAL_ID_PATTERN),
+        _string(
+            "session_name",
+            "Session name for assume_role.",
+            default="osaccess",
+            pattern=SESSION_NAME_PATTERN,
+        ),
         _string("username", "User name for basic auth (the password: OSACCESS_PASSWORD)."),
         _string("ca_certs", "CA bundle that signed the cluster's certificate."),
         _string("client_cert", "Client certificate (PEM) for auth: cert."),

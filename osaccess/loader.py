@@ -15,13 +15,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess import builtin
 from osaccess.arn import ArnInfo, ArnKind, role_arn_for_session
 from osaccess.aws import region_from_endpoint
+from osaccess.endpoint import FIX as ENDPOINT_FIX
+from osaccess.endpoint import problem as endpoint_problem
 from osaccess.fileformat import (
     ACCOUNT_PATTERN,
     ACTION_GROUP,
@@ -481,20 +482,22 @@ class _Loader(YamlReader):
                 "add the cluster's URL, e.g. https://search-x.eu-west-1.es.amazonaws.com",
             )
         elif endpoint is not None:
-            parts = urlsplit(endpoint)
-            if parts.username or parts.password:
+            wrong = endpoint_problem(endpoint)
+            if wrong is not None and "credentials" in wrong:
                 self.error(
                     keys["endpoint"],
-                    "cluster.endpoint carries credentials "
-                    "(user:password@); secrets never belong in mapping files",
+                    f"cluster.endpoint {wrong}",
                     "remove them; use auth: basic with OSACCESS_PASSWORD",
                 )
-            elif parts.scheme not in ("http", "https") or not parts.hostname:
-                self.error(
-                    keys["endpoint"],
-                    f"cluster.endpoint {endpoint!r} is not an http(s) URL",
-                    "write it as https://host[:port]",
-                )
+            elif wrong is not None:
+                self.error(keys["endpoint"], f"cluster.endpoint {endpoint!r} {wrong}", ENDPOINT_FIX)
+                endpoint = None  # no library parses it further
+        for name, fix in _AWS_VALUE_FIXES.items():
+            value = values.get(name)
+            pattern = CLUSTER.field(name).pattern or ""
+            if value is not None and not re.match(pattern, value):
+                self.error(keys[name], f"cluster.{name} {value!r} {fix[0]}", fix[1])
+                values.pop(name)
         domain = values.get("domain")
         if domain is not None and not re.match(CLUSTER.field("domain").pattern or "", domain):
             self.error(
@@ -852,6 +855,20 @@ class _Loader(YamlReader):
                         "remove the repetition",
                     )
                 seen.add(value)
+
+
+# What AWS accepts for the cluster block's AWS values, and how to write them
+_AWS_VALUE_FIXES = {
+    "region": ("is not an AWS region name", "write a region such as eu-west-1"),
+    "session_name": (
+        "is not a valid STS session name",
+        "use 2 to 64 of the letters, digits and _+=,.@- (no spaces)",
+    ),
+    "external_id": (
+        "is not a valid external id",
+        "use 2 to 1,224 of the letters, digits and _+=,.@:/- (no spaces)",
+    ),
+}
 
 
 def _relative(base: Path, value: str | None) -> str | None:

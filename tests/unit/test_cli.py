@@ -157,3 +157,26 @@ def test_without_any_region_the_hint_names_the_option(command: str, tmp_path: Pa
     assert "error: " in result.stderr and "no AWS region for https://127.0.0.1:1" in result.stderr
     assert "hint: give --region" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_endpoint_on_the_command_line_is_refused_before_any_request() -> None:
+    result = osaccess("whoami", "--endpoint", "https://search-x.eu-west-1.es.amazonaws.com ]")
+    assert result.returncode == 1
+    assert (
+        "error: --endpoint 'https://search-x.eu-west-1.es.amazonaws.com ]' contains a space"
+        in result.stderr
+    )
+    assert "hint: write it as https://host[:port]" in result.stderr
+    assert "Traceback" not in result.stderr and "ValueError" not in result.stderr
+
+
+def test_a_missing_ca_bundle_is_named_not_an_unexpected_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "cluster:\n  endpoint: https://127.0.0.1:1\n  auth: none\n  ca_certs: nothere.pem\n"
+        "roles:\n  readall: {users: [x]}\n"
+    )
+    result = osaccess("plan", str(path), env={"OSACCESS_CA_CERTS": None})
+    assert result.returncode == 1
+    assert f"cluster.ca_certs: {tmp_path / 'nothere.pem'} is not a file" in result.stderr
+    assert "unexpected" not in result.stderr

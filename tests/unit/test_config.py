@@ -320,3 +320,62 @@ def test_iam_paths_longer_than_iam_allows_are_malformed() -> None:
     info = classify(f"arn:aws:iam::111111111111:role/{long_path}/name")
     assert info.kind is ArnKind.MALFORMED
     assert info.problem and "IAM paths are at most 512 characters" in info.problem
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("https://search-x.eu-west-1.es.amazonaws.com ]", "contains a space"),
+        ("https://search-x.eu-west-1.es.amazonaws.com]", "is not a URL (Invalid IPv6 URL)"),
+        ("https://search-x.eu-west-1.es.amazonaws.com:99999", "Port out of range"),
+        ("https://search-x.eu-west-1.es.amazonaws.com:port", "is not a URL"),
+        ("https://search_x.example.com", "has no valid host name"),
+        ("https://h.example.com/?pretty", "has a query or fragment"),
+        ("ftp://h.example.com", "is not an http(s) URL"),
+        ("https://", "has no valid host name"),
+    ],
+)
+def test_every_malformed_endpoint_is_refused_at_its_line_with_the_fix(
+    tmp_path: Path, endpoint: str, expected: str
+) -> None:
+    body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\nroles:\n  readall: {{users: [x]}}\n"
+    result = load(write(tmp_path, body))
+    (problem,) = result.errors
+    assert (problem.line, problem.column) == (2, 13)
+    assert expected in problem.message and problem.message.startswith("cluster.endpoint ")
+    assert problem.fix is not None and problem.fix.startswith("write it as https://host[:port]")
+
+
+def test_good_endpoints_pass(tmp_path: Path) -> None:
+    for endpoint in ("https://127.0.0.1:9200", "https://[::1]:9200", "http://localhost:9200/x"):
+        body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\nroles:\n  readall: {{users: [x]}}\n"
+        assert load(write(tmp_path, body)).errors == [], endpoint
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("region: eu west 1", "cluster.region 'eu west 1' is not an AWS region name"),
+        ("session_name: a b", "cluster.session_name 'a b' is not a valid STS session name"),
+        ("external_id: x", "cluster.external_id 'x' is not a valid external id"),
+    ],
+)
+def test_aws_values_that_aws_would_refuse_are_refused_offline(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    body = f"cluster:\n  endpoint: https://h.example.com\n  {line}\nroles:\n  readall: {{users: [x]}}\n"
+    (problem,) = load(write(tmp_path, body)).errors
+    assert problem.line == 3 and problem.message == expected
+
+
+def test_a_look_alike_letter_in_an_iam_name_is_refused_naming_the_character(
+    tmp_path: Path,
+) -> None:
+    found = messages(tmp_path, "  readall: [arn:aws:iam::111111111111:user/al\u0456ce]\n")
+    assert found == [
+        "4:error:'arn:aws:iam::111111111111:user/al\u0456ce' is a malformed or unsupported ARN: "
+        "the name contains '\u0456' (U+0456, cyrillic small letter byelorussian-ukrainian i), "
+        "which IAM does not allow: IAM names are ASCII letters, digits and +=,.@_-; retype it"
+    ]
+    # digits of other scripts are no account number either
+    assert "malformed" in messages(tmp_path, "  readall: [arn:aws:iam::١١١١١١١١١١١١:user/a]\n")[0]
