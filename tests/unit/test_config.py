@@ -322,6 +322,9 @@ def test_iam_paths_longer_than_iam_allows_are_malformed() -> None:
     assert info.problem and "IAM paths are at most 512 characters" in info.problem
 
 
+USERS_X = "roles:\n  readall: {users: [x]}\n"
+
+
 @pytest.mark.parametrize(
     ("endpoint", "expected"),
     [
@@ -338,7 +341,7 @@ def test_iam_paths_longer_than_iam_allows_are_malformed() -> None:
 def test_every_malformed_endpoint_is_refused_at_its_line_with_the_fix(
     tmp_path: Path, endpoint: str, expected: str
 ) -> None:
-    body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\nroles:\n  readall: {{users: [x]}}\n"
+    body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\n{USERS_X}"
     result = load(write(tmp_path, body))
     (problem,) = result.errors
     assert (problem.line, problem.column) == (2, 13)
@@ -348,7 +351,7 @@ def test_every_malformed_endpoint_is_refused_at_its_line_with_the_fix(
 
 def test_good_endpoints_pass(tmp_path: Path) -> None:
     for endpoint in ("https://127.0.0.1:9200", "https://[::1]:9200", "http://localhost:9200/x"):
-        body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\nroles:\n  readall: {{users: [x]}}\n"
+        body = f"cluster:\n  endpoint: '{endpoint}'\n  region: eu-west-1\n{USERS_X}"
         assert load(write(tmp_path, body)).errors == [], endpoint
 
 
@@ -363,7 +366,7 @@ def test_good_endpoints_pass(tmp_path: Path) -> None:
 def test_aws_values_that_aws_would_refuse_are_refused_offline(
     tmp_path: Path, line: str, expected: str
 ) -> None:
-    body = f"cluster:\n  endpoint: https://h.example.com\n  {line}\nroles:\n  readall: {{users: [x]}}\n"
+    body = f"cluster:\n  endpoint: https://h.example.com\n  {line}\n{USERS_X}"
     (problem,) = load(write(tmp_path, body)).errors
     assert problem.line == 3 and problem.message == expected
 
