@@ -140,6 +140,8 @@ class Evaluator:
             cluster=frozenset().union(*(g.cluster.keys() for g in grants)),
             index=frozenset().union(*(g.pairs for g in grants)),
             tenants=frozenset(tenants.items()),
+            named_cluster=frozenset().union(*(g.named_cluster for g in grants)),
+            named_index=frozenset().union(*(g.named_pairs for g in grants)),
         )
 
     def for_roles(self, roles: Iterable[str]) -> Permissions:
@@ -183,6 +185,15 @@ class Evaluator:
             {k: {a: tuple(s) for a, s in v.items()} for k, v in index.items()},
             {n: (a, tuple(s)) for n, (a, s) in tenants.items()},
             frozenset((p, a) for k, v in index.items() for p in k[0] for a in v),
+            frozenset(definition.cluster_permissions) if definition else frozenset(),
+            frozenset(
+                (pattern, action)
+                for permission in definition.index_permissions
+                for pattern in permission.index_patterns
+                for action in permission.allowed_actions
+            )
+            if definition
+            else frozenset(),
         )
         self._roles[role] = grants
         return grants
@@ -234,6 +245,9 @@ class _RoleGrants:
     index: dict[_IndexKey, dict[str, tuple[Source, ...]]]
     tenants: dict[str, tuple[str, tuple[Source, ...]]]
     pairs: frozenset[tuple[str, str]]
+    # as the role names them (action groups unexpanded), for people
+    named_cluster: frozenset[str] = frozenset()
+    named_pairs: frozenset[tuple[str, str]] = frozenset()
 
 
 # -- who a mapping entry stands for ------------------------------------------------------------
@@ -292,34 +306,65 @@ def _subject(field_name: str, value: str) -> Subject:
 # -- what changes -------------------------------------------------------------------------------
 
 
+_IndexPairs = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (patterns, actions)
+
+
 @dataclass(frozen=True)
 class Access:
-    """A set of grants, as lists for people and JSON."""
+    """A set of grants, as lists for people and JSON. ``cluster`` and ``index`` are expanded to
+    concrete actions (what the node checks); ``as_written`` says the same as the roles name it
+    (action groups such as ``read`` unexpanded), expanded only where the expansion is the
+    difference (a group whose own definition changes)."""
 
     roles: tuple[str, ...] = ()
     cluster: tuple[str, ...] = ()
-    index: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (patterns, actions)
+    index: _IndexPairs = ()
     tenants: tuple[tuple[str, str], ...] = ()  # (tenant, read|write)
+    written_cluster: tuple[str, ...] | None = None  # None: as expanded
+    written_index: _IndexPairs | None = None
 
     def __bool__(self) -> bool:
         return bool(self.roles or self.cluster or self.index or self.tenants)
+
+    @property
+    def shown_cluster(self) -> tuple[str, ...]:
+        return self.cluster if self.written_cluster is None else self.written_cluster
+
+    @property
+    def shown_index(self) -> _IndexPairs:
+        return self.index if self.written_index is None else self.written_index
 
     def data(self) -> dict[str, Any]:
         return {
             "roles": list(self.roles),
             "cluster": list(self.cluster),
-            "index": [{"patterns": list(p), "actions": list(a)} for p, a in self.index],
+            "index": _index_data(self.index),
             "tenants": [{"tenant": t, "access": a} for t, a in self.tenants],
+            "as_written": {
+                "cluster": list(self.shown_cluster),
+                "index": _index_data(self.shown_index),
+            },
         }
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Access:
+        written = data.get("as_written")
         return cls(
             roles=tuple(data["roles"]),
             cluster=tuple(data["cluster"]),
-            index=tuple((tuple(i["patterns"]), tuple(i["actions"])) for i in data["index"]),
+            index=_index_from(data["index"]),
             tenants=tuple((t["tenant"], t["access"]) for t in data["tenants"]),
+            written_cluster=tuple(written["cluster"]) if written else None,
+            written_index=_index_from(written["index"]) if written else None,
         )
+
+
+def _index_data(pairs: _IndexPairs) -> list[dict[str, list[str]]]:
+    return [{"patterns": list(p), "actions": list(a)} for p, a in pairs]
+
+
+def _index_from(data: list[dict[str, list[str]]]) -> _IndexPairs:
+    return tuple((tuple(i["patterns"]), tuple(i["actions"])) for i in data)
 
 
 @dataclass(frozen=True)
@@ -346,21 +391,58 @@ class Summary:
     cluster: frozenset[str]
     index: frozenset[tuple[str, str]]  # (index pattern, action)
     tenants: frozenset[tuple[str, str]]  # (tenant, read|write)
+    # the same, as the roles name it (action groups unexpanded)
+    named_cluster: frozenset[str] = frozenset()
+    named_index: frozenset[tuple[str, str]] = frozenset()
 
 
-def _difference(first: Summary, second: Summary) -> Access:
-    """What ``first`` allows and ``second`` does not."""
+def _grouped(pairs: Iterable[tuple[str, str]]) -> _IndexPairs:
+    """(pattern, action) pairs as (patterns, actions) lines: patterns with the same actions
+    together."""
     by_action: dict[str, set[str]] = {}
-    for pattern, action in first.index - second.index:
+    for pattern, action in pairs:
         by_action.setdefault(action, set()).add(pattern)
     by_patterns: dict[tuple[str, ...], list[str]] = {}
     for action, patterns in by_action.items():
         by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
+    return tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items()))
+
+
+def _as_written(
+    named: frozenset[str], expanded: frozenset[str], expander: Expander
+) -> tuple[set[str], set[str]]:
+    """Which named grants explain an expanded difference, and what is left unexplained."""
+    shown = set()
+    covered: set[str] = set()
+    for action in named:
+        concrete = set(expander.expand(action)) & expanded
+        if concrete:
+            shown.add(action)
+            covered |= concrete
+    return shown, set(expanded) - covered
+
+
+def _difference(first: Summary, second: Summary, expander: Expander) -> Access:
+    """What ``first`` allows and ``second`` does not; ``expander`` expands ``first``'s groups."""
+    cluster = first.cluster - second.cluster
+    pairs = first.index - second.index
+    named_cluster, rest_cluster = _as_written(
+        first.named_cluster - second.named_cluster, cluster, expander
+    )
+    shown_pairs: set[tuple[str, str]] = set()
+    covered: set[tuple[str, str]] = set()
+    for pattern, action in first.named_index - second.named_index:
+        concrete = {(pattern, a) for a in expander.expand(action)} & pairs
+        if concrete:
+            shown_pairs.add((pattern, action))
+            covered |= concrete
     return Access(
         roles=tuple(sorted(first.roles - second.roles)),
-        cluster=tuple(sorted(first.cluster - second.cluster)),
-        index=tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items())),
+        cluster=tuple(sorted(cluster)),
+        index=_grouped(pairs),
         tenants=tuple(sorted(first.tenants - second.tenants)),
+        written_cluster=tuple(sorted(named_cluster | rest_cluster)),
+        written_index=_grouped(shown_pairs | (pairs - covered)),
     )
 
 
@@ -373,7 +455,8 @@ def access_changes(
         old, new = before.summary(who.caller), after.summary(who.caller)
         if old == new:
             continue
-        gains, loses = _difference(new, old), _difference(old, new)
+        gains = _difference(new, old, after.expander)
+        loses = _difference(old, new, before.expander)
         if gains or loses:
             changes.append(AccessChange(who.label, gains, loses))
     return tuple(changes)

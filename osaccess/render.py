@@ -7,6 +7,7 @@ they cannot be missed in any format.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TextIO
 
 from osaccess.model import FIELDS
@@ -125,9 +126,9 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
             out.write(f"    {plan.named(access.principal)}\n")
             for sign, what in _access_lines(access):
                 if sign == "+":
-                    out.write(style(f"      + {what}", "32") + "\n")
+                    out.write(style(_wrapped(f"      + {what}"), "32") + "\n")
                 else:
-                    out.write(style(f"      - {what}   <- LOSES", "1;31") + "\n")
+                    out.write(style(_wrapped(f"      - {what}   <- LOSES"), "1;31") + "\n")
         hidden = len(plan.access_changes) - len(shown)
         if hidden:
             out.write(f"    ... and {hidden} more principal(s) (the JSON plan lists them all)\n")
@@ -151,16 +152,34 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
 MAX_PRINCIPALS_SHOWN = 50  # per plan, in text and Markdown; the JSON plan has them all
 
 
+WIDTH = 100  # text lines wrap here, at ", ", continued under the first word
+
+
+def _wrapped(line: str) -> str:
+    if len(line) <= WIDTH:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return "\n".join(
+        textwrap.wrap(
+            line,
+            WIDTH,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
 def _access_lines(change: AccessChange) -> list[tuple[str, str]]:
     lines = []
     for sign, access in (("+", change.gains), ("-", change.loses)):
         if access.roles:
             lines.append((sign, f"roles: {', '.join(access.roles)}"))
-        if access.cluster:
-            lines.append((sign, f"cluster: {', '.join(access.cluster)}"))
+        if access.shown_cluster:
+            lines.append((sign, f"cluster: {', '.join(access.shown_cluster)}"))
         lines += [
             (sign, f"index {', '.join(patterns)}: {', '.join(actions)}")
-            for patterns, actions in access.index
+            for patterns, actions in access.shown_index
         ]
         if access.tenants:
             tenants = ", ".join(f"{tenant} ({mode})" for tenant, mode in access.tenants)

@@ -126,3 +126,46 @@ def test_the_index_holds_the_same_roles_as_the_plugins_matching(
     mappings: dict[str, RoleMapping], caller: Caller
 ) -> None:
     assert MappingIndex(mappings).roles_for(caller) == set(roles_of(mappings, caller))
+
+
+def test_access_changes_name_action_groups_as_the_roles_write_them() -> None:
+    """A reviewer reads `crud`, not its expansion; JSON keeps the expansion whole."""
+    mappings = {"logs_team": RoleMapping.of(users=["bob"])}
+    before = Evaluator(mappings, {"logs_team": role({"read"})}, GROUPS)
+    after = Evaluator(mappings, {"logs_team": role({"crud"})}, GROUPS)
+    (change,) = access_changes(before, after, subjects_of(mappings["logs_team"]))
+    assert change.gains.shown_index == ((("logs-*",), ("crud",)),)
+    assert change.gains.index == ((("logs-*",), ("indices:data/write*",)),)
+    assert not change.loses  # crud still reads: losing the name `read` loses nothing
+    data = change.data()["gains"]
+    assert data["index"] == [{"patterns": ["logs-*"], "actions": ["indices:data/write*"]}]
+    assert data["as_written"]["index"] == [{"patterns": ["logs-*"], "actions": ["crud"]}]
+
+
+def test_a_lost_role_shows_the_groups_it_named() -> None:
+    mappings = {"logs_team": RoleMapping.of(users=["bob"])}
+    before = Evaluator(mappings, {"logs_team": role({"team_ops"})}, GROUPS)
+    after = Evaluator({"logs_team": RoleMapping()}, {"logs_team": role({"team_ops"})}, GROUPS)
+    (change,) = access_changes(before, after, subjects_of(mappings["logs_team"]))
+    assert change.loses.shown_index == ((("logs-*",), ("team_ops",)),)
+    assert change.loses.shown_cluster == ("cluster:monitor/health",)
+    assert len(change.loses.index[0][1]) == 3  # the node's view: three concrete patterns
+
+
+def test_when_a_group_itself_changes_the_expansion_is_the_difference_shown() -> None:
+    mappings = {"logs_team": RoleMapping.of(users=["bob"])}
+    wider = {**GROUPS, "read": ActionGroup(frozenset({"indices:data/read*", "indices:admin/get"}))}
+    before = Evaluator(mappings, {"logs_team": role({"read"})}, GROUPS)
+    after = Evaluator(mappings, {"logs_team": role({"read"})}, wider)
+    (change,) = access_changes(before, after, subjects_of(mappings["logs_team"]))
+    assert change.gains.shown_index == ((("logs-*",), ("indices:admin/get",)),)
+
+
+def test_the_plan_document_keeps_both_forms() -> None:
+    from osaccess.permissions import AccessChange
+
+    mappings = {"logs_team": RoleMapping.of(users=["bob"])}
+    before = Evaluator(mappings, {"logs_team": role({"read"})}, GROUPS)
+    after = Evaluator(mappings, {"logs_team": role({"team_ops"})}, GROUPS)
+    (change,) = access_changes(before, after, subjects_of(mappings["logs_team"]))
+    assert AccessChange.from_data(change.data()) == change

@@ -116,3 +116,13 @@ def test_resolved_values_show_what_the_file_called_them() -> None:
     assert f"+ backend_roles     {sso}   (sso: Admin)" in text.getvalue()
     assert f"\n    {sso}   (sso: Admin)\n" in text.getvalue()  # in the access changes too
     assert f"`{sso}` (sso: Admin) |" in markdown.getvalue()
+
+
+def test_long_access_lines_wrap_instead_of_running_off_the_screen() -> None:
+    from osaccess.render import WIDTH, _wrapped
+
+    line = "      + index logs-*: " + ", ".join(f"indices:data/read/thing{i}" for i in range(12))
+    wrapped = _wrapped(line).split("\n")
+    assert len(wrapped) > 1 and all(len(part) <= WIDTH for part in wrapped)
+    assert all(part.startswith(" " * 10) for part in wrapped[1:])
+    assert " ".join(p.strip() for p in wrapped) == line.strip()
