@@ -71,5 +71,6 @@ clean: sandbox-stop
 bench: sandbox
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) -m benchmarks.bench_reconcile
+	$(PY) -m benchmarks.bench_iam
 	$(PY) -m benchmarks.bench_parallel
 	$(PY) -m benchmarks.bench_permissions

@@ -188,7 +188,8 @@ _CONNECTION: list[tuple[str, Any, Any]] = [
             typer.Option(
                 envvar="OSACCESS_TIMEOUT",
                 min=0.1,
-                help="Seconds to wait for each answer (reads are retried a few times).",
+                help="Seconds to wait for each answer (reads are retried a few times); a write "
+                "waits at least this, longer when its size needs it.",
             ),
         ],
         30.0,
