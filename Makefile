@@ -50,8 +50,13 @@ format: install
 	$(VENV)/bin/ruff check --fix osaccess tests benchmarks scripts
 
 ## Everything: lint, unit tests, and integration tests against the sandbox (started if needed).
+## Two parts: everything that may share the sandbox in parallel workers (pytest-xdist), then the
+## tests marked `serial` (whole-cluster reads, the shipped mappings, a node restart, exact counts
+## or timing) alone. Together they are every test.
+TEST_WORKERS ?= 4
 test: lint sandbox
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial"
+	$(PY) -m pytest -m serial
 
 ## The integration tests against every OpenSearch of MATRIX_VERSIONS (sandbox/versions.env), in
 ## turn, each in a sandbox of its own (OSACCESS_SANDBOX_VERSION=... make sandbox starts one by hand).
@@ -59,10 +64,11 @@ test-matrix: install
 	scripts/test-matrix.sh
 
 unit: install
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration"
 
 integration: sandbox
-	$(PY) -m pytest -m integration
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "integration and not serial"
+	$(PY) -m pytest -m "integration and serial"
 
 clean: sandbox-stop
 	rm -rf .sandbox $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -534,7 +534,9 @@ def execute(
     )
     if result.plan.empty:
         return replace(result, verified=True)
-    remaining = plan(file.roles, api.read_state(), file.safety.protect, file.definitions)
+    remaining = plan(
+        file.roles, api.read_state(), file.safety.protect, file.definitions, impact=False
+    )
     if not remaining.empty:
         raise errors.VerificationFailed(
             "after apply the cluster still differs from the file in: "

@@ -259,9 +259,12 @@ def plan(
     live: LiveState,
     protect: frozenset[str] = frozenset(),
     definitions: Sequence[DesiredDefinition] = (),
+    *,
+    impact: bool = True,
 ) -> Plan:
     """Compare the file with the cluster; what the file does not name is not touched, and
-    protected principals are never removed from any mapping."""
+    protected principals are never removed from any mapping. ``impact=False`` leaves out the
+    access impact (who gains and loses what): enough to know whether anything is left to do."""
     problems = check(desired, live, definitions)
     if problems:
         raise errors.PlanError("the file cannot be applied to this cluster:", problems)
@@ -304,7 +307,7 @@ def plan(
     )
     return replace(
         result,
-        access_changes=access_impact(live, result),
+        access_changes=access_impact(live, result) if impact else (),
         warnings=unknown_actions(definitions, live),
     )
 

@@ -24,7 +24,10 @@ for version in "${versions[@]}"; do
   status=0
   scripts/sandbox.sh start || status=$?
   if [ "$status" = 0 ]; then
-    "$PYTHON" -m pytest -m integration -p no:cacheprovider || status=$?
+    # as `make test`: the tests that may share the sandbox in parallel, then the serial ones
+    "$PYTHON" -m pytest -m "integration and not serial" -n "${TEST_WORKERS:-4}" --dist worksteal \
+      -p no:cacheprovider || status=$?
+    "$PYTHON" -m pytest -m "integration and serial" -p no:cacheprovider || status=$?
   fi
   scripts/sandbox.sh stop || true
   took=$(( $(date +%s) - started ))

@@ -59,6 +59,7 @@ def assorted(sandbox: Sandbox, roles: list[str]) -> list[str]:
     return roles
 
 
+@pytest.mark.serial
 def test_import_then_plan_shows_no_changes(
     sandbox: Sandbox, assorted: list[str], tmp_path: Path
 ) -> None:
@@ -84,6 +85,7 @@ def test_import_then_plan_shows_no_changes(
     assert "No changes: the cluster matches the file." in plan.stdout
 
 
+@pytest.mark.serial
 def test_explain_agrees_with_the_node_for_every_sandbox_principal(
     aws_env: Sandbox, roles: list[str], tmp_path: Path, shipped: Path
 ) -> None:
@@ -160,6 +162,7 @@ def test_whoami_says_who_and_whether_mappings_can_change(sandbox: Sandbox, shipp
     )
 
 
+@pytest.mark.serial
 def test_doctor_checks_in_order_and_gives_advice(
     sandbox: Sandbox, tmp_path: Path, shipped: Path
 ) -> None:
@@ -222,6 +225,7 @@ def test_many_clusters_one_failing_does_not_stop_the_others(
     assert live(sandbox, roles[1])["users"] == [ALICE]  # type: ignore[index]
 
 
+@pytest.mark.serial
 def test_import_of_values_yaml_would_retype_plans_nothing(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:

@@ -148,6 +148,7 @@ def signed(sandbox: Sandbox, name: str, method: str, path: str, body: object = N
     )
 
 
+@pytest.mark.serial
 def test_explain_agrees_with_what_the_node_allows(
     sandbox: Sandbox, names: dict[str, str], tmp_path: Path
 ) -> None:
@@ -195,6 +196,7 @@ def test_explain_agrees_with_what_the_node_allows(
             admin(sandbox, "DELETE", f"/{index}")
 
 
+@pytest.mark.serial
 def test_access_review_of_the_live_cluster(
     sandbox: Sandbox, names: dict[str, str], tmp_path: Path
 ) -> None:
@@ -213,6 +215,7 @@ def test_access_review_of_the_live_cluster(
     assert {"all_access", "security_manager"} <= set(master["roles"])
 
 
+@pytest.mark.serial
 def test_import_of_definitions_then_plan_is_empty(
     sandbox: Sandbox, names: dict[str, str], tmp_path: Path
 ) -> None:

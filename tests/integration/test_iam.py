@@ -49,6 +49,7 @@ def test_validate_iam_says_which_principals_exist(
     assert "IAM: 3 principal(s) exist exactly" in err
 
 
+@pytest.mark.serial
 def test_plan_warns_of_missing_principals_and_orphans_and_only_reads(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -106,6 +107,7 @@ def documented_actions() -> set[str]:
     return found
 
 
+@pytest.mark.serial
 def test_the_aws_calls_are_read_only_and_exactly_the_documented_ones(
     sandbox: Sandbox, roles: list[str], tmp_path: Path, aws_calls: list[str]
 ) -> None:
@@ -334,6 +336,7 @@ def test_another_account_without_a_lookup_role_cannot_resolve(
     assert "IAM: 2 principal(s) exist exactly" in checked.stderr
 
 
+@pytest.mark.serial
 def test_import_writes_permission_sets_by_name_and_plans_empty(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:

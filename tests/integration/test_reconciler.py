@@ -137,6 +137,7 @@ def test_alice_gets_the_explained_403(sandbox: Sandbox, roles: list[str], tmp_pa
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.serial
 def test_an_iam_policy_without_patch_is_explained(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -175,6 +176,7 @@ def _file(sandbox: Sandbox, tmp_path: Path, mode: str, roles_yaml: str) -> Mappi
     return result.file
 
 
+@pytest.mark.serial
 def test_requests_are_constant_in_the_number_of_roles(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -219,6 +221,7 @@ def test_the_legacy_opendistro_prefix_is_found_and_used(
     assert "PATCH /_opendistro/_security/api/rolesmapping" in proxy.seen
 
 
+@pytest.mark.serial
 def test_a_conflict_is_retried_after_re_reading_and_re_planning(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -342,6 +345,7 @@ def test_tls_is_verified(sandbox: Sandbox, roles: list[str], tmp_path: Path) -> 
     assert "TLS verification failed" in result.stderr
 
 
+@pytest.mark.serial
 def test_client_certificates_authenticate(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -390,6 +394,7 @@ def test_a_signature_for_the_wrong_region_is_explained(
     assert "check the region" in result.stderr
 
 
+@pytest.mark.serial
 def test_assume_role_costs_one_sts_call_per_run(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:

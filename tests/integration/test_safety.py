@@ -31,6 +31,7 @@ def restore(sandbox: Sandbox) -> Iterator[None]:
 # -- lockout, protect, empty admin roles ---------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_the_caller_cannot_lock_itself_out(sandbox: Sandbox, tmp_path: Path, restore: None) -> None:
     path = write(
         tmp_path, sandbox, "sigv4-master", f"  all_access: [{SSO}]\n  security_manager: [{SSO}]\n"
@@ -48,6 +49,7 @@ def test_the_caller_cannot_lock_itself_out(sandbox: Sandbox, tmp_path: Path, res
     assert MASTER in live(sandbox, "all_access")["backend_roles"]  # type: ignore[index]
 
 
+@pytest.mark.serial
 def test_protected_principals_stay_whatever_the_file_says(
     sandbox: Sandbox, tmp_path: Path, restore: None
 ) -> None:
@@ -68,6 +70,7 @@ def test_protected_principals_stay_whatever_the_file_says(
     assert after["users"] == ["admin"]
 
 
+@pytest.mark.serial
 def test_an_admin_role_is_never_left_empty(sandbox: Sandbox, tmp_path: Path, restore: None) -> None:
     path = write(tmp_path, sandbox, "sigv4-master", "  security_manager:\n    users: []\n")
     result = run(sandbox, "sigv4-master", "apply", str(path), "-y", "--force")
@@ -198,6 +201,7 @@ def test_every_apply_leaves_an_audit_record(
 # -- concurrency -------------------------------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_two_applies_at_the_same_moment_both_land(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
@@ -225,6 +229,7 @@ def test_two_applies_at_the_same_moment_both_land(
         assert live(sandbox, roles[1])["users"] == [users[1]]  # type: ignore[index]
 
 
+@pytest.mark.serial
 def test_a_node_killed_during_apply_leaves_every_mapping_old_or_new(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -313,6 +318,7 @@ class Once:
     ],
     ids=["503-retry-after", "429", "connection-reset", "timeout"],
 )
+@pytest.mark.serial
 def test_reads_are_retried_through_transient_faults(
     sandbox: Sandbox, roles: list[str], tmp_path: Path, fault: object
 ) -> None:
@@ -323,6 +329,7 @@ def test_reads_are_retried_through_transient_faults(
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
 
 
+@pytest.mark.serial
 def test_retries_are_bounded_and_end_with_a_clear_message(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
