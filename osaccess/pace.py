@@ -4,8 +4,8 @@ The security plugin keeps each resource type in one document and re-validates th
 document for every entity a collection PATCH changes, so the time of one PATCH grows with the
 number of operations times the size of the document (measured on 2.19.4, docs/safety.md):
 
-    role mappings, 20 principals each     1,000 new   ~22 s      2,000 new   ~90 s
-                                          50 changes on 2,000 existing        ~3 s
+    role mappings, 20 principals each     1,000 new  12-22 s     2,000 new  50-90 s
+                                          5,000 new   ~330 s     50 changes on 2,000: ~3 s
 
 From that model osaccess derives, per write:
 
@@ -33,7 +33,7 @@ AWS_FRONT_END_TIMEOUT = 60.0
 AWS_SMALL_PAYLOAD_LIMIT = 10 * 1024 * 1024
 
 # seconds per (operation x entity in the document), by endpoint; measured on 2.19.4, 2 cores
-_COST = {"rolesmapping": 4.5e-5}
+_COST = {"rolesmapping": 3.5e-5}
 _COST_OTHER = 2e-6  # roles, action groups, tenants: a 1,000-entry PATCH stays under a second
 _BASE = 0.5
 
