@@ -318,7 +318,6 @@ class Once:
     ],
     ids=["503-retry-after", "429", "connection-reset", "timeout"],
 )
-@pytest.mark.serial
 def test_reads_are_retried_through_transient_faults(
     sandbox: Sandbox, roles: list[str], tmp_path: Path, fault: object
 ) -> None:
@@ -329,7 +328,6 @@ def test_reads_are_retried_through_transient_faults(
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
 
 
-@pytest.mark.serial
 def test_retries_are_bounded_and_end_with_a_clear_message(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
