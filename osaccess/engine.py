@@ -137,6 +137,7 @@ class WriteOptions:
     sleep: bool = True
     max_operations: int | None = None
     progress: Callable[[str], None] = lambda _: None
+    read_timeout: float = 30.0  # the transport's: no write's deadline is shorter
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,6 @@ def _write(
     on_conflict: Callable[[], P],
     guard: Callable[[P, Any], None],
     options: WriteOptions,
-    read_timeout: float,
     part: str = "",
 ) -> _Written[P]:
     """Re-read, refuse if stale, PATCH; on 409 get what to write from ``on_conflict``."""
@@ -238,7 +238,7 @@ def _write(
                 hint="run plan again, review, and apply",
             )
         guard(current, fresh)
-        speed = pace.pace(target.endpoint, len(operations), len(fresh), read_timeout)
+        speed = pace.pace(target.endpoint, len(operations), len(fresh), options.read_timeout)
         if speed.long:
             options.progress(
                 f"writing {len(operations):,} changes to the {target.what}{part} in one request; "
@@ -359,7 +359,6 @@ def _write_parts(
     on_conflict: Callable[[], P],
     guard: Callable[[P, Any], None],
     options: WriteOptions,
-    read_timeout: float,
     name: str,
 ) -> tuple[list[_Written[P]], list[str]]:
     """Write one resource type: in one PATCH, or, with ``max_operations``, in parts of at most
@@ -400,7 +399,6 @@ def _write_parts(
                 on_conflict=again,
                 guard=guard,
                 options=options,
-                read_timeout=read_timeout,
                 part=f" (part {len(labels) + 1} of {parts})" if parts > 1 else "",
             )
         except errors.OsaccessError as exc:
@@ -451,7 +449,7 @@ def _apply_all(
     applied: list[str] = []
     notes: list[str] = []
     written, attempts, message = first, 1, "nothing to do"
-    timeout = api.transport.timeout
+    options = replace(options, read_timeout=api.transport.timeout)
     for kind_name in write_order(first):
         try:
             if kind_name == "mappings":
@@ -461,7 +459,6 @@ def _apply_all(
                     on_conflict=on_conflict,
                     guard=guard,
                     options=options,
-                    read_timeout=timeout,
                     name=kind_name,
                 )
                 if results:
@@ -475,7 +472,6 @@ def _apply_all(
                     on_conflict=lambda changes=changes_of: changes,  # type: ignore[misc]
                     guard=lambda *_: None,
                     options=options,
-                    read_timeout=timeout,
                     name=kind_name,
                 )
                 results = results_d  # type: ignore[assignment]

@@ -24,13 +24,9 @@ from dataclasses import dataclass
 
 MAX_WRITE_WAIT = 1800.0  # seconds: the documented bound of one write's deadline
 NOTICE_AFTER = 10.0  # seconds: writes expected to take longer are announced
-# Amazon OpenSearch Service's load balancer closes a request that outlives its idle timeout with
-# a 504 (AWS Knowledge Center); the value is not documented, Elastic Load Balancing's default is
-# 60 s. osaccess treats the 504 as a lost answer and re-reads.
-AWS_FRONT_END_TIMEOUT = 60.0
-# Request payload limit of the smallest Amazon OpenSearch Service instance types (10 MiB; 100 MiB
-# on larger ones), answered with 413.
-AWS_SMALL_PAYLOAD_LIMIT = 10 * 1024 * 1024
+# Amazon OpenSearch Service's load balancer closes a request that outlives its idle timeout
+# (undocumented; Elastic Load Balancing's default is 60 s) with a 504: osaccess takes it as a lost
+# answer and re-reads (docs/safety.md).
 
 # seconds per (operation x entity in the document), by endpoint; measured on 2.19.4, 2 cores
 _COST = {"rolesmapping": 3.5e-5}
@@ -61,10 +57,6 @@ class WritePace:
     def beyond_bound(self) -> bool:
         """Expected to need longer than osaccess waits."""
         return self.expected > self.deadline
-
-    @property
-    def beyond_aws_front_end(self) -> bool:
-        return self.expected > AWS_FRONT_END_TIMEOUT
 
 
 def pace(endpoint: str, operations: int, existing: int, read_timeout: float) -> WritePace:
