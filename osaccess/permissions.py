@@ -13,9 +13,9 @@ gains and loses (:func:`access_changes`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from osaccess.matching import Caller, MappingIndex, pattern_kind
 from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
@@ -408,41 +408,46 @@ def _grouped(pairs: Iterable[tuple[str, str]]) -> _IndexPairs:
     return tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items()))
 
 
+_G = TypeVar("_G", str, tuple[str, str])
+
+
 def _as_written(
-    named: frozenset[str], expanded: frozenset[str], expander: Expander
-) -> tuple[set[str], set[str]]:
-    """Which named grants explain an expanded difference, and what is left unexplained."""
-    shown = set()
-    covered: set[str] = set()
-    for action in named:
-        concrete = set(expander.expand(action)) & expanded
+    named: frozenset[_G], expanded: frozenset[_G], expand: Callable[[_G], set[_G]]
+) -> set[_G]:
+    """The named grants (actions, or (pattern, action) pairs) that explain an expanded
+    difference, and the expanded grants that none of them explains."""
+    shown: set[_G] = set()
+    covered: set[_G] = set()
+    for grant in named:
+        concrete = expand(grant) & expanded
         if concrete:
-            shown.add(action)
+            shown.add(grant)
             covered |= concrete
-    return shown, set(expanded) - covered
+    return shown | (expanded - covered)
 
 
 def _difference(first: Summary, second: Summary, expander: Expander) -> Access:
     """What ``first`` allows and ``second`` does not; ``expander`` expands ``first``'s groups."""
     cluster = first.cluster - second.cluster
     pairs = first.index - second.index
-    named_cluster, rest_cluster = _as_written(
-        first.named_cluster - second.named_cluster, cluster, expander
-    )
-    shown_pairs: set[tuple[str, str]] = set()
-    covered: set[tuple[str, str]] = set()
-    for pattern, action in first.named_index - second.named_index:
-        concrete = {(pattern, a) for a in expander.expand(action)} & pairs
-        if concrete:
-            shown_pairs.add((pattern, action))
-            covered |= concrete
+
+    def actions(action: str) -> set[str]:
+        return set(expander.expand(action))
+
+    def pairs_of(pair: tuple[str, str]) -> set[tuple[str, str]]:
+        return {(pair[0], a) for a in expander.expand(pair[1])}
+
     return Access(
         roles=tuple(sorted(first.roles - second.roles)),
         cluster=tuple(sorted(cluster)),
         index=_grouped(pairs),
         tenants=tuple(sorted(first.tenants - second.tenants)),
-        written_cluster=tuple(sorted(named_cluster | rest_cluster)),
-        written_index=_grouped(shown_pairs | (pairs - covered)),
+        written_cluster=tuple(
+            sorted(_as_written(first.named_cluster - second.named_cluster, cluster, actions))
+        ),
+        written_index=_grouped(
+            _as_written(first.named_index - second.named_index, pairs, pairs_of)
+        ),
     )
 
 
