@@ -120,10 +120,6 @@ def _refuse_stale(stale: list[Change], mappings: dict[str, LiveMapping]) -> erro
     )
 
 
-def _applied(current_plan: Plan, mappings: dict[str, LiveMapping]) -> bool:
-    return all(_current(mappings, c.role) == c.after for c in current_plan.changes)
-
-
 P = TypeVar("P")
 
 
@@ -150,7 +146,6 @@ class _Target(Generic[P]):
     read: Callable[[], Any]
     operations: Callable[[P], list[dict[str, Any]]]
     stale: Callable[[P, Any], list[str]]  # what moved since the plan (empty: nothing)
-    applied: Callable[[P, Any], bool]
     landed: Callable[[P, Any], int]  # how many of P's changes the cluster shows
     patch: Callable[[list[dict[str, Any]], float], str]
     names: Callable[[P], list[str]]  # the entities P changes, in order
@@ -167,7 +162,6 @@ def _mapping_target(api: SecurityApi) -> _Target[Plan]:
         api.read_mappings,
         lambda p: p.operations(),
         lambda p, fresh: describe_stale(stale_changes(p, fresh), fresh),
-        _applied,
         landed,
         lambda ops, timeout: api.patch_mappings(ops, timeout=timeout),
         lambda p: [c.role for c in p.changes],
@@ -196,7 +190,6 @@ def _definition_target(api: SecurityApi, kind: Kind) -> _Target[tuple[Definition
         lambda: api.read_definitions(kind),
         lambda changes: [c.operation() for c in changes],
         stale,
-        lambda changes, fresh: landed(changes, fresh) == len(changes),
         landed,
         lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),
         lambda changes: [c.name for c in changes],
@@ -316,7 +309,7 @@ def _await(
         except errors.ClusterError as failed:  # a busy node: keep looking until the deadline
             log.warning("re-reading the %s failed: %s", target.what, failed.message)
         else:
-            if target.applied(current, after):
+            if target.landed(current, after) == len(target.names(current)):
                 log.warning("%s, but the change is in place", exc.message)
                 return (
                     f"the answer was lost or late ({exc.message}), but the change was seen in place"
