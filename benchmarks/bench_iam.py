@@ -23,10 +23,10 @@ from typing import Any
 import boto3
 import botocore.session
 
-from osaccess import iam
-from osaccess.connection import Overrides
-from osaccess.loader import load
-from osaccess.orchestrator import plan_files
+from osaccess.aws import iam
+from osaccess.cluster.connection import Overrides
+from osaccess.file.loader import load
+from osaccess.run.orchestrator import plan_files
 from osaccess.sandbox.principals import load_principals
 
 from .bench_reconcile import ROOT, sandbox_env

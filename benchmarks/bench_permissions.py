@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from osaccess.loader import load
+from osaccess.access.review import review
+from osaccess.file.loader import load
 from osaccess.model import (
     ActionGroup,
     DesiredDefinition,
@@ -32,8 +33,7 @@ from osaccess.model import (
     RoleMapping,
     TenantPermission,
 )
-from osaccess.plan import plan
-from osaccess.review import review
+from osaccess.run.plan import plan
 
 ROLES, PER_ROLE, PRINCIPALS, GROUPS = 1000, 20, 5000, 200
 
@@ -86,7 +86,7 @@ def mapping(rng: random.Random) -> RoleMapping:
 def main() -> None:
     rng = random.Random(7)
     all_groups = groups()
-    from osaccess import builtin
+    from osaccess.access import builtin
 
     live_groups = {**builtin.action_groups(), **all_groups}
     names = [f"role_{i}" for i in range(ROLES)]
@@ -154,7 +154,7 @@ def main() -> None:
 
 def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition]) -> str:
     """The desired state as a mapping file, written the way import writes one."""
-    from osaccess.importer import _definition_body, emit
+    from osaccess.file.importer import _definition_body, emit
 
     document: dict[str, Any] = {
         "cluster": {"endpoint": "https://search-bench.eu-west-1.es.amazonaws.com"},

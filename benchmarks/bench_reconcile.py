@@ -24,10 +24,10 @@ from typing import Any
 import requests
 from opensearchpy import OpenSearch
 
-from osaccess import pace
-from osaccess.connection import Overrides, connect
-from osaccess.engine import execute, make_plan
-from osaccess.loader import load
+from osaccess.cluster import pace
+from osaccess.cluster.connection import Overrides, connect
+from osaccess.file.loader import load
+from osaccess.run.engine import execute, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PRINCIPALS_PER_ROLE = 20
@@ -198,7 +198,8 @@ def main() -> None:
     print(
         "plan req: requests of plan; apply req: requests of plan + apply (re-read, PATCH, "
         "verify); plan CPU: CPU time of osaccess itself (loading, validating, parsing the "
-        "answers, planning); expected: what osaccess.pace expected the PATCH to take; every "
+        "answers, planning); expected: what osaccess.cluster.pace expected the PATCH to take; "
+        "every "
         "apply verified (re-read, re-planned: empty)"
     )
 

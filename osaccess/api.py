@@ -19,20 +19,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from osaccess import builtin, errors, review
-from osaccess.cluster import SecurityApi
-from osaccess.connection import (
+from osaccess import errors
+from osaccess.access import builtin, review
+from osaccess.access.explain import Explanation, Subject, holders, subject_for
+from osaccess.access.explain import explain as explain_subject
+from osaccess.aws.domainpolicy import Verdict
+from osaccess.cluster.connection import (
     Overrides,
     cluster_account,
     connect,
     domain_access,
     iam_directories,
 )
-from osaccess.domainpolicy import Verdict
-from osaccess.explain import Explanation, Subject, holders, subject_for
-from osaccess.explain import explain as explain_subject
-from osaccess.importer import INCLUDES, render_import
-from osaccess.loader import load as _load_result
+from osaccess.cluster.security import SecurityApi
+from osaccess.file.importer import INCLUDES, render_import
+from osaccess.file.loader import load as _load_result
+from osaccess.file.principals import one_iam_principal
 from osaccess.model import (
     ActionGroup,
     ClusterSpec,
@@ -41,8 +43,7 @@ from osaccess.model import (
     RoleDefinition,
     RoleMapping,
 )
-from osaccess.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
-from osaccess.principals import one_iam_principal
+from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
 
 __all__ = [
     "Outcome",
@@ -153,7 +154,7 @@ def _sso_entries(
 ) -> dict[str, dict[str, str]]:
     """The IAM Identity Center roles of the mappings that import writes as ``sso:`` entries (AWS
     only; when IAM cannot be read, every role stays an ARN)."""
-    from osaccess.iam import sso_entries
+    from osaccess.aws.iam import sso_entries
 
     directories = iam_directories(spec, overrides)
     if directories is None:
@@ -204,7 +205,7 @@ def _session_role_from_iam(
     host: str | None,
 ) -> Subject:
     """An STS session ARN does not carry its role's path; on AWS, IAM knows it (GetRole)."""
-    from osaccess.arn import ArnKind, classify
+    from osaccess.aws.arn import ArnKind, classify
 
     info = classify(principal.strip())
     if info.kind is not ArnKind.ASSUMED_ROLE or info.account is None or info.name is None:

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from osaccess import compat, errors
-from osaccess.cluster import PREFIXES, SecurityApi
-from osaccess.connection import (
+from osaccess import errors
+from osaccess.aws.domainpolicy import Domain, PolicyError, stale_principals
+from osaccess.aws.iam import Directory, plan_warnings, values_of
+from osaccess.cluster import compat
+from osaccess.cluster.connection import (
     Overrides,
     connect,
     domain_access,
     iam_directories,
     resolve_sso_entries,
 )
-from osaccess.domainpolicy import Domain, PolicyError, stale_principals
-from osaccess.iam import Directory, plan_warnings, values_of
+from osaccess.cluster.security import PREFIXES, SecurityApi
 from osaccess.model import MappingFile, RoleMapping
 
 

@@ -33,7 +33,7 @@ OsaccessError                   exit 1; base. ``str(e)`` is the message, ``e.hin
                                 threshold, deletion), or a reviewed plan is stale, altered or
                                 for another cluster
 
-HTTP answers become these exceptions in one place: :func:`osaccess.transport.error_for`.
+HTTP answers become these exceptions in one place: :func:`osaccess.cluster.transport.error_for`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The osaccess command line. Thin: parse options, call the library, render, and turn outcomes
-into an exit code. No command speaks to a cluster itself: the library (osaccess.orchestrator,
-osaccess.connection, osaccess.api) does.
+into an exit code. No command speaks to a cluster itself: the library (osaccess.run.orchestrator,
+osaccess.cluster.connection, osaccess.api) does.
 
 Exit codes (the same for every command; each exception class carries its own, errors.py):
   0   success; for plan: no changes, or changes without --detailed-exitcode
@@ -115,7 +115,8 @@ ClusterFileOpt = Annotated[
 ]
 
 # The connection options: every command that talks to a cluster takes all of them, and they
-# become one osaccess.connection.Overrides (the command line beats the file's cluster block).
+# become one osaccess.cluster.connection.Overrides (the command line beats the file's cluster
+# block).
 _CONNECTION: list[tuple[str, Any, Any]] = [
     (
         "endpoint",
@@ -278,7 +279,7 @@ def print_error(exc: BaseException, where: str | None = None) -> None:
 
 def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFile]:
     """Load and validate every file; print problems; stop (exit 1) if any file has errors."""
-    from osaccess.loader import find_files, load
+    from osaccess.file.loader import find_files, load
 
     files, problems = find_files(paths or ["mappings"])
     for problem in problems:

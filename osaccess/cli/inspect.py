@@ -88,7 +88,7 @@ def explain(
     """Who has access, and why: the mappings that match a principal, its roles, and what they
     allow; or, with --role, who holds a role."""
     from osaccess import api
-    from osaccess.explain import render_explanation, render_holders
+    from osaccess.access.explain import render_explanation, render_holders
 
     if (principal is None) == (role is None):
         typer.echo("error: give a PRINCIPAL or --role NAME (one of them)", err=True)
@@ -177,7 +177,8 @@ def access_review(
 ) -> None:
     """Every principal known to a cluster (live) or to a file (--from), with its roles and
     effective permissions: the export access reviews (SOC 2, ISO 27001) ask for."""
-    from osaccess import api, review
+    from osaccess import api
+    from osaccess.access import review
 
     offline = from_file is not None
     cluster = _cluster_file(from_file if offline else cluster_file)
@@ -193,6 +194,6 @@ def access_review(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of mapping files (for editors and CI)."""
-    from osaccess.fileformat import json_schema
+    from osaccess.file.format import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")

@@ -23,8 +23,8 @@ from osaccess.cli import (
 )
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
-    from osaccess.orchestrator import Outcome
     from osaccess.overrides import Overrides
+    from osaccess.run.orchestrator import Outcome
 
 
 @app.command()
@@ -45,9 +45,9 @@ def validate(
     files = load_files(paths)
     if not iam:
         return
-    from osaccess.connection import iam_directories, resolve_sso_entries
+    from osaccess.aws.iam import check_all, values_of
+    from osaccess.cluster.connection import iam_directories, resolve_sso_entries
     from osaccess.errors import PlanError
-    from osaccess.iam import check_all, values_of
 
     missing = 0
     for file in files:
@@ -78,8 +78,8 @@ def validate(
 
 
 def _render(outcomes: list[Outcome], fmt: OutputFormat) -> None:
-    from osaccess.plandoc import dump
-    from osaccess.render import render_markdown, render_text
+    from osaccess.run.plandoc import dump
+    from osaccess.run.render import render_markdown, render_text
 
     planned = [(o.plan, o.context) for o in outcomes if o.plan is not None and o.context]
     if fmt is OutputFormat.json:
@@ -112,8 +112,8 @@ def plan(
 
     With --out, the plan can be applied later exactly as reviewed: apply --plan FILE."""
     from osaccess.errors import ConfigError
-    from osaccess.orchestrator import plan_files, worst_exit
-    from osaccess.plandoc import dump
+    from osaccess.run.orchestrator import plan_files, worst_exit
+    from osaccess.run.plandoc import dump
 
     files = load_files(paths, quiet_ok=True)
     outcomes = plan_files(files, overrides, parallel=parallel)
@@ -179,8 +179,8 @@ def apply(
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
 
     Safety refusals (lockout, protected principal, threshold, stale or altered plan) exit 3."""
-    from osaccess.orchestrator import apply_files, apply_reviewed, worst_exit
-    from osaccess.render import render_text, summary_line
+    from osaccess.run.orchestrator import apply_files, apply_reviewed, worst_exit
+    from osaccess.run.render import render_text, summary_line
 
     files = load_files(paths, quiet_ok=True) if (paths or plan_file is None) else []
     if not yes and not sys.stdin.isatty():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from osaccess.connection import Overrides, connect
+from osaccess.cluster.connection import Overrides, connect
 from osaccess.model import ClusterSpec
 from osaccess.sandbox.principals import PrincipalTable
 

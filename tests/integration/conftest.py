@@ -47,7 +47,7 @@ def _read_env(path: Path) -> dict[str, str]:
 
 def running_version() -> tuple[int, int, int]:
     """The OpenSearch version of the sandbox the tests run against."""
-    from osaccess.compat import parse
+    from osaccess.cluster.compat import parse
 
     version = _read_env(STATE / "env").get("OSACCESS_SANDBOX_VERSION", "")
     return parse(version) or (0, 0, 0)
@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """@pytest.mark.opensearch(since="2.16", until="3.0", reason=...): a test of behaviour that
     only some versions have. On the others it is skipped, saying why (shown by -ra), never
     silently."""
-    from osaccess.compat import parse
+    from osaccess.cluster.compat import parse
 
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):

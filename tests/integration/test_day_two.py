@@ -248,7 +248,7 @@ def test_import_of_values_yaml_would_retype_plans_nothing(
 def test_doctor_names_the_version_and_its_known_differences(
     sandbox: Sandbox, shipped: Path
 ) -> None:
-    from osaccess.compat import applicable
+    from osaccess.cluster.compat import applicable
     from tests.integration.conftest import running_version
 
     version = ".".join(map(str, running_version()))

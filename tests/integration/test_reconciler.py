@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect
-from osaccess.engine import Planned, execute, make_plan
-from osaccess.loader import load
+from osaccess.cluster.connection import Overrides, connect
+from osaccess.cluster.security import SecurityApi
+from osaccess.file.loader import load
 from osaccess.model import MappingFile
+from osaccess.run.engine import Planned, execute, make_plan
 from tests.integration.conftest import ROOT, STATE, Sandbox, admin
 from tests.integration.helpers import (
     ALICE,

@@ -15,8 +15,8 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 
-from osaccess.cluster import SecurityApi
-from osaccess.transport import Transport
+from osaccess.cluster.security import SecurityApi
+from osaccess.cluster.transport import Transport
 
 PREFIX = "/_plugins/_security"
 Fault = Callable[["FakeCluster", requests.PreparedRequest], "requests.Response | None"]

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from osaccess import errors
-from osaccess.engine import execute, make_plan, write_order
-from osaccess.loader import load
+from osaccess.file.loader import load
 from osaccess.model import (
     ActionGroup,
     ClusterSpec,
@@ -25,8 +24,9 @@ from osaccess.model import (
     RoleMapping,
     Tenant,
 )
-from osaccess.plan import Action, plan
-from osaccess.safety import Identity, evaluate
+from osaccess.run.engine import execute, make_plan, write_order
+from osaccess.run.plan import Action, plan
+from osaccess.run.safety import Identity, evaluate
 from tests.unit.fakecluster import FakeCluster, status
 
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"

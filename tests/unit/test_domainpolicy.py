@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from osaccess.domainpolicy import PolicyError, domain_name, evaluate
+from osaccess.aws.domainpolicy import PolicyError, domain_name, evaluate
 
 DOMAIN = "arn:aws:es:eu-west-1:111111111111:domain/logs"
 ALICE = "arn:aws:iam::111111111111:user/alice"
@@ -150,7 +150,7 @@ def test_domain_name(endpoint: str, configured: str | None, expected: str | None
 
 
 def test_unique_ids_of_deleted_principals_are_found() -> None:
-    from osaccess.domainpolicy import stale_principals
+    from osaccess.aws.domainpolicy import stale_principals
 
     doc = policy(allow({"AWS": [ALICE, "AROAEXAMPLEID1234567"]}), allow("*"))
     assert stale_principals(doc) == ["AROAEXAMPLEID1234567"]

@@ -66,7 +66,7 @@ def test_the_exit_code_docs_say_what_the_code_does() -> None:
 def test_every_known_difference_is_in_the_compatibility_table() -> None:
     from pathlib import Path
 
-    from osaccess.compat import DIFFERENCES, applicable
+    from osaccess.cluster.compat import DIFFERENCES, applicable
 
     table = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text()
     for difference in DIFFERENCES:

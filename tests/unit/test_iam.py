@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from osaccess.errors import ConfigError, PlanError
-from osaccess.iam import (
+from osaccess.aws.iam import (
     Directory,
     check,
     permission_set_of,
@@ -16,6 +15,7 @@ from osaccess.iam import (
     resolve_file,
     resolve_sso,
 )
+from osaccess.errors import ConfigError, PlanError
 from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping, SsoRef
 
 SSO = (
@@ -246,7 +246,7 @@ USERS = [f"arn:aws:iam::111111111111:user/u{i}" for i in range(2500)]
 
 
 def directory_of(iam: FakeIam) -> Callable[[str], Directory | str]:
-    from osaccess.iam import BotoDirectory
+    from osaccess.aws.iam import BotoDirectory
 
     directory = BotoDirectory(iam)  # one per account and run, as AwsDirectories keeps them
     return lambda _: directory
@@ -303,7 +303,7 @@ def test_a_small_file_keeps_exact_lookups() -> None:
 
 
 def test_an_account_that_stays_throttled_is_not_checked_never_an_error() -> None:
-    from osaccess.iam import BotoDirectory
+    from osaccess.aws.iam import BotoDirectory
 
     iam = FakeIam(USERS, [], throttled=True)
     directory = BotoDirectory(iam)
@@ -316,7 +316,7 @@ def test_an_account_that_stays_throttled_is_not_checked_never_an_error() -> None
 
 
 def test_aws_calls_retry_throttling_with_botocores_own_retry_mode() -> None:
-    from osaccess.aws import retry_config
+    from osaccess.aws.session import retry_config
 
     assert retry_config({}).retries == {"mode": "standard", "total_max_attempts": 5}
     chosen = retry_config({"AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "8"})
@@ -326,7 +326,7 @@ def test_aws_calls_retry_throttling_with_botocores_own_retry_mode() -> None:
 def test_an_unreachable_aws_endpoint_is_named_in_the_error() -> None:
     from botocore.exceptions import EndpointConnectionError
 
-    from osaccess.aws import describe_failure
+    from osaccess.aws.session import describe_failure
 
     failure = EndpointConnectionError(endpoint_url="https://sts.eu-west-1.amazonaws.com/")
     assert describe_failure(failure) == (

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from osaccess.importer import _unusable, render_import
-from osaccess.loader import load
+from osaccess.file.importer import _unusable, render_import
+from osaccess.file.loader import load
+from osaccess.file.principals import role_name_problem
 from osaccess.model import ClusterSpec, LiveMapping, LiveState, RoleMapping
-from osaccess.principals import role_name_problem
 
 # Strings YAML would read as another type if written plainly, and their kin.
 TRICKY = [

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osaccess.matching import Caller, MappingIndex, roles_of
+from osaccess.access.matching import Caller, MappingIndex, roles_of
+from osaccess.access.permissions import Evaluator, Expander, Source, access_changes, subjects_of
 from osaccess.model import (
     ActionGroup,
     IndexPermission,
@@ -14,7 +15,6 @@ from osaccess.model import (
     RoleMapping,
     TenantPermission,
 )
-from osaccess.permissions import Evaluator, Expander, Source, access_changes, subjects_of
 
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
 GROUPS = {
@@ -162,7 +162,7 @@ def test_when_a_group_itself_changes_the_expansion_is_the_difference_shown() -> 
 
 
 def test_the_plan_document_keeps_both_forms() -> None:
-    from osaccess.permissions import AccessChange
+    from osaccess.access.permissions import AccessChange
 
     mappings = {"logs_team": RoleMapping.of(users=["bob"])}
     before = Evaluator(mappings, {"logs_team": role({"read"})}, GROUPS)

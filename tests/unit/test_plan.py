@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from osaccess.errors import PlanError
 from osaccess.model import FIELDS, DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
-from osaccess.plan import Action, apply_to, plan
+from osaccess.run.plan import Action, apply_to, plan
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 ADMIN_ROLE = "arn:aws:iam::111111111111:role/platform-admin"
@@ -212,9 +212,9 @@ def test_plans_are_the_same_bytes_whatever_the_hash_seed() -> None:
 
     program = (
         "from osaccess.model import *\n"
-        "from osaccess.plan import plan\n"
-        "from osaccess.plandoc import PlanContext, dump\n"
-        "from osaccess.render import render_markdown, render_text\n"
+        "from osaccess.run.plan import plan\n"
+        "from osaccess.run.plandoc import PlanContext, dump\n"
+        "from osaccess.run.render import render_markdown, render_text\n"
         "import io\n"
         "names = [f'user-{i}' for i in range(40)]\n"
         "live = LiveState({'r': LiveMapping(RoleMapping.of(users=names[:30], hosts=names)),"

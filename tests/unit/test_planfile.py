@@ -10,9 +10,9 @@ import pytest
 
 from osaccess.errors import Refused
 from osaccess.model import ClusterSpec, DesiredRole, LiveMapping, LiveState, RoleMapping, Safety
-from osaccess.plan import plan
-from osaccess.plandoc import PlanContext, dump, fingerprint
-from osaccess.plandoc import read as load_reviewed
+from osaccess.run.plan import plan
+from osaccess.run.plandoc import PlanContext, dump, fingerprint
+from osaccess.run.plandoc import read as load_reviewed
 
 SPEC = ClusterSpec(
     "https://search-x.eu-west-1.es.amazonaws.com",
@@ -87,7 +87,7 @@ def test_something_else_is_not_taken_for_a_plan(tmp_path: Path) -> None:
 
 def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
     from osaccess.model import LiveDefinition, RoleDefinition
-    from osaccess.plan import Plan
+    from osaccess.run.plan import Plan
 
     reviewed = Plan((), ("readall",), definitions_unchanged=(("roles", "team"),))
 
@@ -108,8 +108,8 @@ def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from osaccess.plandoc import load  # noqa: E402
-from osaccess.safety import Refusal  # noqa: E402
+from osaccess.run.plandoc import load  # noqa: E402
+from osaccess.run.safety import Refusal  # noqa: E402
 from tests.unit.test_plan import scenarios  # noqa: E402
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -165,7 +165,7 @@ def test_shared_and_protected_lines_survive_the_plan_file() -> None:
     import io
 
     from osaccess.model import Ownership
-    from osaccess.render import render_text
+    from osaccess.run.render import render_text
 
     live = LiveState(
         {

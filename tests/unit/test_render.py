@@ -6,9 +6,9 @@ import io
 import json
 
 from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
-from osaccess.plan import plan
-from osaccess.plandoc import PlanContext, dump
-from osaccess.render import render_markdown, render_text
+from osaccess.run.plan import plan
+from osaccess.run.plandoc import PlanContext, dump
+from osaccess.run.render import render_markdown, render_text
 from tests.golden import assert_golden
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
@@ -119,7 +119,7 @@ def test_resolved_values_show_what_the_file_called_them() -> None:
 
 
 def test_long_access_lines_wrap_instead_of_running_off_the_screen() -> None:
-    from osaccess.render import WIDTH, _wrapped
+    from osaccess.run.render import WIDTH, _wrapped
 
     line = "      + index logs-*: " + ", ".join(f"indices:data/read/thing{i}" for i in range(12))
     wrapped = _wrapped(line).split("\n")

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osaccess.matching import Caller, matches, roles_of
+from osaccess.access.matching import Caller, matches, roles_of
 from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping, Safety
-from osaccess.plan import Action, apply_to, plan
-from osaccess.safety import Identity, evaluate
+from osaccess.run.plan import Action, apply_to, plan
+from osaccess.run.safety import Identity, evaluate
 
 MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
 CI = "arn:aws:iam::111111111111:role/ci-deployer"
@@ -205,7 +205,7 @@ def test_all_access_and_security_manager_are_never_emptied_whatever_admin_roles_
 
 
 def test_explain_evaluates_every_kind_of_entry() -> None:
-    from osaccess.explain import explain, subject_for
+    from osaccess.access.explain import explain, subject_for
 
     mappings = {
         "by_host": RoleMapping.of(hosts=["10.0.*"]),

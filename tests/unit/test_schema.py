@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from osaccess.fileformat import json_schema as mapping_file_schema
-from osaccess.loader import load
+from osaccess.file.format import json_schema as mapping_file_schema
+from osaccess.file.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted([*ROOT.glob("examples/mappings/*.yaml"), *ROOT.glob("mappings/*.yaml")])
@@ -96,7 +96,7 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
     an unknown key in every section, a wrong type and a bad value for every field."""
     import copy
 
-    from osaccess.fileformat import (
+    from osaccess.file.format import (
         ACTION_GROUP,
         CLUSTER,
         INDEX_PERMISSION,

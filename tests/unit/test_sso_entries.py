@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.loader import load
+from osaccess.file.loader import load
 from osaccess.model import SsoRef
 
 HEAD = "cluster:\n  endpoint: https://search-logs-abc.eu-west-1.es.amazonaws.com\nroles:\n"

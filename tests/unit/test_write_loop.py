@@ -8,10 +8,11 @@ import json
 import pytest
 import requests
 
-from osaccess import errors, pace
-from osaccess.engine import execute, execute_reviewed, make_plan
+from osaccess import errors
+from osaccess.cluster import pace
 from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping
-from osaccess.plandoc import PlanContext, dump, fingerprint, load
+from osaccess.run.engine import execute, execute_reviewed, make_plan
+from osaccess.run.plandoc import PlanContext, dump, fingerprint, load
 from tests.unit.fakecluster import (
     FakeCluster,
     answer,
@@ -49,7 +50,7 @@ def setup(**faults: object) -> tuple[FakeCluster, MappingFile]:
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
-    monkeypatch.setattr("osaccess.engine.time.sleep", slept.append)
+    monkeypatch.setattr("osaccess.run.engine.time.sleep", slept.append)
     return slept
 
 
@@ -146,8 +147,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr("osaccess.engine.time.sleep", sleep)
-    monkeypatch.setattr("osaccess.engine.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("osaccess.run.engine.time.sleep", sleep)
+    monkeypatch.setattr("osaccess.run.engine.time.monotonic", lambda: now[0])
     return slept
 
 

@@ -11,7 +11,7 @@ becomes the one role ``aws-reserved/sso.amazonaws.com/[REGION/]AWSReservedSSO_<s
 its account (ListRoles with that path prefix); none or several is an error listing the candidates.
 
 The checking is pure over a :class:`Directory` per account; :func:`aws_directories` makes them
-from boto3 (through :mod:`osaccess.aws`).
+from boto3 (through :mod:`osaccess.aws.session`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from osaccess import errors
-from osaccess.arn import ArnKind, classify
+from osaccess.aws.arn import ArnKind, classify
+from osaccess.file.principals import one_iam_principal
 from osaccess.model import MappingFile, RoleMapping, SsoRef
-from osaccess.principals import one_iam_principal
 
 _T = TypeVar("_T")
 Status = Literal["exists", "missing", "not checked"]
@@ -346,7 +346,7 @@ class BotoDirectory:
         try:
             return call()
         except Exception as exc:  # throttled past the retries, refused, unreachable
-            from osaccess.aws import describe_failure
+            from osaccess.aws.session import describe_failure
 
             self._broken = f"IAM could not be read: {describe_failure(exc)}"
             raise Unavailable(self._broken) from exc
@@ -357,7 +357,7 @@ class AwsDirectories:
     (``iam_lookup_roles``); other accounts are "not checked". Call it with an account."""
 
     def __init__(self, identity: object, lookup_roles: dict[str, str] | None = None) -> None:
-        from osaccess.aws import AwsIdentity
+        from osaccess.aws.session import AwsIdentity
 
         assert isinstance(identity, AwsIdentity)
         self.identity = identity
@@ -395,11 +395,11 @@ class AwsDirectories:
             found.probe()  # fails now, rather than mid-check, without IAM read access
             return found
         except Exception as exc:  # any failure makes the account "not checked"
-            from osaccess.aws import describe_failure
+            from osaccess.aws.session import describe_failure
 
             return f"cannot read IAM in account {account}: {describe_failure(exc)}"
 
 
 def aws_directories(identity: object, lookup_roles: dict[str, str] | None = None) -> AwsDirectories:
-    """:class:`AwsDirectories` over an :class:`osaccess.aws.AwsIdentity`."""
+    """:class:`AwsDirectories` over an :class:`osaccess.aws.session.AwsIdentity`."""
     return AwsDirectories(identity, lookup_roles)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from osaccess.arn import ArnInfo, ArnKind, classify
+from osaccess.aws.arn import ArnInfo, ArnKind, classify
 
 MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -43,7 +43,7 @@ def field_for(value: str) -> Placement:
 def one_iam_principal(value: str) -> bool:
     """The value names exactly one IAM user or role (an ARN, not a wildcard or regex pattern):
     what IAM and a domain policy can say something about."""
-    from osaccess.matching import pattern_kind
+    from osaccess.access.matching import pattern_kind
 
     return field_for(value).field is not None and pattern_kind(value) == "exact"
 

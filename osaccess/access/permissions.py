@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from osaccess.matching import Caller, MappingIndex, pattern_kind
+from osaccess.access.matching import Caller, MappingIndex, pattern_kind
 from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
 
 

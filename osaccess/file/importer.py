@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
-from osaccess import __version__, builtin
+from osaccess import __version__
+from osaccess.access import builtin
+from osaccess.file.principals import field_for, role_name_problem, value_problem
 from osaccess.model import FIELDS, ClusterSpec, Definition, LiveState, RoleMapping
-from osaccess.principals import field_for, role_name_problem, value_problem
 
 
 class _Dumper(yaml.SafeDumper):

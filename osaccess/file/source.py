@@ -2,7 +2,7 @@
 
 A reader composes the YAML into nodes (never objects), refuses files that are too large, not
 UTF-8, or that expand past a size (alias bombs), and reports duplicate keys, merge keys and
-secrets anywhere in the tree. :mod:`osaccess.loader` builds the document on top of it.
+secrets anywhere in the tree. :mod:`osaccess.file.loader` builds the document on top of it.
 """
 
 from __future__ import annotations

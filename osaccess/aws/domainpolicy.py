@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from osaccess.principals import one_iam_principal
+from osaccess.file.principals import one_iam_principal
 
 HTTP_ACTIONS = (
     "es:ESHttpGet",

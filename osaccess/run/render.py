@@ -1,7 +1,7 @@
 """Rendering plans as text (for people), Markdown (for pull requests) and JSON (for programs).
 
 Renderers take a computed plan and write it; they compute nothing. JSON is the plan document
-itself (:mod:`osaccess.plandoc`). Removals are marked so that
+itself (:mod:`osaccess.run.plandoc`). Removals are marked so that
 they cannot be missed in any format.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import textwrap
 from typing import TextIO
 
+from osaccess.access.permissions import AccessChange
 from osaccess.model import FIELDS
-from osaccess.permissions import AccessChange
-from osaccess.plan import Action, Plan
-from osaccess.plandoc import PlanContext
+from osaccess.run.plan import Action, Plan
+from osaccess.run.plandoc import PlanContext
 
 
 def summary_line(plan: Plan) -> str:

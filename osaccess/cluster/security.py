@@ -1,4 +1,4 @@
-"""The security plugin's REST API for role mappings, on top of :mod:`osaccess.transport`.
+"""The security plugin's REST API for role mappings, on top of :mod:`osaccess.cluster.transport`.
 
 Turns wire JSON into the model and a plan's operations into one collection PATCH. Reads are a
 constant number of requests whatever the number of roles: all mappings in one GET, all roles in
@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from osaccess import errors
+from osaccess.cluster.transport import Response, Transport
 from osaccess.model import (
     DEFINITION_KINDS,
     ROLES,
@@ -22,7 +23,6 @@ from osaccess.model import (
     LiveState,
     RoleMapping,
 )
-from osaccess.transport import Response, Transport
 
 log = logging.getLogger("osaccess.cluster")
 

@@ -16,17 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from osaccess import audit, errors
-from osaccess.cluster import SecurityApi
-from osaccess.connection import Overrides, connect, iam_directories, resolve_sso_entries
-from osaccess.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
-from osaccess.engine import refuse_if_unsafe as _refuse_if_unsafe
-from osaccess.iam import Directory, plan_warnings
+from osaccess import errors
+from osaccess.aws.iam import Directory, plan_warnings
+from osaccess.cluster.connection import Overrides, connect, iam_directories, resolve_sso_entries
+from osaccess.cluster.security import SecurityApi
 from osaccess.model import MappingFile
-from osaccess.parallel import map_bounded
-from osaccess.plan import Plan
-from osaccess.plandoc import PlanContext, fingerprint
-from osaccess.plandoc import read as read_plan_file
+from osaccess.run import audit
+from osaccess.run.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
+from osaccess.run.engine import refuse_if_unsafe as _refuse_if_unsafe
+from osaccess.run.parallel import map_bounded
+from osaccess.run.plan import Plan
+from osaccess.run.plandoc import PlanContext, fingerprint
+from osaccess.run.plandoc import read as read_plan_file
 
 
 @dataclass

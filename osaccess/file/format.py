@@ -1,7 +1,8 @@
 """The mapping-file format, described once: every section, key, type, choice and limit.
 
-The loader (:mod:`osaccess.loader`) checks a file's shape against these definitions, and the JSON
-Schema (`osaccess schema`, :func:`json_schema`) is generated from them, so the two cannot drift.
+The loader (:mod:`osaccess.file.loader`) checks a file's shape against these definitions, and
+the JSON Schema (`osaccess schema`, :func:`json_schema`) is generated from them, so the two
+cannot drift.
 What a schema cannot say (where an ARN belongs, STS sessions, duplicate keys, aliases) the loader
 checks on top, with the same file:line:column reporting.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from osaccess.file.principals import MAX_VALUE_LENGTH
 from osaccess.model import ACTION_GROUP_TYPES, AUTH_KINDS, FIELDS
-from osaccess.principals import MAX_VALUE_LENGTH
 
 # string, strings (a list of strings), number, integer, section (a mapping with known keys),
 # roles (role name -> list of principals or a role section), entries (name -> section),

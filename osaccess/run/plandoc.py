@@ -1,7 +1,7 @@
 """The plan document: the one place that dumps a plan to JSON and loads it back.
 
 `plan --format json` prints it, `plan --out` writes it and `apply --plan` reads it; text and
-Markdown are rendered from the same :class:`~osaccess.plan.Plan` and :class:`PlanContext`. The
+Markdown are rendered from the same :class:`~osaccess.run.plan.Plan` and :class:`PlanContext`. The
 document is lossless: ``load(dump(plans)) == plans`` (a property test holds it to that), so a
 reviewed plan shows, when applied, exactly what the reviewer saw.
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from osaccess import __version__, errors
+from osaccess.access.permissions import AccessChange
 from osaccess.model import (
     FIELDS,
     KINDS_BY_NAME,
@@ -32,9 +33,8 @@ from osaccess.model import (
     RoleMapping,
     Safety,
 )
-from osaccess.permissions import AccessChange
-from osaccess.plan import Action, Change, DefinitionChange, Plan
-from osaccess.safety import Refusal
+from osaccess.run.plan import Action, Change, DefinitionChange, Plan
+from osaccess.run.safety import Refusal
 
 FORMAT_VERSION = 1
 

@@ -2,9 +2,9 @@
 
 All problems of a file are collected and reported at once; a file with any error yields no
 :class:`~osaccess.model.MappingFile`, so nothing is ever sent for it. The shape (keys, types,
-choices, ranges) comes from :mod:`osaccess.fileformat`, the JSON Schema's source too; where an
-ARN belongs comes from :mod:`osaccess.principals`. Reading YAML safely (size, aliases, duplicate
-keys, secrets) is :mod:`osaccess.yamlsource`.
+choices, ranges) comes from :mod:`osaccess.file.format`, the JSON Schema's source too; where an
+ARN belongs comes from :mod:`osaccess.file.principals`. Reading YAML safely (size, aliases,
+duplicate keys, secrets) is :mod:`osaccess.file.source`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from osaccess import builtin
-from osaccess.arn import ArnInfo, ArnKind, role_arn_for_session
-from osaccess.aws import region_from_endpoint
-from osaccess.endpoint import FIX as ENDPOINT_FIX
-from osaccess.endpoint import problem as endpoint_problem
-from osaccess.fileformat import (
+from osaccess.access import builtin
+from osaccess.aws.arn import ArnInfo, ArnKind, role_arn_for_session
+from osaccess.aws.session import region_from_endpoint
+from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
+from osaccess.cluster.endpoint import problem as endpoint_problem
+from osaccess.file.format import (
     ACCOUNT_PATTERN,
     ACTION_GROUP,
     CLUSTER,
@@ -39,6 +39,18 @@ from osaccess.fileformat import (
     TOP,
     Field,
     Section,
+)
+from osaccess.file.principals import CONTROL as _CONTROL
+from osaccess.file.principals import MAX_VALUE_LENGTH, field_for, role_name_problem
+from osaccess.file.source import (
+    YAML_STR,
+    LoadResult,
+    Problem,
+    YamlReader,
+    describe,
+    find_files,
+    is_secret_key,
+    yaml_value,
 )
 from osaccess.model import (
     ACTION_GROUPS,
@@ -61,18 +73,6 @@ from osaccess.model import (
     Tenant,
     TenantPermission,
     canonical_dls,
-)
-from osaccess.principals import CONTROL as _CONTROL
-from osaccess.principals import MAX_VALUE_LENGTH, field_for, role_name_problem
-from osaccess.yamlsource import (
-    YAML_STR,
-    LoadResult,
-    Problem,
-    YamlReader,
-    describe,
-    find_files,
-    is_secret_key,
-    yaml_value,
 )
 
 __all__ = ["LoadResult", "Problem", "find_files", "load"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from osaccess import __version__
 from osaccess.model import FIELDS
-from osaccess.plan import Plan
+from osaccess.run.plan import Plan
 
 
 @dataclass

@@ -7,7 +7,7 @@ Secrets (passwords, keys, tokens, signatures) never enter a message or a log lin
 
 Reads (GET, HEAD) are retried by urllib3's ``Retry`` (exponential backoff with jitter, capped;
 ``Retry-After`` honoured, capped) on connection failures, timeouts and 429/502/503/504. Writes are
-never retried here: the engine re-reads and decides (see :mod:`osaccess.engine`).
+never retried here: the engine re-reads and decides (see :mod:`osaccess.run.engine`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib3.util.retry import Retry
 
 from osaccess import errors
 
-log = logging.getLogger("osaccess.transport")
+log = logging.getLogger("osaccess.cluster.transport")
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 MAX_BACKOFF = 10.0

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osaccess.access.permissions import Evaluator, Permissions, Subject, subjects_of
 from osaccess.model import ActionGroup, RoleDefinition, RoleMapping
-from osaccess.permissions import Evaluator, Permissions, Subject, subjects_of
 
 CSV_COLUMNS = (
     "principal",

@@ -11,12 +11,12 @@ import os
 from dataclasses import replace
 
 from osaccess import errors
-from osaccess.aws import AwsSettings, identity, signer
-from osaccess.cluster import SecurityApi
-from osaccess.domainpolicy import Domain, domain_name, read_domain
-from osaccess.endpoint import FIX as ENDPOINT_FIX
-from osaccess.endpoint import problem as endpoint_problem
-from osaccess.iam import AwsDirectories, aws_directories, resolve_file
+from osaccess.aws.domainpolicy import Domain, domain_name, read_domain
+from osaccess.aws.iam import AwsDirectories, aws_directories, resolve_file
+from osaccess.aws.session import AwsSettings, identity, signer
+from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
+from osaccess.cluster.endpoint import problem as endpoint_problem
+from osaccess.cluster.security import SecurityApi
 from osaccess.model import AUTH_KINDS, ClusterSpec, MappingFile
 from osaccess.overrides import Overrides
 
@@ -29,7 +29,7 @@ __all__ = [
     "iam_directories",
     "resolve_sso_entries",
 ]
-from osaccess.transport import Transport
+from osaccess.cluster.transport import Transport
 
 
 def effective(spec: ClusterSpec | None, overrides: Overrides) -> ClusterSpec:
@@ -118,7 +118,7 @@ def cluster_account(spec: ClusterSpec | None, directories: AwsDirectories) -> st
     except errors.OsaccessError:
         raise
     except Exception as exc:
-        from osaccess.aws import describe_failure
+        from osaccess.aws.session import describe_failure
 
         raise errors.CredentialsError(
             f"cannot tell which account the credentials belong to (sts:GetCallerIdentity): "
@@ -146,7 +146,7 @@ def domain_access(spec: ClusterSpec | None, overrides: Overrides) -> Domain | st
     except errors.OsaccessError as exc:
         return f"cannot read the domain {name!r}: {exc.message}"
     except Exception as exc:  # an AWS refusal or an unreachable API: reported, never fatal
-        from osaccess.aws import describe_failure
+        from osaccess.aws.session import describe_failure
 
         return f"cannot read the domain {name!r} (es:DescribeDomain): {describe_failure(exc)}"
 

@@ -6,8 +6,8 @@ execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
 
 The write loop (:func:`_write`) re-reads before writing and refuses a stale plan, re-plans after
 a 409, waits out a 429, and after a 500 or a lost or late answer re-reads to learn whether the
-write happened (until the write's deadline, :mod:`osaccess.pace`), never writing twice. A write
-waits as long as its size needs; ``max_operations`` splits it into parts, only when asked.
+write happened (until the write's deadline, :mod:`osaccess.cluster.pace`), never writing twice.
+A write waits as long as its size needs; ``max_operations`` splits it into parts, only when asked.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from osaccess import errors, pace
-from osaccess.cluster import SecurityApi
+from osaccess import errors
+from osaccess.cluster import pace
+from osaccess.cluster.security import SecurityApi
 from osaccess.model import (
     DEFINITION_KINDS,
     FIELDS,
@@ -34,11 +35,11 @@ from osaccess.model import (
     RoleMapping,
     Safety,
 )
-from osaccess.plan import Action, Change, DefinitionChange, Plan, plan
-from osaccess.plandoc import fingerprint
-from osaccess.safety import Identity, Refusal, evaluate
+from osaccess.run.plan import Action, Change, DefinitionChange, Plan, plan
+from osaccess.run.plandoc import fingerprint
+from osaccess.run.safety import Identity, Refusal, evaluate
 
-log = logging.getLogger("osaccess.engine")
+log = logging.getLogger("osaccess.run.engine")
 
 MAX_CONFLICT_RETRIES = 3
 

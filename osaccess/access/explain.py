@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.arn import ArnKind, role_arn_for_session
-from osaccess.domainpolicy import Verdict
-from osaccess.matching import Caller, Match, pattern_kind, roles_of
+from osaccess.access.matching import Caller, Match, pattern_kind, roles_of
+from osaccess.access.permissions import Evaluator, Permissions
+from osaccess.aws.arn import ArnKind, role_arn_for_session
+from osaccess.aws.domainpolicy import Verdict
+from osaccess.file.principals import field_for
 from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
-from osaccess.permissions import Evaluator, Permissions
-from osaccess.principals import field_for
 
 
 @dataclass(frozen=True)

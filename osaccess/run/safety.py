@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.matching import Caller, Match, roles_of
+from osaccess.access.matching import Caller, Match, roles_of
 from osaccess.model import FIELDS, LiveState, RoleDefinition, Safety
-from osaccess.plan import Action, Plan, apply_to
+from osaccess.run.plan import Action, Plan, apply_to
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,13 @@ from enum import Enum
 from typing import Any
 
 from osaccess import errors
+from osaccess.access.permissions import (
+    AccessChange,
+    Evaluator,
+    Subject,
+    access_changes,
+    subjects_of,
+)
 from osaccess.model import (
     DEFINITION_KINDS,
     FIELDS,
@@ -28,7 +35,6 @@ from osaccess.model import (
     RoleMapping,
     pointer,
 )
-from osaccess.permissions import AccessChange, Evaluator, Subject, access_changes, subjects_of
 
 
 class Action(Enum):
@@ -316,7 +322,7 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
     """Actions in the file's definitions that are neither an action group of the cluster or of
     the file, nor an action pattern: the loader checked the shipped list; this is the cluster's."""
 
-    from osaccess import builtin
+    from osaccess.access import builtin
 
     if "action_groups" not in live.definitions:
         return ()
@@ -344,7 +350,7 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
 def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
     """Effective-permission evaluators of the cluster before and after the plan. Without the
     cluster's definitions (offline), the plugin's built-in roles and action groups stand in."""
-    from osaccess import builtin
+    from osaccess.access import builtin
 
     kinds: dict[str, dict[str, Any]] = {
         "roles": (

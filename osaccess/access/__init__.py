@@ -1,0 +1,1 @@
+"""Access: matching, effective permissions, explain, review, the plugin's built-ins."""

@@ -1,0 +1,1 @@
+"""AWS: sessions and signing, IAM, the domain policy, ARNs."""

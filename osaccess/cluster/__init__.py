@@ -1,0 +1,1 @@
+"""The cluster: HTTP, the security REST API, connections, versions, write pacing."""

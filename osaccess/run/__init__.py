@@ -1,0 +1,1 @@
+"""The run: plan, safety, engine, orchestrator, plan document, audit, rendering."""
