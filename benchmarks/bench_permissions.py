@@ -21,18 +21,11 @@ from typing import Any
 
 from osaccess.access.review import review
 from osaccess.file.loader import load
-from osaccess.model import (
-    ActionGroup,
-    DesiredDefinition,
-    DesiredRole,
-    IndexPermission,
-    LiveDefinition,
-    LiveMapping,
-    LiveState,
-    RoleDefinition,
-    RoleMapping,
-    TenantPermission,
-)
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.base import DesiredDefinition, LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
+from osaccess.model import LiveState
 from osaccess.run.plan import plan
 
 ROLES, PER_ROLE, PRINCIPALS, GROUPS = 1000, 20, 5000, 200
@@ -154,7 +147,8 @@ def main() -> None:
 
 def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition]) -> str:
     """The desired state as a mapping file, written the way import writes one."""
-    from osaccess.file.importer import _definition_body, emit
+    from osaccess import kinds
+    from osaccess.file.importer import emit
 
     document: dict[str, Any] = {
         "cluster": {"endpoint": "https://search-bench.eu-west-1.es.amazonaws.com"},
@@ -168,7 +162,7 @@ def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition])
     for wanted in definitions:
         assert wanted.definition is not None
         section = "role_definitions" if wanted.kind == "roles" else wanted.kind
-        document[section][wanted.name] = _definition_body(wanted.definition)
+        document[section][wanted.name] = kinds.by_name(wanted.kind).import_body(wanted.definition)
     return emit(document)
 
 

@@ -32,17 +32,13 @@ from osaccess.cluster.connection import (
     iam_directories,
 )
 from osaccess.cluster.security import SecurityApi
-from osaccess.file.importer import INCLUDES, render_import
+from osaccess.file.importer import includes, render_import
 from osaccess.file.loader import load as _load_result
 from osaccess.file.principals import one_iam_principal
-from osaccess.model import (
-    ActionGroup,
-    ClusterSpec,
-    LiveState,
-    MappingFile,
-    RoleDefinition,
-    RoleMapping,
-)
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.roles import RoleDefinition
+from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
 
 __all__ = [
@@ -135,10 +131,11 @@ def import_file(
 ) -> str:
     """A mapping file's text holding what the cluster holds (plan of it shows no changes):
     ``include`` any of mappings, roles, action-groups, tenants."""
-    unknown = sorted(set(include) - set(INCLUDES))
+    unknown = sorted(set(include) - set(includes()))
     if unknown:
         raise errors.ConfigError(
-            f"import cannot include {', '.join(unknown)}", hint=f"choose from {', '.join(INCLUDES)}"
+            f"import cannot include {', '.join(unknown)}",
+            hint=f"choose from {', '.join(includes())}",
         )
     overrides = overrides or Overrides()
     with connect(_cluster(cluster), overrides) as api:

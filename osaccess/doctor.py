@@ -25,7 +25,8 @@ from osaccess.cluster.connection import (
     resolve_sso_entries,
 )
 from osaccess.cluster.security import PREFIXES, SecurityApi
-from osaccess.model import MappingFile, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.model import MappingFile
 
 
 @dataclass(frozen=True)

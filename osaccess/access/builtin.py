@@ -11,9 +11,11 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from osaccess.model import ActionGroup, RoleDefinition
+if TYPE_CHECKING:
+    from osaccess.kinds.action_groups import ActionGroup
+    from osaccess.kinds.roles import RoleDefinition
 
 # Reserved on Amazon OpenSearch Service and in the sandbox, though not static in open source.
 RESERVED_ROLES = frozenset({"security_manager"})
@@ -28,10 +30,14 @@ def _data() -> dict[str, Any]:
 
 
 def action_groups() -> dict[str, ActionGroup]:
+    from osaccess.kinds.action_groups import ActionGroup
+
     return {name: ActionGroup.from_wire(body) for name, body in _data()["action_groups"].items()}
 
 
 def roles() -> dict[str, RoleDefinition]:
+    from osaccess.kinds.roles import RoleDefinition
+
     return {name: RoleDefinition.from_wire(body) for name, body in _data()["roles"].items()}
 
 

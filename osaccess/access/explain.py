@@ -16,7 +16,9 @@ from osaccess.access.permissions import Evaluator, Permissions
 from osaccess.aws.arn import ArnKind, role_arn_for_session
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.file.principals import field_for
-from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.mappings import FIELDS, RoleMapping
+from osaccess.kinds.roles import RoleDefinition
 
 
 @dataclass(frozen=True)

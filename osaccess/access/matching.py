@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from osaccess.model import RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from osaccess.access.matching import Caller, MappingIndex, pattern_kind
-from osaccess.model import FIELDS, ActionGroup, RoleDefinition, RoleMapping
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.mappings import FIELDS, RoleMapping
+from osaccess.kinds.roles import RoleDefinition
 
 
 @dataclass(frozen=True, order=True)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from osaccess.access.permissions import Evaluator, Permissions, Subject, subjects_of
-from osaccess.model import ActionGroup, RoleDefinition, RoleMapping
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.roles import RoleDefinition
 
 CSV_COLUMNS = (
     "principal",

@@ -23,8 +23,9 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from osaccess import errors
 from osaccess.aws.arn import ArnKind, classify
-from osaccess.file.principals import one_iam_principal
-from osaccess.model import MappingFile, RoleMapping, SsoRef
+from osaccess.file.principals import SsoRef, one_iam_principal
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.model import MappingFile
 
 _T = TypeVar("_T")
 Status = Literal["exists", "missing", "not checked"]

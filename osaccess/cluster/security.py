@@ -1,4 +1,4 @@
-"""The security plugin's REST API for role mappings, on top of :mod:`osaccess.cluster.transport`.
+"""The security plugin's REST API for every kind, on top of :mod:`osaccess.cluster.transport`.
 
 Turns wire JSON into the model and a plan's operations into one collection PATCH. Reads are a
 constant number of requests whatever the number of roles: all mappings in one GET, all roles in
@@ -11,18 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from osaccess import errors
+from osaccess import errors, kinds
 from osaccess.cluster.transport import Response, Transport
-from osaccess.model import (
-    DEFINITION_KINDS,
-    ROLES,
-    ClusterSpec,
-    Kind,
-    LiveDefinition,
-    LiveMapping,
-    LiveState,
-    RoleMapping,
-)
+from osaccess.kinds.base import DefinitionKind, LiveDefinition
+from osaccess.kinds.mappings import LiveMapping, RoleMapping
+from osaccess.kinds.roles import ROLES
+from osaccess.model import ClusterSpec, LiveState
 
 log = logging.getLogger("osaccess.cluster")
 
@@ -102,8 +96,8 @@ class SecurityApi:
         path = f"{self.prefix}/api/rolesmapping"
         return _mappings(self._get_json(path), self.endpoint, path)
 
-    def read_definitions(self, kind: Kind) -> dict[str, LiveDefinition]:
-        """All roles, action groups or tenants, in one GET, with the plugin's flags."""
+    def read_definitions(self, kind: DefinitionKind) -> dict[str, LiveDefinition]:
+        """All entries of one definition kind, in one GET, with the plugin's flags."""
         assert self.prefix is not None, "read_mappings() first: it detects the prefix"
         path = f"{self.prefix}/api/{kind.endpoint}"
         body = self._get_json(path)
@@ -115,7 +109,7 @@ class SecurityApi:
             )
         return {
             str(name): LiveDefinition(
-                kind.model.from_wire(entry),
+                kind.from_wire(entry),
                 reserved=entry.get("reserved") is True,
                 hidden=entry.get("hidden") is True,
                 static=entry.get("static") is True,
@@ -142,10 +136,10 @@ class SecurityApi:
         return None if response.status in (200, 400) else self._fail(response, "PATCH", path)
 
     def read_state(self) -> LiveState:
-        """Everything a plan needs, one GET per resource type: mappings, roles, action groups,
-        tenants (4 requests whatever the number of entities)."""
+        """Everything a plan needs, one GET per kind: mappings, then each definition kind (roles,
+        action groups, tenants, ...), whatever the number of entries."""
         mappings = self.read_mappings()
-        definitions = {kind.name: self.read_definitions(kind) for kind in DEFINITION_KINDS}
+        definitions = {kind.name: self.read_definitions(kind) for kind in kinds.definition_kinds()}
         return LiveState(
             mappings=mappings,
             roles=frozenset(definitions[ROLES.name]),

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from osaccess.file.principals import MAX_VALUE_LENGTH
-from osaccess.model import ACTION_GROUP_TYPES, AUTH_KINDS, FIELDS
+from osaccess.model import AUTH_KINDS
 
 # string, strings (a list of strings), number, integer, section (a mapping with known keys),
 # roles (role name -> list of principals or a role section), entries (name -> section),
@@ -34,6 +33,7 @@ Kind = Literal[
     "account",
 ]
 
+MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/"
 URL_PATTERN = r"^https?://[^\s?#]+$"
 # AWS: region names; STS session names and external ids (AssumeRole's own limits)
@@ -71,50 +71,50 @@ class Section:
         return next(f for f in self.fields if f.name == name)
 
 
-def _string(name: str, description: str, **more: Any) -> Field:
+def text_field(name: str, description: str, **more: Any) -> Field:
     return Field(name, "string", description, non_empty=True, **more)
 
 
 CLUSTER = Section(
     "in 'cluster'",
     (
-        _string(
+        text_field(
             "endpoint",
             "The cluster's URL (https://host[:port]).",
             required=True,
             pattern=URL_PATTERN,
         ),
-        _string(
+        text_field(
             "auth",
             "aws: SigV4 (boto3 credentials); basic: cluster.username and OSACCESS_PASSWORD; "
             "cert: client_cert and client_key; none.",
             choices=AUTH_KINDS,
             default="aws",
         ),
-        _string(
+        text_field(
             "region",
             "AWS region (default: from the endpoint, then the environment).",
             pattern=REGION_PATTERN,
         ),
-        _string("assume_role", "IAM role to assume for this cluster.", pattern=ROLE_ARN_PATTERN),
-        _string("external_id", "External id for assume_role.", pattern=EXTERNAL_ID_PATTERN),
-        _string(
+        text_field("assume_role", "IAM role to assume for this cluster.", pattern=ROLE_ARN_PATTERN),
+        text_field("external_id", "External id for assume_role.", pattern=EXTERNAL_ID_PATTERN),
+        text_field(
             "session_name",
             "Session name for assume_role.",
             default="osaccess",
             pattern=SESSION_NAME_PATTERN,
         ),
-        _string("username", "User name for basic auth (the password: OSACCESS_PASSWORD)."),
-        _string("ca_certs", "CA bundle that signed the cluster's certificate."),
-        _string("client_cert", "Client certificate (PEM) for auth: cert."),
-        _string("client_key", "Client certificate key (PEM) for auth: cert."),
+        text_field("username", "User name for basic auth (the password: OSACCESS_PASSWORD)."),
+        text_field("ca_certs", "CA bundle that signed the cluster's certificate."),
+        text_field("client_cert", "Client certificate (PEM) for auth: cert."),
+        text_field("client_key", "Client certificate key (PEM) for auth: cert."),
         Field(
             "account",
             "account",
             "The AWS account of the domain: the default account of sso entries (default: the "
             "account of the credentials osaccess signs with).",
         ),
-        _string(
+        text_field(
             "domain",
             "The Amazon OpenSearch Service domain's name, to read its access policy (default: "
             "from a search-NAME-ID or vpc-NAME-ID endpoint).",
@@ -135,7 +135,7 @@ ACCOUNT_PATTERN = r"^[0-9]{12}$"
 SSO = Section(
     "in an sso entry",
     (
-        _string(
+        text_field(
             "sso",
             "An IAM Identity Center permission set, by name: at plan time it resolves to the "
             "account's role aws-reserved/sso.amazonaws.com/[REGION/]"
@@ -148,35 +148,6 @@ SSO = Section(
             "account",
             "The AWS account of that role (default: cluster.account, else the account of the "
             "credentials osaccess signs with).",
-        ),
-    ),
-)
-
-ROLE = Section(
-    "in role",
-    (
-        Field(
-            "principals",
-            "principals",
-            "IAM user and role ARNs, placed automatically: users -> users, roles -> "
-            "backend_roles; or {sso: PermissionSet, account: ...} for an IAM Identity Center "
-            "role (a backend role)",
-            section=SSO,
-        ),
-        *(Field(name, "strings", f"explicit {name} values") for name in FIELDS),
-        Field("description", "string", "The mapping's description."),
-        _string(
-            "ownership",
-            "exclusive: the file is the whole truth for the role; shared: only add, never "
-            "remove others' principals",
-            choices=("exclusive", "shared"),
-            default="exclusive",
-        ),
-        _string(
-            "state",
-            "absent: the mapping must not exist",
-            choices=("present", "absent"),
-            default="present",
         ),
     ),
 )
@@ -203,143 +174,42 @@ THRESHOLDS = Section(
     ),
 )
 
-_STATE = _string(
+STATE = text_field(
     "state",
     "absent: the definition must not exist (osaccess deletes it)",
     choices=("present", "absent"),
     default="present",
 )
 
-INDEX_PERMISSION = Section(
-    "in an index permission",
-    (
-        Field(
-            "index_patterns",
-            "strings",
-            "Index names or patterns (logs-*).",
-            required=True,
-            non_empty=True,
-        ),
-        Field(
-            "allowed_actions",
-            "strings",
-            "Action groups (read, crud, ...) or action patterns (indices:data/read/*).",
-            required=True,
-            non_empty=True,
-        ),
-        Field(
-            "dls",
-            "query",
-            "Document-level security: a query (JSON object) that a document must match.",
-        ),
-        Field(
-            "fls",
-            "strings",
-            "Field-level security: the fields visible, or ~field for the fields hidden.",
-        ),
-        Field("masked_fields", "strings", "Fields whose values are shown hashed."),
-    ),
-)
 
-TENANT_PERMISSION = Section(
-    "in a tenant permission",
-    (
-        Field(
-            "tenant_patterns",
-            "strings",
-            "Tenant names or patterns.",
-            required=True,
-            non_empty=True,
-        ),
-        Field(
-            "allowed_actions",
-            "strings",
-            "kibana_all_read or kibana_all_write (or actions).",
-            required=True,
-            non_empty=True,
-        ),
-    ),
-)
+def top() -> Section:
+    """The top level: the cluster block, one section per registered kind, the guards."""
+    from osaccess import kinds
 
-ROLE_DEFINITION = Section(
-    "in role definition",
-    (
-        Field("description", "string", "What the role is for."),
-        Field(
-            "cluster_permissions",
-            "strings",
-            "Cluster action groups (cluster_monitor, ...) or actions (cluster:monitor/*).",
+    return Section(
+        "at the top level",
+        (
+            Field(
+                "cluster", "section", "How to reach the cluster.", required=True, section=CLUSTER
+            ),
+            *(kind.field() for kind in kinds.in_file_order()),
+            Field("protect", "strings", "Principals never removed from any mapping."),
+            Field(
+                "admin_roles",
+                "strings",
+                "Roles that grant the security REST API (lockout guard).",
+                non_empty=True,
+            ),
+            Field("thresholds", "section", "Removal thresholds.", section=THRESHOLDS),
         ),
-        Field(
-            "index_permissions",
-            "items",
-            "What the role may do on which indices.",
-            section=INDEX_PERMISSION,
-        ),
-        Field(
-            "tenant_permissions",
-            "items",
-            "Which Dashboards tenants the role may read or write.",
-            section=TENANT_PERMISSION,
-        ),
-        _STATE,
-    ),
-)
+    )
 
-ACTION_GROUP = Section(
-    "in action group",
-    (
-        Field(
-            "allowed_actions",
-            "strings",
-            "Actions, action patterns or other action groups.",
-            non_empty=True,
-        ),
-        _string("type", "What the group is for.", choices=ACTION_GROUP_TYPES),
-        Field("description", "string", "What the group is for."),
-        _STATE,
-    ),
-)
 
-TENANT = Section(
-    "in tenant",
-    (Field("description", "string", "What the tenant is for."), _STATE),
-)
+def managed_sections() -> tuple[str, ...]:
+    """The top-level keys of which a file needs at least one: the kinds' sections."""
+    from osaccess import kinds
 
-TOP = Section(
-    "at the top level",
-    (
-        Field("cluster", "section", "How to reach the cluster.", required=True, section=CLUSTER),
-        Field(
-            "roles",
-            "roles",
-            "Role mappings: role name -> a list of principals, or a mapping with the keys of "
-            "a role.",
-            section=ROLE,
-        ),
-        Field(
-            "role_definitions",
-            "entries",
-            "Role definitions: role name -> what the role allows.",
-            section=ROLE_DEFINITION,
-        ),
-        Field(
-            "action_groups",
-            "entries",
-            "Action groups: name -> the actions it stands for.",
-            section=ACTION_GROUP,
-        ),
-        Field("tenants", "entries", "Dashboards tenants: name -> description.", section=TENANT),
-        Field("protect", "strings", "Principals never removed from any mapping."),
-        Field(
-            "admin_roles",
-            "strings",
-            "Roles that grant the security REST API (lockout guard).",
-            non_empty=True,
-        ),
-        Field("thresholds", "section", "Removal thresholds.", section=THRESHOLDS),
-    ),
-)
+    return tuple(kind.section for kind in kinds.in_file_order())
 
 
 # -- the JSON Schema ----------------------------------------------------------------------------
@@ -435,9 +305,6 @@ def _section_schema(section: Section) -> dict[str, Any]:
     return schema
 
 
-MANAGED_SECTIONS = ("roles", "role_definitions", "action_groups", "tenants")
-
-
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of mapping files, for editors (yaml-language-server) and CI."""
     return {
@@ -445,6 +312,6 @@ def json_schema() -> dict[str, Any]:
         "title": "osaccess mapping file",
         "description": "Who holds which OpenSearch security roles on one cluster, and what those "
         "roles, action groups and tenants are.",
-        **_section_schema(TOP),
-        "anyOf": [{"required": [name]} for name in MANAGED_SECTIONS],
+        **_section_schema(top()),
+        "anyOf": [{"required": [name]} for name in managed_sections()],
     }

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from osaccess import __version__
-from osaccess.access import builtin
-from osaccess.file.principals import field_for, role_name_problem, value_problem
-from osaccess.model import FIELDS, ClusterSpec, Definition, LiveState, RoleMapping
+from osaccess import __version__, kinds
+from osaccess.file.principals import role_name_problem
+from osaccess.kinds.base import DefinitionKind
+from osaccess.kinds.mappings import RoleMapping, import_body
+from osaccess.model import ClusterSpec, LiveState
 
 
 class _Dumper(yaml.SafeDumper):
@@ -41,25 +42,9 @@ def emit(data: Any) -> str:
     )
 
 
-def _unusable(field: str, value: str) -> str | None:
-    """Why the mapping file could not hold this live value in this field (None: it can)."""
-    return value_problem(value) or (None if field == "hosts" else _misplaced(field, value))
-
-
-def _misplaced(field: str, value: str) -> str | None:
-    placed = field_for(value)
-    if placed.field is None and placed.kind is None:
-        return None  # not an ARN: any field may hold it
-    if placed.field is None:
-        return f"an {placed.kind}, which OpenSearch never sees"
-    if placed.field == "users" and field != "users":
-        return "an IAM user ARN as a backend role never matches"
-    if placed.field == "backend_roles" and field == "users":
-        return "an IAM role ARN as a user name never matches"
-    return None
-
-
-INCLUDES = ("mappings", "roles", "action-groups", "tenants")
+def includes() -> tuple[str, ...]:
+    """What `import --include` may name: every kind, as the file orders them."""
+    return tuple(kind.include for kind in kinds.in_file_order())
 
 
 def render_import(
@@ -71,7 +56,7 @@ def render_import(
     sso_entries: Mapping[str, dict[str, str]] | None = None,
 ) -> str:
     """The mapping file's text: PyYAML emits every value; osaccess adds only comments.
-    ``include`` says what to write: mappings, roles, action-groups, tenants. ``sso_entries``
+    ``include`` says which kinds to write (:func:`includes`). ``sso_entries``
     gives the ``sso:`` entry to write instead of an IAM Identity Center role ARN."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
@@ -110,31 +95,27 @@ def render_import(
     if cluster.session_name != "osaccess":
         block["session_name"] = cluster.session_name
     lines = [*header, emit({"cluster": block}).rstrip("\n")]
-    if "mappings" in include:
+    if kinds.MAPPINGS.include in include:
         lines.append("roles:")
         for name in names:
             lines += _role(name, live.mappings[name].mapping, sso_entries or {})
         if not names:
             lines.append("  # the cluster has no mappings osaccess can manage")
-    for option, kind, section in (
-        ("roles", "roles", "role_definitions"),
-        ("action-groups", "action_groups", "action_groups"),
-        ("tenants", "tenants", "tenants"),
-    ):
-        if option in include:
-            lines += _definitions(live, kind, section)
+    for kind in kinds.registered():
+        if kind.include in include:
+            lines += _definitions(live, kind)
     return "\n".join(lines) + "\n"
 
 
-def _definitions(live: LiveState, kind: str, section: str) -> list[str]:
-    """One definitions section; what the plugin keeps to itself is listed in a comment."""
-    entries = live.defined(kind)
+def _definitions(live: LiveState, kind: DefinitionKind) -> list[str]:
+    """One kind's section; what the plugin keeps to itself is listed in a comment."""
+    entries, section = live.defined(kind.name), kind.section
     kept = sorted(
         name
         for name, entry in entries.items()
         if entry.protected_by_plugin is None
         and role_name_problem(name) is None
-        and builtin.reserved_problem(kind, name) is None
+        and kind.reserved_problem(name) is None
     )
     left_out = sorted(set(entries) - set(kept))
     lines = []
@@ -142,57 +123,13 @@ def _definitions(live: LiveState, kind: str, section: str) -> list[str]:
         lines.append(f"# Left out of {section}, built in or reserved: {', '.join(left_out)}")
     if not kept:
         return [*lines, f"# {section}: the cluster has none that osaccess can manage"]
-    body = {name: _definition_body(entries[name].definition) for name in kept}
+    body = {name: kind.import_body(entries[name].definition) for name in kept}
     return [*lines, emit({section: body}).rstrip("\n")]
 
 
-def _definition_body(definition: Definition) -> dict[str, Any]:
-    """The file's form of a definition: the wire form without empty lists."""
-
-    def tidy(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: tidy(v) for k, v in value.items() if v != []}
-        if isinstance(value, list):
-            return [tidy(v) for v in value]
-        return value
-
-    body: dict[str, Any] = tidy(definition.to_wire())
-    return body
-
-
 def _role(name: str, mapping: RoleMapping, sso_entries: Mapping[str, dict[str, str]]) -> list[str]:
-    principals: list[Any] = []
-    explicit: dict[str, list[str]] = {f: [] for f in FIELDS}
-    dropped: list[str] = []
-    for field in FIELDS:
-        for value in sorted(mapping.values(field)):
-            problem = _unusable(field, value)
-            if problem:
-                dropped.append(f"{field}: {value!r} ({problem})")
-                continue
-            placed = field_for(value).field == field and field in ("users", "backend_roles")
-            if placed and value in sso_entries:
-                principals.append(dict(sso_entries[value]))
-            else:
-                (principals if placed else explicit[field]).append(value)
+    body, dropped = import_body(mapping, sso_entries)
     comments = [f"  # left on the cluster, not in this file: {reason}" for reason in dropped]
-    shorthand = not dropped and mapping.description is None and not any(explicit.values())
-    body: Any
-    if shorthand and principals:
-        body = principals
-    else:
-        body = {}
-        if dropped:
-            body["ownership"] = "shared"
-        if principals:
-            body["principals"] = principals
-        for field in FIELDS:
-            if explicit[field]:
-                body[field] = explicit[field]
-        if not principals and not any(explicit.values()):
-            body["users"] = []
-        if mapping.description is not None:
-            body["description"] = mapping.description
     emitted = ["  " + line for line in emit({name: body}).rstrip("\n").split("\n")]
     notes = {
         "    ownership: shared": "   # keeps the values left out above",

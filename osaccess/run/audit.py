@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from osaccess import __version__
-from osaccess.model import FIELDS
+from osaccess.kinds.mappings import FIELDS
 from osaccess.run.plan import Plan
 
 

@@ -21,19 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from osaccess import __version__, errors
+from osaccess import __version__, errors, kinds
 from osaccess.access.permissions import AccessChange
-from osaccess.model import (
-    FIELDS,
-    KINDS_BY_NAME,
-    ClusterSpec,
-    Definition,
-    LiveState,
-    Ownership,
-    RoleMapping,
-    Safety,
-)
-from osaccess.run.plan import Action, Change, DefinitionChange, Plan
+from osaccess.kinds.base import Action, DefinitionChange
+from osaccess.kinds.mappings import FIELDS, Change, Ownership, RoleMapping
+from osaccess.model import ClusterSpec, LiveState, Safety
+from osaccess.run.plan import Plan
 from osaccess.run.safety import Refusal
 
 FORMAT_VERSION = 1
@@ -244,11 +237,10 @@ def _mapping(body: Mapping[str, Any] | None) -> RoleMapping | None:
     return RoleMapping(description=description, **{name: _strings(body[name]) for name in FIELDS})
 
 
-def _definition(kind: str, body: Mapping[str, Any] | None) -> Definition | None:
+def _definition(kind: str, body: Mapping[str, Any] | None) -> Any | None:
     if body is None:
         return None
-    model: Any = KINDS_BY_NAME[kind].model
-    definition: Definition = model.from_wire(body)
+    definition = kinds.by_name(kind).from_wire(body)
     if definition.to_wire() != dict(body):
         raise ValueError(f"a {kind} definition that does not read back as written")
     return definition

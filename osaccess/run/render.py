@@ -11,8 +11,9 @@ import textwrap
 from typing import TextIO
 
 from osaccess.access.permissions import AccessChange
-from osaccess.model import FIELDS
-from osaccess.run.plan import Action, Plan
+from osaccess.kinds.base import Action
+from osaccess.kinds.mappings import FIELDS
+from osaccess.run.plan import Plan
 from osaccess.run.plandoc import PlanContext
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from osaccess.access.matching import Caller, Match, roles_of
-from osaccess.model import FIELDS, LiveState, RoleDefinition, Safety
-from osaccess.run.plan import Action, Plan, apply_to
+from osaccess.kinds.base import Action
+from osaccess.kinds.mappings import FIELDS
+from osaccess.kinds.roles import RoleDefinition
+from osaccess.model import LiveState, Safety
+from osaccess.run.plan import Plan, apply_to
 
 
 @dataclass(frozen=True)

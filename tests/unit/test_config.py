@@ -9,7 +9,7 @@ import pytest
 from osaccess.aws.session import region_from_endpoint
 from osaccess.file.loader import find_files, load
 from osaccess.file.principals import role_name_problem
-from osaccess.model import Ownership
+from osaccess.kinds.mappings import Ownership
 from tests.golden import assert_golden
 
 DATA = Path(__file__).parent / "data"

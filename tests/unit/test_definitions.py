@@ -10,22 +10,14 @@ import pytest
 
 from osaccess import errors
 from osaccess.file.loader import load
-from osaccess.model import (
-    ActionGroup,
-    ClusterSpec,
-    DesiredDefinition,
-    DesiredRole,
-    IndexPermission,
-    LiveDefinition,
-    LiveMapping,
-    LiveState,
-    MappingFile,
-    RoleDefinition,
-    RoleMapping,
-    Tenant,
-)
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.base import Action, DesiredDefinition, LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.kinds.roles import IndexPermission, RoleDefinition
+from osaccess.kinds.tenants import Tenant
+from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.run.engine import execute, make_plan, write_order
-from osaccess.run.plan import Action, plan
+from osaccess.run.plan import plan
 from osaccess.run.safety import Identity, evaluate
 from tests.unit.fakecluster import FakeCluster, status
 

@@ -16,7 +16,9 @@ from osaccess.aws.iam import (
     resolve_sso,
 )
 from osaccess.errors import ConfigError, PlanError
-from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping, SsoRef
+from osaccess.file.principals import SsoRef
+from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.model import ClusterSpec, MappingFile
 
 SSO = (
     "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/"

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from osaccess.file.importer import _unusable, render_import
+from osaccess.file.importer import render_import
 from osaccess.file.loader import load
-from osaccess.file.principals import role_name_problem
-from osaccess.model import ClusterSpec, LiveMapping, LiveState, RoleMapping
+from osaccess.file.principals import role_name_problem, unusable
+from osaccess.kinds.mappings import LiveMapping, RoleMapping
+from osaccess.model import ClusterSpec, LiveState
 
 # Strings YAML would read as another type if written plainly, and their kin.
 TRICKY = [
@@ -63,7 +64,7 @@ values = st.one_of(
         min_size=1,
         max_size=40,
     ),
-).filter(lambda v: _unusable("users", v) is None)
+).filter(lambda v: unusable("users", v) is None)
 names = values.filter(lambda v: role_name_problem(v) is None)
 
 

@@ -8,13 +8,9 @@ from hypothesis import strategies as st
 
 from osaccess.access.matching import Caller, MappingIndex, roles_of
 from osaccess.access.permissions import Evaluator, Expander, Source, access_changes, subjects_of
-from osaccess.model import (
-    ActionGroup,
-    IndexPermission,
-    RoleDefinition,
-    RoleMapping,
-    TenantPermission,
-)
+from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
 
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
 GROUPS = {

@@ -7,8 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osaccess.errors import PlanError
-from osaccess.model import FIELDS, DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
-from osaccess.run.plan import Action, apply_to, plan
+from osaccess.kinds.base import Action
+from osaccess.kinds.mappings import FIELDS, DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.model import LiveState
+from osaccess.run.plan import apply_to, plan
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 ADMIN_ROLE = "arn:aws:iam::111111111111:role/platform-admin"
@@ -212,6 +214,7 @@ def test_plans_are_the_same_bytes_whatever_the_hash_seed() -> None:
 
     program = (
         "from osaccess.model import *\n"
+        "from osaccess.kinds.mappings import *\n"
         "from osaccess.run.plan import plan\n"
         "from osaccess.run.plandoc import PlanContext, dump\n"
         "from osaccess.run.render import render_markdown, render_text\n"

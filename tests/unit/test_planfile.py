@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from osaccess.errors import Refused
-from osaccess.model import ClusterSpec, DesiredRole, LiveMapping, LiveState, RoleMapping, Safety
+from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.model import ClusterSpec, LiveState, Safety
 from osaccess.run.plan import plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint
 from osaccess.run.plandoc import read as load_reviewed
@@ -86,7 +87,8 @@ def test_something_else_is_not_taken_for_a_plan(tmp_path: Path) -> None:
 
 
 def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
-    from osaccess.model import LiveDefinition, RoleDefinition
+    from osaccess.kinds.base import LiveDefinition
+    from osaccess.kinds.roles import RoleDefinition
     from osaccess.run.plan import Plan
 
     reviewed = Plan((), ("readall",), definitions_unchanged=(("roles", "team"),))
@@ -164,7 +166,7 @@ def test_shared_and_protected_lines_survive_the_plan_file() -> None:
     """What the reviewer saw (left alone, protected) is what apply --plan shows."""
     import io
 
-    from osaccess.model import Ownership
+    from osaccess.kinds.mappings import Ownership
     from osaccess.run.render import render_text
 
     live = LiveState(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping
+from osaccess.kinds.mappings import DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.model import LiveState
 from osaccess.run.plan import plan
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.render import render_markdown, render_text

@@ -7,8 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osaccess.access.matching import Caller, matches, roles_of
-from osaccess.model import DesiredRole, LiveMapping, LiveState, Ownership, RoleMapping, Safety
-from osaccess.run.plan import Action, apply_to, plan
+from osaccess.kinds.base import Action
+from osaccess.kinds.mappings import DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.model import LiveState, Safety
+from osaccess.run.plan import apply_to, plan
 from osaccess.run.safety import Identity, evaluate
 
 MASTER = "arn:aws:iam::111111111111:role/sandbox-master"

@@ -96,18 +96,18 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
     an unknown key in every section, a wrong type and a bad value for every field."""
     import copy
 
-    from osaccess.file.format import (
-        ACTION_GROUP,
-        CLUSTER,
-        INDEX_PERMISSION,
-        ROLE,
-        ROLE_DEFINITION,
-        TENANT,
-        TENANT_PERMISSION,
-        THRESHOLDS,
-        TOP,
-        Section,
-    )
+    from osaccess import kinds
+    from osaccess.file.format import CLUSTER, THRESHOLDS, Section, top
+    from osaccess.kinds.mappings import ROLE
+    from osaccess.kinds.roles import INDEX_PERMISSION, TENANT_PERMISSION
+
+    def entry(name: str) -> Section:
+        section = kinds.by_name(name).field().section  # an entry's keys, state included
+        assert section is not None
+        return section
+
+    TOP, ROLE_DEFINITION = top(), entry("roles")
+    ACTION_GROUP, TENANT = entry("action_groups"), entry("tenants")
 
     places: list[tuple[str, Section, list[object]]] = [
         ("top", TOP, []),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from osaccess.file.loader import load
-from osaccess.model import SsoRef
+from osaccess.file.principals import SsoRef
 
 HEAD = "cluster:\n  endpoint: https://search-logs-abc.eu-west-1.es.amazonaws.com\nroles:\n"
 

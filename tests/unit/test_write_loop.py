@@ -10,7 +10,8 @@ import requests
 
 from osaccess import errors
 from osaccess.cluster import pace
-from osaccess.model import ClusterSpec, DesiredRole, MappingFile, RoleMapping
+from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.model import ClusterSpec, MappingFile
 from osaccess.run.engine import execute, execute_reviewed, make_plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint, load
 from tests.unit.fakecluster import (
@@ -50,7 +51,7 @@ def setup(**faults: object) -> tuple[FakeCluster, MappingFile]:
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
-    monkeypatch.setattr("osaccess.run.engine.time.sleep", slept.append)
+    monkeypatch.setattr("osaccess.run.writes.time.sleep", slept.append)
     return slept
 
 
@@ -147,8 +148,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr("osaccess.run.engine.time.sleep", sleep)
-    monkeypatch.setattr("osaccess.run.engine.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("osaccess.run.writes.time.sleep", sleep)
+    monkeypatch.setattr("osaccess.run.writes.time.monotonic", lambda: now[0])
     return slept
 
 
