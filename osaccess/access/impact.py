@@ -1,20 +1,17 @@
 """The access impact of a plan: who gains and who loses what, through the mapping and
 definition changes it makes. Pure: effective permissions before and after (the cluster's
-definitions, or offline the plugin's built-in ones), compared principal by principal.
+definitions, or offline the plugin's built-in ones, :mod:`osaccess.access.permissions`),
+compared principal by principal (:func:`access_changes`), shown as the roles name their grants.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from osaccess.access import builtin
-from osaccess.access.permissions import (
-    AccessChange,
-    Evaluator,
-    Subject,
-    access_changes,
-    subjects_of,
-)
+from osaccess.access.permissions import Evaluator, Expander, Subject, Summary, subjects_of
 from osaccess.kinds.mappings import apply_to
 from osaccess.model import LiveState
 
@@ -89,3 +86,154 @@ def _affected_roles(plan_: Plan, before: Evaluator, after: Evaluator) -> set[str
             ):
                 roles.add(name)
     return roles
+
+
+# -- what changes -------------------------------------------------------------------------------
+
+
+_IndexPairs = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (patterns, actions)
+
+
+@dataclass(frozen=True)
+class Access:
+    """A set of grants, as lists for people and JSON. ``cluster`` and ``index`` are expanded to
+    concrete actions (what the node checks); ``as_written`` says the same as the roles name it
+    (action groups such as ``read`` unexpanded), expanded only where the expansion is the
+    difference (a group whose own definition changes)."""
+
+    roles: tuple[str, ...] = ()
+    cluster: tuple[str, ...] = ()
+    index: _IndexPairs = ()
+    tenants: tuple[tuple[str, str], ...] = ()  # (tenant, read|write)
+    written_cluster: tuple[str, ...] | None = None  # None: as expanded
+    written_index: _IndexPairs | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.roles or self.cluster or self.index or self.tenants)
+
+    @property
+    def shown_cluster(self) -> tuple[str, ...]:
+        return self.cluster if self.written_cluster is None else self.written_cluster
+
+    @property
+    def shown_index(self) -> _IndexPairs:
+        return self.index if self.written_index is None else self.written_index
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "roles": list(self.roles),
+            "cluster": list(self.cluster),
+            "index": _index_data(self.index),
+            "tenants": [{"tenant": t, "access": a} for t, a in self.tenants],
+            "as_written": {
+                "cluster": list(self.shown_cluster),
+                "index": _index_data(self.shown_index),
+            },
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Access:
+        written = data.get("as_written")
+        return cls(
+            roles=tuple(data["roles"]),
+            cluster=tuple(data["cluster"]),
+            index=_index_from(data["index"]),
+            tenants=tuple((t["tenant"], t["access"]) for t in data["tenants"]),
+            written_cluster=tuple(written["cluster"]) if written else None,
+            written_index=_index_from(written["index"]) if written else None,
+        )
+
+
+def _index_data(pairs: _IndexPairs) -> list[dict[str, list[str]]]:
+    return [{"patterns": list(p), "actions": list(a)} for p, a in pairs]
+
+
+def _index_from(data: list[dict[str, list[str]]]) -> _IndexPairs:
+    return tuple((tuple(i["patterns"]), tuple(i["actions"])) for i in data)
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    principal: str
+    gains: Access
+    loses: Access
+
+    def data(self) -> dict[str, Any]:
+        return {"principal": self.principal, "gains": self.gains.data(), "loses": self.loses.data()}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AccessChange:
+        return cls(
+            data["principal"], Access.from_data(data["gains"]), Access.from_data(data["loses"])
+        )
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> _IndexPairs:
+    """(pattern, action) pairs as (patterns, actions) lines: patterns with the same actions
+    together."""
+    by_action: dict[str, set[str]] = {}
+    for pattern, action in pairs:
+        by_action.setdefault(action, set()).add(pattern)
+    by_patterns: dict[tuple[str, ...], list[str]] = {}
+    for action, patterns in by_action.items():
+        by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
+    return tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items()))
+
+
+_G = TypeVar("_G", str, tuple[str, str])
+
+
+def _as_written(
+    named: frozenset[_G], expanded: frozenset[_G], expand: Callable[[_G], set[_G]]
+) -> set[_G]:
+    """The named grants (actions, or (pattern, action) pairs) that explain an expanded
+    difference, and the expanded grants that none of them explains."""
+    shown: set[_G] = set()
+    covered: set[_G] = set()
+    for grant in named:
+        concrete = expand(grant) & expanded
+        if concrete:
+            shown.add(grant)
+            covered |= concrete
+    return shown | (expanded - covered)
+
+
+def _difference(first: Summary, second: Summary, expander: Expander) -> Access:
+    """What ``first`` allows and ``second`` does not; ``expander`` expands ``first``'s groups."""
+    cluster = first.cluster - second.cluster
+    pairs = first.index - second.index
+
+    def actions(action: str) -> set[str]:
+        return set(expander.expand(action))
+
+    def pairs_of(pair: tuple[str, str]) -> set[tuple[str, str]]:
+        return {(pair[0], a) for a in expander.expand(pair[1])}
+
+    return Access(
+        roles=tuple(sorted(first.roles - second.roles)),
+        cluster=tuple(sorted(cluster)),
+        index=_grouped(pairs),
+        tenants=tuple(sorted(first.tenants - second.tenants)),
+        written_cluster=tuple(
+            sorted(_as_written(first.named_cluster - second.named_cluster, cluster, actions))
+        ),
+        written_index=_grouped(
+            _as_written(first.named_index - second.named_index, pairs, pairs_of)
+        ),
+    )
+
+
+def access_changes(
+    before: Evaluator, after: Evaluator, subjects: Iterable[Subject]
+) -> tuple[AccessChange, ...]:
+    """For every subject whose access differs between the two states: gains and losses."""
+    changes = []
+    for who in sorted(set(subjects)):
+        old, new = before.summary(who.caller), after.summary(who.caller)
+        if old == new:
+            continue
+        gains = _difference(new, old, after.expander)
+        loses = _difference(old, new, before.expander)
+        if gains or loses:
+            changes.append(AccessChange(who.label, gains, loses))
+    return tuple(changes)

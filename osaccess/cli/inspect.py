@@ -55,11 +55,7 @@ def import_(
 
     parts = tuple(part.strip() for part in include.split(",") if part.strip())
     text = import_file(_cluster_file(cluster_file), overrides, include=parts)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out}; check it with: osaccess plan {out}", err=True)
+    _write(text, out, f"wrote {out}; check it with: osaccess plan {out}")
 
 
 @app.command()
@@ -184,11 +180,7 @@ def access_review(
     cluster = _cluster_file(from_file if offline else cluster_file)
     entries, source = api.access_review(cluster, overrides, offline=offline)
     text = review.render(entries, output_format.value, source)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out}: {len(entries)} principal(s) from {source}", err=True)
+    _write(text, out, f"wrote {out}: {len(entries)} principal(s) from {source}")
 
 
 @app.command()
@@ -197,3 +189,12 @@ def schema() -> None:
     from osaccess.file.format import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
+
+
+def _write(text: str, out: Path | None, done: str) -> None:
+    """To stdout, or to ``out`` with ``done`` on stderr."""
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(done, err=True)

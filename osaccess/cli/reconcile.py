@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -223,32 +223,19 @@ def apply(
             typer.echo(f"Verified: the cluster now matches the {what}")
         typer.echo(outcome.audit_record().summary(), err=True)
 
+    common: dict[str, Any] = {
+        "force": force,
+        "audit_log": audit_log,
+        "confirm": confirm,
+        "on_planned": show,
+        "on_done": done,
+        "max_operations": max_operations,
+        "progress": progress,
+    }
     if plan_file is not None:
-        outcomes = apply_reviewed(
-            plan_file,
-            files,
-            overrides,
-            force=force,
-            audit_log=audit_log,
-            confirm=confirm,
-            on_planned=show,
-            on_done=done,
-            max_operations=max_operations,
-            progress=progress,
-        )
+        outcomes = apply_reviewed(plan_file, files, overrides, **common)
     else:
-        outcomes = apply_files(
-            files,
-            overrides,
-            force=force,
-            parallel=parallel,
-            audit_log=audit_log,
-            confirm=confirm,
-            on_planned=show,
-            on_done=done,
-            max_operations=max_operations,
-            progress=progress,
-        )
+        outcomes = apply_files(files, overrides, parallel=parallel, **common)
     code = worst_exit(outcomes)
     if len(files) > 1 and plan_file is None:
         typer.echo(f"Summary: {len(files)} file(s) processed; exit {code}.", err=True)

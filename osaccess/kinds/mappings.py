@@ -27,7 +27,7 @@ from osaccess.file.principals import (
     unusable,
 )
 from osaccess.file.source import describe
-from osaccess.kinds.base import Action, pointer, strings
+from osaccess.kinds.base import Action, pointer, strings, text
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -64,12 +64,8 @@ class RoleMapping:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> RoleMapping:
         """From the API's JSON; ``reserved``/``hidden`` and unknown keys are ignored here."""
-
-        description = body.get("description")
-        return cls(
-            description=description if isinstance(description, str) else None,
-            **{name: strings(body.get(name)) for name in FIELDS},
-        )
+        fields = {name: strings(body.get(name)) for name in FIELDS}
+        return cls(description=text(body.get("description")), **fields)
 
     @classmethod
     def of(cls, description: str | None = None, **fields: Iterable[str]) -> RoleMapping:

@@ -4,7 +4,7 @@ masking). The file's ``role_definitions`` section, the API's ``roles`` endpoint.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -212,38 +212,41 @@ class Roles(DefinitionKind):
     ) -> RoleDefinition:
         cluster = reader.values(keys, "cluster_permissions")
         reader.actions += [(value, item, "cluster") for value, item in cluster]
-        index: list[IndexPermission] = []
-        for item in reader.sections(keys.get("index_permissions"), "index_permissions"):
-            entry = reader.keys(item, INDEX_PERMISSION, f"in an index permission of {name!r}")
-            if not reader.required(entry, item, INDEX_PERMISSION):
-                continue
-            allowed = reader.values(entry, "allowed_actions")
-            reader.actions += [(value, node, "index") for value, node in allowed]
-            index.append(
-                IndexPermission(
-                    index_patterns=_set(reader.values(entry, "index_patterns")),
-                    allowed_actions=_set(allowed),
-                    dls=_dls(reader, entry["dls"]) if "dls" in entry else None,
-                    fls=_set(reader.values(entry, "fls")),
-                    masked_fields=_set(reader.values(entry, "masked_fields")),
-                )
+        index = [
+            IndexPermission(
+                index_patterns=_set(reader.values(entry, "index_patterns")),
+                allowed_actions=allowed,
+                dls=_dls(reader, entry["dls"]) if "dls" in entry else None,
+                fls=_set(reader.values(entry, "fls")),
+                masked_fields=_set(reader.values(entry, "masked_fields")),
             )
-        tenants: list[TenantPermission] = []
-        for item in reader.sections(keys.get("tenant_permissions"), "tenant_permissions"):
-            entry = reader.keys(item, TENANT_PERMISSION, f"in a tenant permission of {name!r}")
-            if not reader.required(entry, item, TENANT_PERMISSION):
-                continue
-            allowed = reader.values(entry, "allowed_actions")
-            reader.actions += [(value, node, "kibana") for value, node in allowed]
-            tenants.append(
-                TenantPermission(_set(reader.values(entry, "tenant_patterns")), _set(allowed))
-            )
+            for entry, allowed in _permissions(reader, keys, INDEX_PERMISSION, name, "index")
+        ]
+        tenants = [
+            TenantPermission(_set(reader.values(entry, "tenant_patterns")), allowed)
+            for entry, allowed in _permissions(reader, keys, TENANT_PERMISSION, name, "kibana")
+        ]
         return RoleDefinition(
             cluster_permissions=_set(cluster),
             index_permissions=frozenset(index),
             tenant_permissions=frozenset(tenants),
             description=reader.description(keys),
         )
+
+
+def _permissions(
+    reader: Reader, keys: dict[str, Node], section: Section, role: str, kind: str
+) -> Iterator[tuple[dict[str, Node], frozenset[str]]]:
+    """The complete entries of a role's index or tenant permissions, with their actions (which
+    the reader records for the action-name check)."""
+    key = "index_permissions" if section is INDEX_PERMISSION else "tenant_permissions"
+    for item in reader.sections(keys.get(key), key):
+        entry = reader.keys(item, section, f"{section.where} of {role!r}")
+        if not reader.required(entry, item, section):
+            continue
+        allowed = reader.values(entry, "allowed_actions")
+        reader.actions += [(value, node, kind) for value, node in allowed]
+        yield entry, _set(allowed)
 
 
 def _set(values: list[tuple[str, Node]]) -> frozenset[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from osaccess import errors, kinds
 from osaccess.access import builtin
-from osaccess.access.permissions import AccessChange
+from osaccess.access.impact import AccessChange
 from osaccess.kinds.action_groups import ACTION_GROUPS
 from osaccess.kinds.base import (
     Action,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from osaccess import __version__, errors, kinds
-from osaccess.access.permissions import AccessChange
+from osaccess.access.impact import AccessChange
 from osaccess.kinds.base import Action, DefinitionChange
 from osaccess.kinds.mappings import FIELDS, Change, Ownership, RoleMapping
 from osaccess.model import ClusterSpec, LiveState, Safety

@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from typing import TextIO
 
-from osaccess.access.permissions import AccessChange
+from osaccess.access.impact import AccessChange
 from osaccess.kinds.base import Action
 from osaccess.kinds.mappings import FIELDS
 from osaccess.run.plan import Plan

@@ -110,25 +110,18 @@ def evaluate(
                 forcible=True,
             )
         )
-    for change in plan.changes:
-        if change.action is Action.DELETE:
-            refusals.append(
-                Refusal(
-                    "mapping-deletion",
-                    f"the plan deletes the whole mapping of {change.role!r} "
-                    f"({change.removed_count} principal(s))",
-                    forcible=True,
-                )
-            )
-    for definition in plan.definition_changes:
-        if definition.action is Action.DELETE:
-            refusals.append(
-                Refusal(
-                    "definition-deletion",
-                    f"the plan deletes the {definition.label} {definition.name!r}",
-                    forcible=True,
-                )
-            )
+    deletions = [
+        ("mapping-deletion", f"the whole mapping of {c.role!r} ({c.removed_count} principal(s))")
+        for c in plan.changes
+        if c.action is Action.DELETE
+    ] + [
+        ("definition-deletion", f"the {c.label} {c.name!r}")
+        for c in plan.definition_changes
+        if c.action is Action.DELETE
+    ]
+    refusals += [
+        Refusal(guard, f"the plan deletes {what}", forcible=True) for guard, what in deletions
+    ]
     if identity is not None:
         refusals += _definition_lockout(plan, before, after, safety, identity)
     return refusals

@@ -25,6 +25,7 @@ log = logging.getLogger("osaccess.run.writes")
 MAX_CONFLICT_RETRIES = 3
 
 P = TypeVar("P")
+Guard = Callable[[Any, Any], None]  # (what is about to be written, the fresh read): raises
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,12 @@ class Written(Generic[P]):
 def _write(
     target: Target[P],
     first: P,
-    *,
-    on_conflict: Callable[[], P],
-    guard: Callable[[P, Any], None],
+    again: Callable[[], P],
+    guard: Guard,
     options: WriteOptions,
-    part: str = "",
+    part: str,
 ) -> Written[P]:
-    """Re-read, refuse if stale, PATCH; on 409 get what to write from ``on_conflict``."""
+    """Re-read, refuse if stale, PATCH; on 409 get what to write from ``again``."""
     current = first
     attempt = 0
     while True:
@@ -122,7 +122,7 @@ def _write(
             )
             if options.sleep:
                 time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
-            current = on_conflict()
+            current = again()
         except errors.Throttled as exc:
             if attempt > options.max_retries:
                 raise
@@ -209,7 +209,7 @@ def write_parts(
     first: P,
     *,
     on_conflict: Callable[[], P],
-    guard: Callable[[P, Any], None],
+    guard: Guard,
     options: WriteOptions,
     name: str,
 ) -> tuple[list[Written[P]], list[str]]:
@@ -245,14 +245,8 @@ def write_parts(
             break
         label = name if parts == 1 else f"{name} part {len(labels) + 1} of {parts}"
         try:
-            result = _write(
-                target,
-                chunk,
-                on_conflict=again,
-                guard=guard,
-                options=options,
-                part=f" (part {len(labels) + 1} of {parts})" if parts > 1 else "",
-            )
+            of = f" (part {len(labels) + 1} of {parts})" if parts > 1 else ""
+            result = _write(target, chunk, again, guard, options, of)
         except errors.OsaccessError as exc:
             if not labels:
                 raise

@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from osaccess.access.impact import access_changes
 from osaccess.access.matching import Caller, MappingIndex, roles_of
-from osaccess.access.permissions import Evaluator, Expander, Source, access_changes, subjects_of
+from osaccess.access.permissions import Evaluator, Expander, Source, subjects_of
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
@@ -158,7 +159,7 @@ def test_when_a_group_itself_changes_the_expansion_is_the_difference_shown() -> 
 
 
 def test_the_plan_document_keeps_both_forms() -> None:
-    from osaccess.access.permissions import AccessChange
+    from osaccess.access.impact import AccessChange
 
     mappings = {"logs_team": RoleMapping.of(users=["bob"])}
     before = Evaluator(mappings, {"logs_team": role({"read"})}, GROUPS)
