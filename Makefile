@@ -50,13 +50,14 @@ format: install
 	$(VENV)/bin/ruff check --fix osaccess tests benchmarks scripts
 
 ## Everything: lint, unit tests, and integration tests against the sandbox (started if needed).
-## Two parts: everything that may share the sandbox in parallel workers (pytest-xdist), then the
-## tests marked `serial` (whole-cluster reads, the shipped mappings, a node restart, exact counts
-## or timing) alone. Together they are every test.
+## Two parts at the same time (scripts/test-parts.sh): everything that may share the sandbox, in
+## parallel workers (pytest-xdist); and the tests marked `serial` (whole-cluster reads, the
+## shipped mappings, a node restart, exact counts), one at a time, on a second sandbox of their
+## own. Together they are every test.
 TEST_WORKERS ?= 4
-test: lint sandbox
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial"
-	$(PY) -m pytest -m serial
+export TEST_WORKERS
+test: lint install
+	scripts/test-parts.sh "not serial"
 
 ## The integration tests against every OpenSearch of MATRIX_VERSIONS (sandbox/versions.env), in
 ## turn, each in a sandbox of its own (OSACCESS_SANDBOX_VERSION=... make sandbox starts one by hand).
@@ -66,9 +67,8 @@ test-matrix: install
 unit: install
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration"
 
-integration: sandbox
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "integration and not serial"
-	$(PY) -m pytest -m "integration and serial"
+integration: install
+	scripts/test-parts.sh "integration and not serial"
 
 clean: sandbox-stop
 	rm -rf .sandbox $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
