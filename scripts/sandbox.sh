@@ -11,6 +11,7 @@
 #                                    default OPENSEARCH_VERSION there); the JDK is chosen to match
 #   OSACCESS_SANDBOX_PORT=19200      the node's HTTPS port; the IAM gateway listens on the next port,
 #                                    STS on the one after, the node's transport on PORT+100
+#   OSACCESS_SANDBOX_JAVA_OPTS=...   the node's JVM options (default: a 512 MiB heap)
 #
 # Configuration comes from sandbox/ (the same files docker-compose.yml mounts). State, logs and the
 # node itself live in .sandbox/ (git-ignored).
@@ -39,6 +40,7 @@ GATEWAY_URL=https://127.0.0.1:$GATEWAY_PORT
 STS_URL=http://127.0.0.1:$STS_PORT
 PYTHON=${OSACCESS_PYTHON:-$ROOT/.venv/bin/python}
 START_TIMEOUT=${OSACCESS_SANDBOX_TIMEOUT:-240}
+JAVA_OPTS=${OSACCESS_SANDBOX_JAVA_OPTS:--Xms512m -Xmx512m}
 
 say() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: error: %s\n' "$*" >&2; exit 1; }
@@ -192,7 +194,7 @@ start_node() {
     set_ports
     say "starting OpenSearch $VERSION on Java $(java_major "$(java_home)") (log: $node/logs/osaccess-sandbox.log)"
     t0=$(date +%s)
-    local cmd=(env "JAVA_HOME=$(java_home)" "OPENSEARCH_JAVA_OPTS=-Xms512m -Xmx512m"
+    local cmd=(env "JAVA_HOME=$(java_home)" "OPENSEARCH_JAVA_OPTS=$JAVA_OPTS"
                "OSACCESS_SANDBOX_HOST=127.0.0.1" "$node/bin/opensearch" -d -p "$node/opensearch.pid")
     if [ "$(id -u)" = 0 ]; then cmd=(runuser -u "$RUN_AS" -- "${cmd[@]}"); fi
     "${cmd[@]}" >"$STATE/node-launch.log" 2>&1 || die "OpenSearch did not start; see $STATE/node-launch.log"
