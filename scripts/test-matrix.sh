@@ -13,6 +13,7 @@ cd "$ROOT" || exit 1
 . sandbox/versions.env
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || read -r -a versions <<<"$MATRIX_VERSIONS"
+PYTHON=${OSACCESS_PYTHON:-$ROOT/.venv/bin/python}
 failed=()
 summary=()
 for version in "${versions[@]}"; do
@@ -21,9 +22,13 @@ for version in "${versions[@]}"; do
   printf '\n=== OpenSearch %s ===\n' "$version"
   started=$(date +%s)
   status=0
-  # as `make test`: the tests that may share a sandbox in parallel workers, and at the same time
-  # the serial ones on a second sandbox of the same version
-  scripts/test-parts.sh "integration and not serial" || status=$?
+  scripts/sandbox.sh start || status=$?
+  if [ "$status" = 0 ]; then
+    # as `make test`: the tests that may share the sandbox in parallel, then the serial ones
+    "$PYTHON" -m pytest -m "integration and not serial" -n "${TEST_WORKERS:-4}" --dist worksteal \
+      -p no:cacheprovider || status=$?
+    "$PYTHON" -m pytest -m "integration and serial" -p no:cacheprovider || status=$?
+  fi
   scripts/sandbox.sh stop || true
   took=$(( $(date +%s) - started ))
   summary+=("OpenSearch $version: $([ "$status" = 0 ] && echo passed || echo "FAILED ($status)") in ${took}s")
