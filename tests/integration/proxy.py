@@ -81,6 +81,7 @@ class FaultProxy:
         self.rule = rule
         self.seen: list[str] = []
         self.actions: list[str] = []
+        self.late: list[int] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,8 +124,15 @@ class FaultProxy:
             path, command = handler.path, handler.command
 
             def later() -> None:
+                # The sandbox's other tests write too: a late write that loses the
+                # optimistic-concurrency race (409) is sent again, so that it does land late.
                 time.sleep(action.seconds)
-                self._forward(command, path, body, headers)
+                for _ in range(20):
+                    status = self._forward(command, path, body, headers).status_code
+                    self.late.append(status)
+                    if status != 409:
+                        return
+                    time.sleep(0.2)
 
             threading.Thread(target=later, daemon=True).start()
             return
