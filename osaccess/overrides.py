@@ -19,3 +19,5 @@ class Overrides:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    # send every internal user's password again (apply --rotate-passwords)
+    rotate_passwords: bool = False

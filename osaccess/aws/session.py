@@ -124,12 +124,12 @@ class AwsIdentity:
     region: str
     account: str | None = None  # known without asking when the credentials are an assumed role
 
-    def client(self, service: str, credentials: Any = None) -> Any:
-        """A boto3 client with these (or other) credentials, in this region."""
+    def client(self, service: str, credentials: Any = None, region: str | None = None) -> Any:
+        """A boto3 client with these (or other) credentials, in this (or another) region."""
         frozen = (credentials or self.credentials).get_frozen_credentials()
         return self.session.client(
             service,
-            region_name=self.region,
+            region_name=region or self.region,
             aws_access_key_id=frozen.access_key,
             aws_secret_access_key=frozen.secret_key,
             aws_session_token=frozen.token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -94,6 +95,16 @@ def _render(outcomes: list[Outcome], fmt: OutputFormat) -> None:
             render_text(plan_, context, sys.stdout, color=use_color())
 
 
+RotateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--rotate-passwords",
+        help="Send every internal user's password again, from its source, even if its version "
+        "did not change.",
+    ),
+]
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 @options(connection=True)
 def plan(
@@ -107,6 +118,7 @@ def plan(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
     parallel: ParallelOpt = 8,
+    rotate_passwords: RotateOpt = False,
 ) -> None:
     """Show what apply would change on each cluster, and whether apply would refuse. Read-only.
 
@@ -116,6 +128,7 @@ def plan(
     from osaccess.run.plandoc import dump
 
     files = load_files(paths, quiet_ok=True)
+    overrides = replace(overrides, rotate_passwords=rotate_passwords)
     outcomes = plan_files(files, overrides, parallel=parallel)
     _render(outcomes, output_format)
     for outcome in outcomes:
@@ -153,8 +166,9 @@ def apply(
         bool,
         typer.Option(
             "--force",
-            help="Apply although the plan removes more than the threshold or "
-            "deletes whole mappings (never lifts the lockout or protect guards).",
+            help="Apply although the plan removes more than the threshold, deletes whole "
+            "mappings or users, or changes your own internal user (never lifts the lockout or "
+            "protect guards of mappings).",
         ),
     ] = False,
     plan_file: Annotated[
@@ -175,6 +189,7 @@ def apply(
             "is atomic, the whole apply is not; the output and the audit say which landed.",
         ),
     ] = None,
+    rotate_passwords: RotateOpt = False,
 ) -> None:
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
 
@@ -183,6 +198,7 @@ def apply(
     from osaccess.run.render import render_text, summary_line
 
     files = load_files(paths, quiet_ok=True) if (paths or plan_file is None) else []
+    overrides = replace(overrides, rotate_passwords=rotate_passwords)
     if not yes and not sys.stdin.isatty():
         typer.echo("error: apply changes clusters; not on a terminal, so it needs --yes", err=True)
         typer.echo("hint: review `osaccess plan` first, then run apply --yes", err=True)

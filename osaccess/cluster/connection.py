@@ -13,7 +13,7 @@ from dataclasses import replace
 from osaccess import errors
 from osaccess.aws.domainpolicy import Domain, domain_name, read_domain
 from osaccess.aws.iam import AwsDirectories, aws_directories, resolve_file
-from osaccess.aws.session import AwsSettings, identity, signer
+from osaccess.aws.session import AwsIdentity, AwsSettings, identity, signer
 from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
 from osaccess.cluster.endpoint import problem as endpoint_problem
 from osaccess.cluster.security import SecurityApi
@@ -22,6 +22,7 @@ from osaccess.overrides import Overrides
 
 __all__ = [
     "Overrides",
+    "aws_identity",
     "cluster_account",
     "connect",
     "domain_access",
@@ -77,6 +78,13 @@ def _aws_settings(
         session_name=cluster.session_name,
         endpoint_from_command_line=bool(overrides.endpoint),
     )
+
+
+def aws_identity(spec: ClusterSpec | None, overrides: Overrides) -> AwsIdentity:
+    """The run's AWS credentials and region, whatever the cluster's auth (for AWS sources of
+    internal users' passwords, say, on a self-managed cluster)."""
+    cluster = effective(spec, overrides)
+    return identity(_aws_settings(spec, cluster, overrides))
 
 
 def iam_directories(spec: ClusterSpec | None, overrides: Overrides) -> AwsDirectories | None:

@@ -15,7 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.file.format import ACCOUNT_PATTERN, MAX_VALUE_LENGTH, Field, Section
 from osaccess.file.principals import CONTROL
-from osaccess.file.source import YAML_STR, YamlReader, describe, is_secret_key
+from osaccess.file.source import YAML_STR, YamlReader, describe, is_secret_key, names_a_source
 
 
 class Reader(YamlReader):
@@ -98,7 +98,7 @@ class Reader(YamlReader):
             name = str(key.value)
             if name in allowed:
                 found[name] = value
-            elif not is_secret_key(name):
+            elif not is_secret_key(name) or names_a_source(value):
                 close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
                 fix = (
                     f"did you mean {close[0]!r}?"

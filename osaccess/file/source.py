@@ -204,13 +204,19 @@ class YamlReader:
                         )
                     else:
                         keys[name] = key
-                    if is_secret_key(name):
+                    if is_secret_key(name) and not names_a_source(value):
                         self.error(
                             key,
                             f"a {name!r} key: secrets never belong in mapping files",
                             "remove it; give the password in the OSACCESS_PASSWORD "
                             "environment variable, AWS credentials through the usual "
-                            "AWS chain",
+                            "AWS chain"
+                            + (
+                                "; for an internal user, name where its password comes "
+                                "from: password: {env: NAME} (or file, secretsmanager, ssm)"
+                                if name == "password"
+                                else ""
+                            ),
                         )
                     stack.append(value)
             elif isinstance(node, SequenceNode):
@@ -252,6 +258,18 @@ def _children(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode):
         return list(node.value)
     return []
+
+
+SOURCE_KEYS = frozenset({"env", "file", "secretsmanager", "ssm", "key"})
+
+
+def names_a_source(node: Node) -> bool:
+    """A mapping that says where a secret comes from ({env: NAME}, ...), not the secret."""
+    return (
+        isinstance(node, MappingNode)
+        and bool(node.value)
+        and all(isinstance(k, ScalarNode) and k.value in SOURCE_KEYS for k, _ in node.value)
+    )
 
 
 def is_secret_key(name: str) -> bool:

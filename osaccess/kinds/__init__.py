@@ -18,6 +18,7 @@ from osaccess.kinds.base import (
     registered,
     unregister,
 )
+from osaccess.kinds.internal_users import INTERNAL_USERS
 from osaccess.kinds.mappings import MAPPINGS
 from osaccess.kinds.roles import ROLES
 from osaccess.kinds.tenants import TENANTS
@@ -35,7 +36,7 @@ __all__ = [
     "unregister",
 ]
 
-for _kind in (ROLES, ACTION_GROUPS, TENANTS):  # the order of the file's sections
+for _kind in (ROLES, ACTION_GROUPS, TENANTS, INTERNAL_USERS):  # the order of the file's sections
     register(_kind)
 
 

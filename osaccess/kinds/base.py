@@ -94,7 +94,11 @@ class DefinitionChange:
         if self.action is Action.DELETE:
             return {"op": "remove", "path": pointer(self.name)}
         assert self.after is not None
-        return {"op": "add", "path": pointer(self.name), "value": self.after.to_wire()}
+        return {
+            "op": "add",
+            "path": pointer(self.name),
+            "value": by_name(self.kind).request(self.after),
+        }
 
     def differences(self) -> list[tuple[str, str, str]]:
         """(sign, key, value) lines for people: + added, - removed."""
@@ -112,10 +116,17 @@ def _flat(definition: Any | None) -> set[tuple[str, str]]:
         return set()
     pairs: set[tuple[str, str]] = set()
     for key, value in definition.to_wire().items():
-        for item in value if isinstance(value, list) else [value]:
+        if isinstance(value, dict) and value and key in _SPREAD:
+            items = [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            items = [(key, item) for item in (value if isinstance(value, list) else [value])]
+        for name, item in items:
             shown = item if isinstance(item, str) else json.dumps(item, sort_keys=True)
-            pairs.add((key, shown))
+            pairs.add((name, shown))
     return pairs
+
+
+_SPREAD = ("attributes", "password")  # members shown one per line
 
 
 class Kind(Protocol):
@@ -229,6 +240,19 @@ class DefinitionKind:
             return replace(desired, description=live.description)
         return desired
 
+    def unchanged(self, before: Any | None, after: Any | None) -> bool:
+        """The entry needs no write (after settle)."""
+        return bool(before == after)
+
+    def request(self, value: Any) -> dict[str, Any]:
+        """What a write sends for an entry (the wire form; secrets only here)."""
+        body: dict[str, Any] = value.to_wire()
+        return body
+
+    def plan_problem(self, name: str, desired: Any | None, live: Any | None) -> str | None:
+        """Why this entry cannot be planned against this cluster (beyond the plugin's flags)."""
+        return None
+
     def actions(self, value: Any) -> frozenset[str]:
         """The actions and action groups an entry names (for the cluster's unknown-name check)."""
         return frozenset()
@@ -292,7 +316,7 @@ def plan_definitions(
         after = wanted.definition
         if after is not None:
             after = by_name(wanted.kind).settle(after, before)
-        if before == after:
+        if by_name(wanted.kind).unchanged(before, after):
             unchanged.append((wanted.kind, wanted.name))
             continue
         action = (
@@ -313,4 +337,10 @@ def protected_entries(desired: Sequence[DesiredDefinition], live: LiveState) -> 
                 f"{wanted.location}: the {by_name(wanted.kind).label} {wanted.name!r} is "
                 f"{flag} on this cluster: the REST API cannot change it; remove it from the file"
             )
+            continue
+        problem = by_name(wanted.kind).plan_problem(
+            wanted.name, wanted.definition, existing.definition if existing else None
+        )
+        if problem:
+            problems.append(f"{wanted.location}: {problem}")
     return problems

@@ -12,16 +12,23 @@ apply_reviewed(path, files, overrides, ...)        -> [Outcome]
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from osaccess import errors
 from osaccess.aws.iam import Directory, plan_warnings
-from osaccess.cluster.connection import Overrides, connect, iam_directories, resolve_sso_entries
+from osaccess.cluster.connection import (
+    Overrides,
+    aws_identity,
+    connect,
+    iam_directories,
+    resolve_sso_entries,
+)
 from osaccess.cluster.security import SecurityApi
 from osaccess.model import MappingFile
-from osaccess.run import audit
+from osaccess.run import audit, secrets
 from osaccess.run.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.run.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.run.parallel import map_bounded
@@ -127,6 +134,11 @@ def _prepare(
         # one set of IAM lookups per file serves the sso: entries and the warnings
         directories = iam_directories(file.cluster, overrides)
         file, names = resolve_sso_entries(file, overrides, directories)  # before any request
+        file = secrets.resolve_file(
+            file,
+            secrets.sources_for(file.path, lambda: aws_identity(file.cluster, overrides)),
+            rotate=overrides.rotate_passwords,
+        )
         api = connect(file.cluster, overrides)
         try:
             planned = make_plan(api, file)
@@ -324,6 +336,12 @@ def apply_reviewed(
             break
         assert context.cluster is not None and context.safety is not None  # plandoc.load
         try:
+            plan = secrets.attach(
+                plan,
+                secrets.sources_for(
+                    context.file, functools.partial(aws_identity, context.cluster, overrides)
+                ),
+            )
             with connect(context.cluster, replace(overrides, endpoint=None)) as api:
                 api.prefix = context.api_prefix
 

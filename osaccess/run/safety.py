@@ -17,6 +17,7 @@ from typing import Any
 
 from osaccess.access.matching import Caller, Match, roles_of
 from osaccess.kinds.base import Action
+from osaccess.kinds.internal_users import INTERNAL_USERS
 from osaccess.kinds.mappings import FIELDS
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import LiveState, Safety
@@ -51,6 +52,7 @@ class Identity:
 @dataclass(frozen=True)
 class Refusal:
     guard: str  # lockout | empty-admin-role | protected | removal-threshold | mapping-deletion
+    # | definition-deletion | own-user
     message: str
     forcible: bool = False  # --force lets apply go ahead anyway
 
@@ -124,7 +126,50 @@ def evaluate(
     ]
     if identity is not None:
         refusals += _definition_lockout(plan, before, after, safety, identity)
+        refusals += _own_user(plan, after, safety, identity)
     return refusals
+
+
+def _own_user(
+    plan: Plan, after: dict[str, Any], safety: Safety, identity: Identity
+) -> list[Refusal]:
+    """The caller's own internal user: not deleted, its password not changed, and not stripped
+    of the roles (direct, or mapped through its backend roles) that give it the security API."""
+    change = next(
+        (c for c in plan.definitions_of(INTERNAL_USERS.name) if c.name == identity.user_name),
+        None,
+    )
+    if change is None or change.before is None:
+        return []
+    admin = set(safety.admin_roles)
+    you = f"your own internal user {change.name!r}"
+    if change.after is None:
+        return [Refusal("own-user", f"the plan deletes {you}: you could not log in", True)]
+    found = []
+    if change.after.send is not None:
+        found.append(
+            Refusal(
+                "own-user",
+                f"the plan changes the password of {you} ({change.after.send}): this run and "
+                "every other that logs in with the old one would be locked out",
+                True,
+            )
+        )
+    held = admin & identity.roles
+    caller = Caller(change.name, change.after.backend_roles, identity.remote_address)
+    held_after = admin & (set(roles_of(after, caller)) | change.after.roles)
+    if held and not held_after:
+        lost = sorted(admin & (change.before.roles - change.after.roles))
+        how = f"takes {', '.join(lost)} from its roles" if lost else "changes its backend roles"
+        found.append(
+            Refusal(
+                "own-user",
+                f"the plan would lock you out: it {how}, and {you} would no longer hold any of "
+                f"{', '.join(safety.admin_roles)} (the roles that grant the security REST API)",
+                True,
+            )
+        )
+    return found
 
 
 # Cluster permissions through which a role may use the security REST API itself (beside

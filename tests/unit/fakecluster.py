@@ -48,6 +48,7 @@ class FakeCluster(BaseAdapter):
             roles.setdefault(name, {"cluster_permissions": []})
         self.documents.setdefault("actiongroups", {})
         self.documents.setdefault("tenants", {})
+        self.documents.setdefault("internalusers", {})
 
     # -- what tests use ---------------------------------------------------------------------
     def api(self) -> SecurityApi:

@@ -256,6 +256,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "action_groups",
         "roles",
         "tenants",
+        "internal_users",
         "mappings",
     ]
     assert [k.section for k in kinds.in_file_order()] == [
@@ -263,6 +264,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "role_definitions",
         "action_groups",
         "tenants",
+        "internal_users",
     ]
     assert kinds.by_name("roles").model is RoleDefinition
     assert DesiredRole("r", RoleMapping()).mapping == RoleMapping()
