@@ -15,13 +15,13 @@ docstring for the tree); none prints anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from osaccess import errors
 from osaccess.access import builtin, review
-from osaccess.access.explain import Explanation, Subject, holders, subject_for
+from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
@@ -36,6 +36,7 @@ from osaccess.file.importer import includes, render_import
 from osaccess.file.loader import load as _load_result
 from osaccess.file.principals import one_iam_principal
 from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import ClusterSpec, LiveState, MappingFile
@@ -174,12 +175,16 @@ def explain(
 ) -> Explanation:
     """Which mappings match a principal, its roles, and what they allow (with the role and the
     action groups behind each grant): live, or with ``offline`` from the file alone."""
-    subject = subject_for(principal, list(backend_roles), host)
-    if not offline:
-        subject = _session_role_from_iam(
-            subject, principal, cluster, overrides, backend_roles, host
-        )
     state = _state(cluster, overrides, offline)
+    user = state.users.get(principal.strip())
+    if user is not None:  # an internal user: its backend roles and attributes as known here
+        subject = internal_subject(principal.strip(), user, list(backend_roles), host)
+    else:
+        subject = subject_for(principal, list(backend_roles), host)
+        if not offline:
+            subject = _session_role_from_iam(
+                subject, principal, cluster, overrides, backend_roles, host
+            )
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
     if offline or not one_iam_principal(subject.caller.user_name):
         return found
@@ -231,7 +236,7 @@ def role_holders(
 ) -> dict[str, Any]:
     """Who holds a role through its mapping, entry by entry."""
     state = _state(cluster, overrides, offline)
-    data = holders(role, state.mappings.get(role))
+    data = holders(role, state.mappings.get(role), state.users)
     data["source"] = state.source
     return data
 
@@ -245,7 +250,8 @@ def access_review(
     """Every principal known to the cluster (or, ``offline``, to the file) with its roles and
     effective permissions; and where that came from."""
     state = _state(cluster, overrides, offline)
-    return review.review(state.mappings, state.definitions, state.groups), state.source
+    entries = review.review(state.mappings, state.definitions, state.groups, state.users)
+    return entries, state.source
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,7 @@ class State:
     definitions: Mapping[str, RoleDefinition]
     groups: Mapping[str, ActionGroup]
     source: str
+    users: Mapping[str, InternalUser] = field(default_factory=dict)
 
 
 def offline_state(file: MappingFile) -> State:
@@ -276,7 +283,12 @@ def offline_state(file: MappingFile) -> State:
         f"{file.path} (offline: what the file grants, with the built-in roles and action "
         "groups; shared roles also keep what the cluster holds"
         + (f"; not counted, as only IAM can resolve them: {unresolved}" if unresolved else "")
-        + ")",
+        + "; internal users: only the file's)",
+        {
+            name: definition
+            for (kind, name), definition in defined.items()
+            if kind == INTERNAL_USERS.name and isinstance(definition, InternalUser)
+        },
     )
 
 
@@ -294,6 +306,7 @@ def live_state(live: LiveState, source: str) -> State:
             if isinstance(e.definition, ActionGroup)
         },
         source,
+        users_of(live),
     )
 
 

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.matching import Caller, Match, pattern_kind, roles_of
-from osaccess.access.permissions import Evaluator, Permissions
+from osaccess.access.matching import DIRECT, Caller, Match, pattern_kind, roles_of, why
+from osaccess.access.permissions import Evaluator, Permissions, internal_caller
 from osaccess.aws.arn import ArnKind, role_arn_for_session
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.file.principals import field_for
 from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 
@@ -89,6 +90,9 @@ class Explanation:
                 "user_name": self.subject.caller.user_name,
                 "backend_roles": sorted(self.subject.caller.backend_roles),
                 "kind": self.subject.described,
+                "internal_user": self.subject.caller.internal,
+                "roles_held_directly": sorted(self.subject.caller.roles),
+                "attributes": dict(self.subject.caller.attributes),
             },
             "source": self.source,
             "roles": self.roles,
@@ -120,12 +124,22 @@ def explain(
 ) -> Explanation:
     """The roles a principal holds and why, and (when the definitions are known) what it may
     do through them, with the role and action groups behind each grant."""
-    matched = roles_of(mappings, subject.caller)
+    matched = roles_of(mappings, subject.caller)  # an internal user's direct roles included
     permissions = None
     if definitions is not None:
         evaluator = Evaluator(mappings, definitions, groups if groups is not None else {})
         permissions = evaluator.for_roles(matched)
     return Explanation(subject, matched, permissions, source)
+
+
+def internal_subject(name: str, user: InternalUser, extra: list[str], host: str | None) -> Subject:
+    """An internal user, as the cluster (or the file) knows it."""
+    caller = internal_caller(name, user, extra, host)
+    direct = ", ".join(sorted(user.roles)) or "none"
+    return Subject(
+        caller,
+        f"internal user: its backend roles from the user database; roles held directly: {direct}",
+    )
 
 
 def render_explanation(explanation: Explanation) -> str:
@@ -142,13 +156,20 @@ def render_explanation(explanation: Explanation) -> str:
     if explanation.source:
         lines.append(f"  source: {explanation.source}")
     lines += _domain_lines(explanation)
+    if caller.attributes:
+        shown = ", ".join(f"{k}={v}" for k, v in caller.attributes)
+        lines.insert(4, f"  attributes: {shown}")
     if not explanation.matches:
-        lines.append("\nNo mapping matches: this principal holds no role through role mappings.")
+        what = "role mappings or directly" if caller.internal else "role mappings"
+        lines.append(f"\nNo mapping matches: this principal holds no role through {what}.")
         return "\n".join(lines) + "\n"
     lines.append(f"\nRoles: {', '.join(explanation.roles)}")
     for role in explanation.roles:
         lines.append(f"\n  {role}")
         for match in explanation.matches[role]:
+            if match.field == DIRECT:
+                lines.append(f"    held directly: the internal user's {DIRECT}")
+                continue
             how = pattern_kind(match.pattern)
             lines.append(
                 f"    via {match.field}: {match.pattern!r} ({how}) matches {match.matched!r}"
@@ -199,9 +220,21 @@ def _permission_lines(permissions: Permissions) -> list[str]:
     return lines
 
 
-def holders(role: str, mapping: RoleMapping | None) -> dict[str, Any]:
-    """Who holds a role through its mapping: every entry, with what kind of value it is."""
+def holders(
+    role: str, mapping: RoleMapping | None, users: Mapping[str, InternalUser] | None = None
+) -> dict[str, Any]:
+    """Who holds a role: every entry of its mapping, with what kind of value it is, and the
+    internal users that hold it directly or through the mapping (their name, their backend
+    roles)."""
     entries = []
+    reached = []
+    for name, user in sorted((users or {}).items()):
+        caller = internal_caller(name, user)
+        if role in user.roles:
+            reached.append({"user": name, "how": "directly"})
+        elif mapping is not None and (reasons := why(role, mapping, caller)):
+            how = "; ".join(f"{m.field} {m.pattern!r} matches {m.matched!r}" for m in reasons)
+            reached.append({"user": name, "how": f"through the mapping: {how}"})
     if mapping is not None:
         for name in FIELDS:
             for value in sorted(mapping.values(name)):
@@ -213,15 +246,21 @@ def holders(role: str, mapping: RoleMapping | None) -> dict[str, Any]:
         "mapped": mapping is not None,
         "entries": entries,
         "description": mapping.description if mapping else None,
+        "internal_users": reached,
     }
 
 
 def render_holders(data: Mapping[str, Any]) -> str:
+    users = data.get("internal_users") or []
     if not data["mapped"]:
-        return f"{data['role']}: no mapping, so nobody holds it through role mappings.\n"
-    lines = [f"{data['role']}" + (f" — {data['description']}" if data["description"] else "")]
-    if not data["entries"]:
-        lines.append("  the mapping is empty: nobody holds it")
-    for entry in data["entries"]:
-        lines.append(f"  {entry['field']:<17} {entry['value']}   ({entry['kind']})")
+        lines = [f"{data['role']}: no mapping, so nobody holds it through role mappings."]
+    else:
+        lines = [f"{data['role']}" + (f" — {data['description']}" if data["description"] else "")]
+        if not data["entries"]:
+            lines.append("  the mapping is empty: nobody holds it through it")
+        for entry in data["entries"]:
+            lines.append(f"  {entry['field']:<17} {entry['value']}   ({entry['kind']})")
+    if users:
+        lines.append("  internal users who hold it:")
+        lines += [f"    {u['user']}   ({u['how']})" for u in users]
     return "\n".join(lines) + "\n"

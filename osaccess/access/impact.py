@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from osaccess.access import builtin
-from osaccess.access.permissions import Evaluator, Expander, Subject, Summary, subjects_of
+from osaccess.access.permissions import (
+    Evaluator,
+    Expander,
+    Subject,
+    Summary,
+    subjects_of,
+    user_subjects,
+)
+from osaccess.kinds.internal_users import INTERNAL_USERS, users_of
 from osaccess.kinds.mappings import apply_to
 from osaccess.model import LiveState
 
@@ -43,10 +51,20 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
             after_kinds[change.kind].pop(change.name, None)
         else:
             after_kinds[change.kind][change.name] = change.after
+    users = users_of(live)
+    after_users = dict(users)
+    for change in plan_.definitions_of(INTERNAL_USERS.name):
+        if change.after is None:
+            after_users.pop(change.name, None)
+        else:
+            after_users[change.name] = change.after
     before_mappings = {name: entry.mapping for name, entry in live.mappings.items()}
-    before = Evaluator(before_mappings, kinds["roles"], kinds["action_groups"])
+    before = Evaluator(before_mappings, kinds["roles"], kinds["action_groups"], users)
     after = Evaluator(
-        apply_to(live.mappings, plan_.changes), after_kinds["roles"], after_kinds["action_groups"]
+        apply_to(live.mappings, plan_.changes),
+        after_kinds["roles"],
+        after_kinds["action_groups"],
+        after_users,
     )
     return before, after
 
@@ -67,6 +85,10 @@ def access_impact(live: LiveState, plan_: Plan) -> tuple[AccessChange, ...]:
         for mappings in (before.mappings, after.mappings):
             if role in mappings:
                 subjects += subjects_of(mappings[role])
+    # every internal user, as each state knows it: a change to a user, to a mapping its
+    # backend roles meet, or to a role it holds directly shows as its gains and losses
+    subjects = [s for s in subjects if s.label not in set(before.users) | set(after.users)]
+    subjects += user_subjects(set(before.users) | set(after.users))
     return access_changes(before, after, subjects)
 
 

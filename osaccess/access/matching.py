@@ -23,6 +23,19 @@ class Caller:
     user_name: str
     backend_roles: frozenset[str] = frozenset()
     host: str | None = None
+    # an internal user: the evaluator of a state fills in its backend roles, its roles held
+    # directly and its attributes from that state's internal users (absent there: no access)
+    internal: bool = False
+    roles: frozenset[str] = frozenset()  # held directly (opendistro_security_roles)
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+DIRECT = "opendistro_security_roles"  # the Match field of a role an internal user holds directly
+
+
+def direct_matches(caller: Caller) -> dict[str, list[Match]]:
+    """The roles an internal user holds directly, as reasons like the mappings' ones."""
+    return {role: [Match(role, DIRECT, role, caller.user_name)] for role in sorted(caller.roles)}
 
 
 @dataclass(frozen=True)
@@ -107,12 +120,14 @@ def why(role: str, mapping: RoleMapping, caller: Caller) -> list[Match]:
 
 
 def roles_of(mappings: Mapping[str, RoleMapping], caller: Caller) -> dict[str, list[Match]]:
-    """The roles the mappings grant the caller, with the reasons."""
+    """The roles the mappings grant the caller, and those it holds directly, with the reasons."""
     result = {}
     for role, mapping in mappings.items():
         reasons = why(role, mapping, caller)
         if reasons:
             result[role] = reasons
+    for role, reasons in direct_matches(caller).items():
+        result.setdefault(role, []).extend(reasons)
     return result
 
 
@@ -140,7 +155,7 @@ class MappingIndex:
                 self.conjunctions.append((role, mapping.and_backend_roles))
 
     def roles_for(self, caller: Caller) -> frozenset[str]:
-        roles = set(self.exact["users"].get(caller.user_name, ()))
+        roles = set(self.exact["users"].get(caller.user_name, ())) | caller.roles
         if self.patterns["users"]:
             roles |= {r for p, r in self.patterns["users"] if matches(p, caller.user_name)}
         for backend_role in caller.backend_roles:

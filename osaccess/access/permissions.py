@@ -17,6 +17,7 @@ from typing import Any
 
 from osaccess.access.matching import Caller, MappingIndex, pattern_kind
 from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 
@@ -109,17 +110,30 @@ class Evaluator:
         mappings: Mapping[str, RoleMapping],
         definitions: Mapping[str, RoleDefinition],
         groups: Mapping[str, ActionGroup],
+        users: Mapping[str, InternalUser] | None = None,
     ) -> None:
         self.mappings = mappings
         self.definitions = definitions
+        self.users: Mapping[str, InternalUser] = users or {}
         self.index = MappingIndex(mappings)
         self.expander = Expander(groups)
         self._roles: dict[str, _RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
 
+    def resolve(self, caller: Caller) -> Caller | None:
+        """An internal user as this state knows it (None: it does not exist here, so it cannot
+        log in); any other caller as it is."""
+        if not caller.internal:
+            return caller
+        user = self.users.get(caller.user_name)
+        if user is None:
+            return None
+        return internal_caller(caller.user_name, user, caller.backend_roles, caller.host)
+
     def roles(self, caller: Caller) -> frozenset[str]:
-        return self.index.roles_for(caller)
+        found = self.resolve(caller)
+        return self.index.roles_for(found) if found is not None else frozenset()
 
     def of(self, caller: Caller) -> Permissions:
         return self._by_roles(self.roles(caller))
@@ -260,6 +274,21 @@ class Subject:
 
     label: str
     caller: Caller = field(compare=False)
+
+
+def internal_caller(
+    name: str, user: InternalUser, extra: Iterable[str] = (), host: str | None = None
+) -> Caller:
+    """How the security plugin sees an internal user: its backend roles (and any given), the
+    roles it holds directly, its attributes."""
+    return Caller(
+        name, user.backend_roles | frozenset(extra), host, True, user.roles, user.attributes
+    )
+
+
+def user_subjects(names: Iterable[str]) -> list[Subject]:
+    """One subject per internal user; each state fills in what the user is there."""
+    return [Subject(name, Caller(name, internal=True)) for name in sorted(set(names))]
 
 
 def subjects_of(mapping: RoleMapping) -> list[Subject]:

@@ -11,8 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.permissions import Evaluator, Permissions, Subject, subjects_of
+from osaccess.access.permissions import (
+    Evaluator,
+    Permissions,
+    Subject,
+    subjects_of,
+    user_subjects,
+)
 from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 
@@ -39,13 +46,17 @@ def review(
     mappings: Mapping[str, RoleMapping],
     definitions: Mapping[str, RoleDefinition],
     groups: Mapping[str, ActionGroup],
+    users: Mapping[str, InternalUser] | None = None,
 ) -> list[Entry]:
-    """One entry per principal named in any mapping (patterns as "anyone matching ...")."""
-    evaluator = Evaluator(mappings, definitions, groups)
-    subjects: set[Subject] = set()
+    """One entry per principal named in any mapping (patterns as "anyone matching ...") and per
+    internal user (with its backend roles and the roles it holds directly)."""
+    evaluator = Evaluator(mappings, definitions, groups, users)
+    subjects: dict[str, Subject] = {}
     for mapping in mappings.values():
-        subjects.update(subjects_of(mapping))
-    return [Entry(s.label, evaluator.of(s.caller)) for s in sorted(subjects)]
+        subjects.update((s.label, s) for s in subjects_of(mapping))
+    # an internal user named in a mapping's users is that user: one entry, as the user
+    subjects.update((s.label, s) for s in user_subjects(users or {}))
+    return [Entry(s.label, evaluator.of(s.caller)) for s in sorted(subjects.values())]
 
 
 def to_json(entries: list[Entry], source: str) -> str:
