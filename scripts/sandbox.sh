@@ -250,6 +250,8 @@ export AWS_REGION=$(sed -n 's/^region: *//p' "$CONF/principals.yml")
 # The AWS APIs the sandbox serves (moto), for any credentials: profiles and environment keys alike
 export AWS_ENDPOINT_URL_STS=$STS_URL
 export AWS_ENDPOINT_URL_IAM=$STS_URL
+export AWS_ENDPOINT_URL_SECRETS_MANAGER=$STS_URL
+export AWS_ENDPOINT_URL_SSM=$STS_URL
 export AWS_ENDPOINT_URL_OPENSEARCH=$STS_URL
 export AWS_ENDPOINT_URL_ELASTICSEARCH_SERVICE=$STS_URL
 ENV

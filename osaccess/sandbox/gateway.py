@@ -269,6 +269,31 @@ def start_sts(host: str, port: int, table: PrincipalTable | None = None) -> None
     if table is not None:
         seed_iam(table)
     ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
+    if table is not None:
+        seed_secrets(table, f"http://{host}:{port}")
+
+
+def seed_secrets(table: PrincipalTable, url: str) -> None:
+    """The demo secrets (Secrets Manager) and SecureString parameters (SSM), created through the
+    local endpoint with the key of a principal of the domain's account, so that they live where
+    that account's credentials find them."""
+    import boto3
+
+    if table.domain is None or not (table.secrets or table.parameters):
+        return
+    owner = next(p for p in table.principals if p.account == table.domain.account)
+    keys = {
+        "endpoint_url": url,
+        "region_name": table.region,
+        "aws_access_key_id": owner.access_key_id,
+        "aws_secret_access_key": owner.secret_access_key,
+    }
+    manager = boto3.client("secretsmanager", **keys)
+    for name, value in table.secrets:
+        manager.create_secret(Name=name, SecretString=value)
+    ssm = boto3.client("ssm", **keys)
+    for name, value in table.parameters:
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString")
 
 
 def seed_iam(table: PrincipalTable) -> None:
@@ -397,9 +422,9 @@ def write_aws_profiles(table: PrincipalTable, directory: Path, sts_url: str) -> 
                 "source_profile = sandbox-alice",
                 "role_session_name = osaccess-sandbox",
             ]
-    # STS, IAM and the OpenSearch service API all come from the local endpoint (moto)
+    # STS, IAM, the OpenSearch service API, Secrets Manager and SSM: the local endpoint (moto)
     config_lines += ["[services sandbox-local-sts]"]
-    for service in ("sts", "iam", "opensearch", "es"):
+    for service in ("sts", "iam", "opensearch", "es", "secrets_manager", "ssm"):
         config_lines += [f"{service} =", f"  endpoint_url = {sts_url}"]
     config_lines += [""]
     config_path = directory / "config"

@@ -64,6 +64,10 @@ class PrincipalTable:
     # ARNs that exist in the local IAM without credentials
     iam_only: tuple[str, ...] = ()
     domain: SandboxDomain | None = None
+    # demo secrets, in the domain's account: Secrets Manager (name -> string) and SSM
+    # Parameter Store SecureStrings (name -> value)
+    secrets: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[tuple[str, str], ...] = ()
 
     def by_access_key(self, access_key_id: str) -> Principal | None:
         for principal in self.principals:
@@ -118,7 +122,23 @@ def load_principals(path: Path) -> PrincipalTable:
     for arn in iam_only:
         if not _IAM_ARN.match(arn):
             raise PrincipalTableError(f"{path}: iam_only: {arn!r} is not an IAM user or role ARN")
-    return PrincipalTable(region, tuple(principals), tuple(iam_only), _domain(path, data))
+    found: dict[str, tuple[tuple[str, str], ...]] = {}
+    for section in ("secrets", "parameters"):
+        raw = data.get(section) or {}
+        if not isinstance(raw, dict):
+            raise PrincipalTableError(f"{path}: {section} must be a mapping of names to values")
+        found[section] = tuple(
+            (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+            for k, v in raw.items()
+        )
+    return PrincipalTable(
+        region,
+        tuple(principals),
+        tuple(iam_only),
+        _domain(path, data),
+        found["secrets"],
+        found["parameters"],
+    )
 
 
 def _domain(path: Path, data: dict[str, Any]) -> SandboxDomain | None:
