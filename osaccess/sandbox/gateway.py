@@ -282,16 +282,15 @@ def seed_secrets(table: PrincipalTable, url: str) -> None:
     if table.domain is None or not (table.secrets or table.parameters):
         return
     owner = next(p for p in table.principals if p.account == table.domain.account)
-    keys = {
-        "endpoint_url": url,
-        "region_name": table.region,
-        "aws_access_key_id": owner.access_key_id,
-        "aws_secret_access_key": owner.secret_access_key,
-    }
-    manager = boto3.client("secretsmanager", **keys)
+    session = boto3.Session(
+        aws_access_key_id=owner.access_key_id,
+        aws_secret_access_key=owner.secret_access_key,
+        region_name=table.region,
+    )
+    manager = session.client("secretsmanager", endpoint_url=url)
     for name, value in table.secrets:
         manager.create_secret(Name=name, SecretString=value)
-    ssm = boto3.client("ssm", **keys)
+    ssm = session.client("ssm", endpoint_url=url)
     for name, value in table.parameters:
         ssm.put_parameter(Name=name, Value=value, Type="SecureString")
 
