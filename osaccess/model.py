@@ -28,6 +28,8 @@ class LiveState:
     version: str | None = None
     # kind name (roles, action_groups, tenants) -> name -> definition, when read
     definitions: Mapping[str, Mapping[str, LiveDefinition]] = field(default_factory=dict)
+    # optional kinds this cluster does not offer: kind name -> why, and what to do
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
     def defined(self, kind: str) -> Mapping[str, LiveDefinition]:
         return self.definitions.get(kind, {})

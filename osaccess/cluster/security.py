@@ -107,16 +107,7 @@ class SecurityApi:
                 endpoint=self.endpoint,
                 request=f"GET /{path}",
             )
-        return {
-            str(name): LiveDefinition(
-                kind.from_wire(entry),
-                reserved=entry.get("reserved") is True,
-                hidden=entry.get("hidden") is True,
-                static=entry.get("static") is True,
-            )
-            for name, entry in body.items()
-            if not str(name).startswith("_") and isinstance(entry, dict)
-        }
+        return kind.from_document(body)
 
     def read_roles(self) -> frozenset[str]:
         return frozenset(self.read_definitions(ROLES))
@@ -139,12 +130,21 @@ class SecurityApi:
         """Everything a plan needs, one GET per kind: mappings, then each definition kind (roles,
         action groups, tenants, ...), whatever the number of entries."""
         mappings = self.read_mappings()
-        definitions = {kind.name: self.read_definitions(kind) for kind in kinds.definition_kinds()}
+        definitions = {}
+        unavailable = {}
+        for kind in kinds.definition_kinds():
+            try:
+                definitions[kind.name] = self.read_definitions(kind)
+            except (errors.ApiError, errors.SecurityApiDenied, errors.UnexpectedResponse) as exc:
+                if not kind.optional:
+                    raise
+                unavailable[kind.name] = _unavailable(kind, exc)
         return LiveState(
             mappings=mappings,
             roles=frozenset(definitions[ROLES.name]),
             prefix=self.prefix or "",
             definitions=definitions,
+            unavailable=unavailable,
         )
 
     def patch_mappings(
@@ -172,6 +172,11 @@ class SecurityApi:
         prefix = self.prefix or PREFIXES[0]
         body = self._get_json(f"{prefix}/authinfo")
         return dict(body) if isinstance(body, dict) else {}
+
+
+def _unavailable(kind: DefinitionKind, exc: errors.ClusterError) -> str:
+    """Why the cluster does not offer an optional kind's endpoint, and what to do."""
+    return f"the cluster refuses the {kind.label} API ({exc}): {kind.unavailable_hint}"
 
 
 def _no_handler(response: Response) -> bool:

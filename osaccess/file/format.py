@@ -18,7 +18,7 @@ from osaccess.model import AUTH_KINDS
 # roles (role name -> list of principals or a role section), entries (name -> section),
 # items (a list of sections), query (a JSON object, written as YAML or as a JSON string)
 # principals (a list of strings or sso sections), account (a 12-digit AWS account id, quoted or
-# not), attributes (a mapping of names to strings)
+# not), attributes (a mapping of names to strings), boolean, object (name -> strings)
 Kind = Literal[
     "string",
     "strings",
@@ -32,6 +32,8 @@ Kind = Literal[
     "principals",
     "account",
     "attributes",
+    "boolean",
+    "object",
 ]
 
 MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
@@ -256,6 +258,13 @@ def _field_schema(field: Field) -> dict[str, Any]:
         schema = {"type": "array", "items": _principal_schema(field.section)}
     elif field.kind == "account":
         schema = _ACCOUNT_SCHEMA
+    elif field.kind == "boolean":
+        schema = {"type": "boolean"}
+    elif field.kind == "object":
+        schema = {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": dict(_VALUE)},
+        }
     elif field.kind == "attributes":
         schema = {"type": "object", "additionalProperties": {"type": "string"}}
     elif field.kind == "query":

@@ -110,6 +110,8 @@ def render_import(
 def _definitions(live: LiveState, kind: DefinitionKind) -> list[str]:
     """One kind's section; what the plugin keeps to itself is listed in a comment."""
     entries, section = live.defined(kind.name), kind.section
+    if kind.name in live.unavailable:
+        return [f"# {section}: not imported: {live.unavailable[kind.name]}"]
     kept = sorted(
         name
         for name, entry in entries.items()
@@ -123,7 +125,7 @@ def _definitions(live: LiveState, kind: DefinitionKind) -> list[str]:
         lines.append(f"# Left out of {section}, built in or reserved: {', '.join(left_out)}")
     if not kept:
         return [*lines, f"# {section}: the cluster has none that osaccess can manage"]
-    body = {name: kind.import_body(entries[name].definition) for name in kept}
+    body = kind.import_section({name: kind.import_body(entries[name].definition) for name in kept})
     return [*lines, emit({section: body}).rstrip("\n")]
 
 

@@ -9,6 +9,7 @@ planner, the engine, the importer, the plan document and the renderers iterate o
 from __future__ import annotations
 
 from osaccess.kinds.action_groups import ACTION_GROUPS
+from osaccess.kinds.audit import AUDIT
 from osaccess.kinds.base import (
     DefinitionKind,
     Kind,
@@ -36,7 +37,13 @@ __all__ = [
     "unregister",
 ]
 
-for _kind in (ROLES, ACTION_GROUPS, TENANTS, INTERNAL_USERS):  # the order of the file's sections
+for _kind in (
+    ROLES,
+    ACTION_GROUPS,
+    TENANTS,
+    INTERNAL_USERS,
+    AUDIT,
+):  # the order of the file's sections
     register(_kind)
 
 

@@ -126,7 +126,7 @@ def _flat(definition: Any | None) -> set[tuple[str, str]]:
     return pairs
 
 
-_SPREAD = ("attributes", "password")  # members shown one per line
+_SPREAD = ("attributes", "password", "audit", "compliance")  # members shown one per line
 
 
 class Kind(Protocol):
@@ -165,6 +165,10 @@ class DefinitionKind:
     model: ClassVar[type[Any]]  # frozen, with to_wire() and from_wire(body)
     entry: ClassVar[Section]  # the keys of one entry in the file
     summary: ClassVar[str]  # the section, for the JSON Schema
+    # a cluster may not have the endpoint (a version, a setting): reading it then fails softly,
+    # and only a file that names the kind is refused (LiveState.unavailable says why)
+    optional: ClassVar[bool] = False
+    unavailable_hint: ClassVar[str] = ""  # optional kinds: what to do when a cluster lacks it
 
     # -- the file -----------------------------------------------------------------------------
 
@@ -231,6 +235,19 @@ class DefinitionKind:
 
     # -- values -------------------------------------------------------------------------------
 
+    def from_document(self, body: Mapping[str, Any]) -> dict[str, LiveDefinition]:
+        """The entries of the kind's GET answer, with the plugin's flags."""
+        return {
+            str(name): LiveDefinition(
+                self.from_wire(entry),
+                reserved=entry.get("reserved") is True,
+                hidden=entry.get("hidden") is True,
+                static=entry.get("static") is True,
+            )
+            for name, entry in body.items()
+            if not str(name).startswith("_") and isinstance(entry, dict)
+        }
+
     def from_wire(self, body: Mapping[str, Any]) -> Any:
         return self.model.from_wire(body)
 
@@ -256,6 +273,10 @@ class DefinitionKind:
     def actions(self, value: Any) -> frozenset[str]:
         """The actions and action groups an entry names (for the cluster's unknown-name check)."""
         return frozenset()
+
+    def import_section(self, entries: dict[str, Any]) -> Any:
+        """What `import` writes as the section, from each entry's import body."""
+        return entries
 
     def import_body(self, value: Any) -> dict[str, Any]:
         """What `import` writes for an entry: the wire form without empty lists."""
@@ -330,6 +351,9 @@ def protected_entries(desired: Sequence[DesiredDefinition], live: LiveState) -> 
     """Entries the plugin keeps to itself on this cluster (static, reserved, hidden)."""
     problems = []
     for wanted in desired:
+        if wanted.kind in live.unavailable:
+            problems.append(f"{wanted.location}: {live.unavailable[wanted.kind]}")
+            continue
         existing = live.defined(wanted.kind).get(wanted.name)
         flag = existing.protected_by_plugin if existing is not None else None
         if flag:

@@ -196,7 +196,7 @@ def test_definitions_are_written_one_patch_per_type_in_order() -> None:
     )
     with cluster.api() as api:
         planned = make_plan(api, file)
-        assert api.requests == 6  # mappings, roles, action groups, tenants, users, who I am
+        assert api.requests == 7  # mappings, roles, action groups, tenants, users, audit, whoami
         result = execute(api, file, planned)
     patches = [s.path.rsplit("/", 1)[-1] for s in cluster.requests_of("PATCH")]
     assert patches == ["actiongroups", "roles", "tenants", "rolesmapping"]

@@ -257,6 +257,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "roles",
         "tenants",
         "internal_users",
+        "audit",
         "mappings",
     ]
     assert [k.section for k in kinds.in_file_order()] == [
@@ -265,6 +266,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "action_groups",
         "tenants",
         "internal_users",
+        "audit",
     ]
     assert kinds.by_name("roles").model is RoleDefinition
     assert DesiredRole("r", RoleMapping()).mapping == RoleMapping()
