@@ -155,26 +155,18 @@ class InternalUser:
         )
 
 
+def _source_field(name: str, what: str) -> Field:
+    return Field(name, "string", what, non_empty=True)
+
+
 _SOURCE = Section(
     "in a password source",
     (
-        Field("env", "string", "An environment variable that holds it.", non_empty=True),
-        Field(
-            "file",
-            "string",
-            "A file that holds it (a trailing newline is dropped).",
-            non_empty=True,
-        ),
-        Field(
-            "secretsmanager",
-            "string",
-            "An AWS Secrets Manager secret (name or ARN).",
-            non_empty=True,
-        ),
-        Field("key", "string", "secretsmanager: the member of the secret's JSON.", non_empty=True),
-        Field(
-            "ssm", "string", "An SSM Parameter Store parameter (a SecureString).", non_empty=True
-        ),
+        _source_field("env", "An environment variable that holds it."),
+        _source_field("file", "A file that holds it (a trailing newline is dropped)."),
+        _source_field("secretsmanager", "An AWS Secrets Manager secret (name or ARN)."),
+        _source_field("key", "secretsmanager: the member of the secret's JSON."),
+        _source_field("ssm", "An SSM Parameter Store parameter (a SecureString)."),
     ),
 )
 

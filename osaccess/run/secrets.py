@@ -62,6 +62,16 @@ class Sources:
             raise SourceError(f"the {source.text()} is not a bcrypt hash (it must start with $2y$)")
         return Found(Secret(value), version)
 
+    def gather(
+        self, source: PasswordSource, where: str, user: str, problems: list[str]
+    ) -> Found | None:
+        """The secret, or None with the reason added to ``problems`` (which never hold it)."""
+        try:
+            return self.read(source)
+        except SourceError as exc:
+            problems.append(f"{where}internal user {user!r}: {exc}")
+            return None
+
     def _env(self, source: PasswordSource) -> tuple[str, str | None]:
         if source.ref not in self._environ:
             raise SourceError(f"the environment variable {source.ref} is not set")
@@ -141,10 +151,8 @@ def resolve_file(file: MappingFile, sources: Sources, *, rotate: bool = False) -
         if wanted.kind != INTERNAL_USERS.name or user is None or user.password is None:
             definitions.append(wanted)
             continue
-        try:
-            found = sources.read(user.password)
-        except SourceError as exc:
-            problems.append(f"{wanted.location}: internal user {wanted.name!r}: {exc}")
+        found = sources.gather(user.password, f"{wanted.location}: ", wanted.name, problems)
+        if found is None:
             continue
         attributes = dict(user.attributes)
         attributes[PASSWORD_VERSION] = user.password.tag(found.version)
@@ -168,32 +176,40 @@ def attach(plan: Plan, sources: Sources) -> Plan:
     """A reviewed plan's passwords, read again from their sources: the plan file holds only
     where they come from. Refused when a source moved on since the review (another version)."""
     problems: list[str] = []
-    changes: list[DefinitionChange] = []
-    for change in plan.definition_changes:
-        user = change.after
-        if change.kind != INTERNAL_USERS.name or user is None or user.send is None:
-            changes.append(change)
-            continue
-        assert user.password is not None  # from_wire: sent with its source
-        try:
-            found = sources.read(user.password)
-        except SourceError as exc:
-            problems.append(f"internal user {change.name!r}: {exc}")
-            continue
-        planned = user.attribute_map.get(PASSWORD_VERSION)
-        if user.password.tag(found.version) != planned:
-            problems.append(
-                f"internal user {change.name!r}: the {user.password.text()} changed since the "
-                "plan was reviewed (another version): plan again"
-            )
-            continue
-        changes.append(replace(change, after=replace(user, secret=found.secret)))
+    sending = [c for c in plan.definition_changes if _sends(c)]
+    attached = {c.name: _attached(c, sources, problems) for c in sending}
     if problems:
         raise errors.Refused(
             "the reviewed plan's passwords cannot be sent:\n  " + "\n  ".join(problems),
             hint="plan again and review the new plan",
         )
-    return replace(plan, definition_changes=tuple(changes))
+    changes = tuple(attached[c.name] or c if _sends(c) else c for c in plan.definition_changes)
+    return replace(plan, definition_changes=changes)
+
+
+def _sends(change: DefinitionChange) -> bool:
+    return (
+        change.kind == INTERNAL_USERS.name
+        and change.after is not None
+        and change.after.send is not None
+    )
+
+
+def _attached(
+    change: DefinitionChange, sources: Sources, problems: list[str]
+) -> DefinitionChange | None:
+    user = change.after
+    assert user is not None and user.password is not None  # from_wire: sent with its source
+    found = sources.gather(user.password, "", change.name, problems)
+    if found is None:
+        return None
+    if user.password.tag(found.version) != user.attribute_map.get(PASSWORD_VERSION):
+        problems.append(
+            f"internal user {change.name!r}: the {user.password.text()} changed since the "
+            "plan was reviewed (another version): plan again"
+        )
+        return None
+    return replace(change, after=replace(user, secret=found.secret))
 
 
 def sources_for(file_path: str | None, aws: Callable[[], AwsIdentity]) -> Sources:
