@@ -183,11 +183,12 @@ def test_requests_are_constant_in_the_number_of_roles(
     file = _file(sandbox, tmp_path, "basic", "".join(f"  {name}: [{ALICE}]\n" for name in roles))
     api = connect(file.cluster, Overrides(password=sandbox.password))
     planned = make_plan(api, file)
-    assert api.requests == 5  # mappings, roles, action groups, tenants, who the caller is
+    # mappings, roles, action groups, tenants, internal users, audit, who the caller is
+    assert api.requests == 7
     result = execute(api, file, planned)
     assert result.verified
     # + re-read before writing, one PATCH, and a verification read of every type
-    assert api.requests == 11
+    assert api.requests == 15
     assert {c.role for c in result.plan.changes} == set(roles)
 
 
