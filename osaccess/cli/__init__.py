@@ -279,6 +279,7 @@ def print_error(exc: BaseException, where: str | None = None) -> None:
 
 def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingFile]:
     """Load and validate every file; print problems; stop (exit 1) if any file has errors."""
+    from osaccess import kinds
     from osaccess.file.loader import find_files, load
 
     files, problems = find_files(paths or ["mappings"])
@@ -301,8 +302,14 @@ def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingF
                 roles = len(result.file.roles)
                 principals = sum(r.mapping.principal_count for r in result.file.roles)
                 warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+                counts: dict[str, int] = {}
+                for definition in result.file.definitions:
+                    label = kinds.by_name(definition.kind).label
+                    counts[label] = counts.get(label, 0) + 1
+                defined = "".join(f", {n} {label}(s)" for label, n in counts.items())
                 typer.echo(
-                    f"{path}: OK ({roles} role(s), {principals} principal(s){warned})", err=True
+                    f"{path}: OK ({roles} role(s), {principals} principal(s){defined}{warned})",
+                    err=True,
                 )
     if failed:
         raise typer.Exit(EXIT_ERROR)

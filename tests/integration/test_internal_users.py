@@ -145,6 +145,12 @@ def test_refusals(sandbox: Sandbox, names: list[str], tmp_path: Path) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "changes the password of your own internal user" in result.stdout + result.stderr
     assert logs_in(sandbox, sandbox.username, sandbox.password) is not None
+    # a user the cluster reserves: refused at plan time, with the fix
+    reserved = file_of(tmp_path, sandbox, "  kibanaserver:\n    backend_roles: [b]\n")
+    result = run(sandbox, "basic", "plan", str(reserved))
+    assert result.returncode != 0
+    assert "the internal user 'kibanaserver' is reserved on this cluster" in result.stderr
+    assert "remove it from the file" in result.stderr
     # deleting a user needs --force
     assert admin(sandbox, "PUT", f"{USERS}/{names[2]}", {"password": password()}).ok
     gone = file_of(tmp_path, sandbox, f"  {names[2]}: {{state: absent}}\n")

@@ -323,3 +323,22 @@ def test_a_super_user_by_direct_role_is_in_the_review_and_the_impact(tmp_path: P
     (change,) = access_impact(state, planned)
     assert change.principal == "sneaky"
     assert change.loses.roles == ("all_access",) and not change.gains
+
+
+def test_a_users_new_backend_role_shows_as_what_it_gains_through_the_mappings(
+    tmp_path: Path,
+) -> None:
+    from osaccess.access import builtin
+    from osaccess.kinds.mappings import LiveMapping, RoleMapping
+
+    state = LiveState(
+        {"readall": LiveMapping(RoleMapping(backend_roles=frozenset({"ldap-analysts"})))},
+        frozenset({"readall"}),
+        definitions={
+            "internal_users": {"ana": LiveDefinition(InternalUser())},
+            "roles": {n: LiveDefinition(d) for n, d in builtin.roles().items()},
+        },
+    )
+    file = resolved(loaded(tmp_path, "  ana:\n    backend_roles: [ldap-analysts]\n"))
+    (change,) = access_impact(state, plan((), state, definitions=file.definitions))
+    assert (change.principal, change.gains.roles, change.loses.roles) == ("ana", ("readall",), ())
