@@ -3,13 +3,15 @@
 reachability -> TLS -> authentication -> API prefix and version -> read mappings ->
 write mappings (probed without writing) -> every role of the file exists -> (on Amazon) the IAM
 principals exist -> the domain's access policy lets the mapped principals in
+-> (opt-in, --check-passwords) each internal user of the file logs in with its source's password
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ from osaccess.aws.iam import Directory, plan_warnings, values_of
 from osaccess.cluster import compat
 from osaccess.cluster.connection import (
     Overrides,
+    aws_identity,
     connect,
     domain_access,
     iam_directories,
@@ -169,6 +172,64 @@ def run_checks(
         yield attempt("IAM principals", lambda: _principals_exist(live, file, directory_for))
     if domain is not None:
         yield _domain_policy(live, file, domain)
+
+
+def password_checks(
+    file: MappingFile, overrides: Overrides, login_endpoint: str | None = None
+) -> Iterator[Check]:
+    """Opt-in: each internal user of the file whose password comes from a source logs in with
+    it (one authinfo call as that user, basic auth, at ``login_endpoint`` or the cluster's).
+    The password is read as apply reads it and never shown."""
+    from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser
+    from osaccess.run import secrets
+
+    sources = secrets.sources_for(
+        file.path, functools.partial(aws_identity, file.cluster, overrides)
+    )
+    try:
+        file = secrets.resolve_file(file, sources)
+    except errors.OsaccessError as exc:
+        yield Check("passwords", False, _detail(exc), exc.hint)
+        return
+    users = [
+        d
+        for d in file.definitions
+        if d.kind == INTERNAL_USERS.name
+        and d.definition is not None
+        and d.definition.secret is not None
+    ]
+    if not users:
+        yield Check("passwords", True, "the file names no password source")
+    for wanted in users:
+        user = wanted.definition
+        assert isinstance(user, InternalUser) and user.password and user.secret is not None
+        name = f"password of {wanted.name}"
+        if user.password.hash:
+            yield Check(
+                name, True, f"a hash ({user.password.text()}): not something to log in with"
+            )
+            continue
+        login = replace(
+            overrides,
+            endpoint=login_endpoint or overrides.endpoint,
+            auth="basic",
+            username=wanted.name,
+            password=user.secret.reveal(),
+        )
+        try:
+            with connect(file.cluster, login) as api:
+                info = api.authinfo()
+        except errors.OsaccessError as exc:
+            yield Check(
+                name,
+                False,
+                f"the {user.password.text()} does not log in as {wanted.name}: {exc.message}",
+                "osaccess plan shows whether apply would send it; on an endpoint that takes "
+                "only SigV4, give --login-endpoint",
+            )
+            continue
+        roles = ", ".join(sorted(map(str, info.get("roles") or []))) or "none"
+        yield Check(name, True, f"the {user.password.text()} logs in (roles: {roles})")
 
 
 def _detail(exc: errors.OsaccessError) -> str:

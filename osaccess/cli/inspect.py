@@ -137,13 +137,33 @@ def whoami(overrides: Overrides, cluster_file: ClusterFileOpt = None) -> None:
 
 @app.command()
 @options(connection=True)
-def doctor(overrides: Overrides, paths: PathsArg = None) -> None:
+def doctor(
+    overrides: Overrides,
+    paths: PathsArg = None,
+    check_passwords: Annotated[
+        bool,
+        typer.Option(
+            "--check-passwords",
+            help="Also log in as each internal user of the file with its source's password "
+            "(one authinfo call each).",
+        ),
+    ] = False,
+    login_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--login-endpoint",
+            help="Where internal users log in (basic auth), if not the cluster's endpoint.",
+        ),
+    ] = None,
+) -> None:
     """Check, in order, everything plan and apply need; one line per check, with advice."""
-    from osaccess.doctor import diagnose
+    from osaccess.doctor import diagnose, password_checks
 
     healthy = True
     for file in load_files(paths, quiet_ok=True):
         endpoint, checks = diagnose(file, overrides)
+        if check_passwords:
+            checks += list(password_checks(file, overrides, login_endpoint))
         typer.echo(f"{file.path} -> {endpoint}")
         for check in checks:
             typer.echo("  " + check.render().replace("\n", "\n  "))

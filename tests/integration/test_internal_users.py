@@ -101,6 +101,17 @@ def test_created_from_each_source_and_logged_in_with_it(
     again = run(sandbox, "basic", "plan", "--detailed-exitcode", str(path), env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No changes" in again.stdout
+    # doctor, asked to, logs in as each user with its source's password
+    doctor = run(sandbox, "basic", "doctor", "--check-passwords", str(path), env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert doctor.stdout.count("logs in (roles:") == 4
+    wrong = env | {"TEST_USER_PASSWORD": password()}
+    doctor = run(sandbox, "basic", "doctor", "--check-passwords", str(path), env=wrong)
+    assert doctor.returncode == 1
+    assert (
+        f"the password from env TEST_USER_PASSWORD does not log in as {from_env}" in doctor.stdout
+    )
+    assert wrong["TEST_USER_PASSWORD"] not in doctor.stdout + doctor.stderr
 
 
 def test_a_new_secret_version_rotates_the_password(
@@ -242,7 +253,7 @@ def test_no_secret_in_anything_osaccess_writes(
         ["apply", "--debug", "-y", "--plan", str(plan_file), "--audit-log", str(audit)],
         ["plan", "--debug", "--rotate-passwords", str(path), "--out", str(plan_file)],
         ["apply", "--debug", "-y", "--rotate-passwords", str(path), "--audit-log", str(audit)],
-        ["doctor", "--debug", "-c", str(path)],
+        ["doctor", "--debug", "--check-passwords", str(path)],
         ["explain", "--debug", name, "-c", str(path), "-f", "json"],
     ):
         result = run(sandbox, "basic", *args, env=env)
