@@ -124,15 +124,8 @@ class FaultProxy:
             path, command = handler.path, handler.command
 
             def later() -> None:
-                # The sandbox's other tests write too: a late write that loses the
-                # optimistic-concurrency race (409) is sent again, so that it does land late.
                 time.sleep(action.seconds)
-                for _ in range(20):
-                    status = self._forward(command, path, body, headers).status_code
-                    self.late.append(status)
-                    if status != 409:
-                        return
-                    time.sleep(0.2)
+                self._land(command, path, body, headers)
 
             threading.Thread(target=later, daemon=True).start()
             return
@@ -143,13 +136,31 @@ class FaultProxy:
                 handler, action.status, action.encoded(), action.content_type, action.headers
             )
             return
-        upstream = self._forward(handler.command, handler.path, body, dict(handler.headers))
+        if isinstance(action, (ForwardThenAnswer, Delay)) and handler.command != "GET":
+            # a write the scenario needs to land (its answer is replaced or held back)
+            upstream = self._land(handler.command, handler.path, body, dict(handler.headers))
+        else:
+            upstream = self._forward(handler.command, handler.path, body, dict(handler.headers))
         if isinstance(action, Delay) and action.after_forward:
             time.sleep(action.seconds)
         if isinstance(action, ForwardThenAnswer):
             self._reply(handler, action.status, json.dumps(action.body).encode())
         else:
             self._reply(handler, upstream.status_code, upstream.content)
+
+    def _land(
+        self, command: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        """Forward a write until it is not refused for a concurrency race: the sandbox's other
+        tests write too, and a write that a scenario needs written (late, or with its answer
+        replaced) must land. Every status is kept in ``late``."""
+        for _ in range(20):
+            upstream = self._forward(command, path, body, headers)
+            self.late.append(upstream.status_code)
+            if upstream.status_code != 409:
+                break
+            time.sleep(0.2)
+        return upstream
 
     def _forward(
         self, command: str, path: str, body: bytes | None, headers: dict[str, str]

@@ -84,12 +84,12 @@ def test_shared_mode_keeps_principals_added_elsewhere(
     sandbox: Sandbox, roles: list[str], tmp_path: Path
 ) -> None:
     a = roles[0]
-    admin(
+    assert admin(
         sandbox,
         "PUT",
         f"/_plugins/_security/api/rolesmapping/{a}",
         {"users": ["added-by-hand"], "backend_roles": [MASTER]},
-    )
+    ).ok
     path = write(
         tmp_path,
         sandbox,
@@ -260,8 +260,14 @@ def test_a_500_after_a_committed_write_is_recognised_by_re_reading(
             )
         return Forward()
 
-    with planned_through(sandbox, tmp_path, roles[0], fail_after_write) as (api, file, planned, _):
+    with planned_through(sandbox, tmp_path, roles[0], fail_after_write) as (
+        api,
+        file,
+        planned,
+        proxy,
+    ):
         result = execute(api, file, planned)
+    assert proxy.late[-1:] == [200], proxy.late  # the write did land before the fake 500
     assert result.verified
     assert "reported an error after writing" in result.message
     assert live(sandbox, roles[0])["users"] == [ALICE]  # type: ignore[index]
@@ -308,16 +314,18 @@ def test_apply_refuses_when_a_mapping_changed_after_the_plan(
     from osaccess.errors import Refused
 
     a = roles[0]
-    admin(sandbox, "PUT", f"/_plugins/_security/api/rolesmapping/{a}", {"users": ["before"]})
+    assert admin(
+        sandbox, "PUT", f"/_plugins/_security/api/rolesmapping/{a}", {"users": ["before"]}
+    ).ok
     file = _file(sandbox, tmp_path, "basic", f"  {a}: [{ALICE}]\n")
     api = connect(file.cluster, Overrides(password=sandbox.password))
     planned = make_plan(api, file)
-    admin(
+    assert admin(
         sandbox,
         "PUT",
         f"/_plugins/_security/api/rolesmapping/{a}",
         {"users": ["before", "sneaked-in"]},
-    )
+    ).ok
     with pytest.raises(Refused, match="gained sneaked-in"):
         execute(api, file, planned)
     assert sorted(live(sandbox, a)["users"]) == ["before", "sneaked-in"]  # type: ignore[index]
