@@ -100,6 +100,11 @@ class DefinitionChange:
             "value": by_name(self.kind).request(self.after),
         }
 
+    def operations(self) -> list[dict[str, Any]]:
+        """What the collection PATCH sends for this change (the kind decides: usually the
+        whole entry)."""
+        return by_name(self.kind).operations(self)
+
     def differences(self) -> list[tuple[str, str, str]]:
         """(sign, key, value) lines for people: + added, - removed."""
         before, after = _flat(self.before), _flat(self.after)
@@ -265,6 +270,10 @@ class DefinitionKind:
         """What a write sends for an entry (the wire form; secrets only here)."""
         body: dict[str, Any] = value.to_wire()
         return body
+
+    def operations(self, change: DefinitionChange) -> list[dict[str, Any]]:
+        """The PATCH operations of a change: the whole entry (or its removal)."""
+        return [change.operation()]
 
     def plan_problem(self, name: str, desired: Any | None, live: Any | None) -> str | None:
         """Why this entry cannot be planned against this cluster (beyond the plugin's flags)."""

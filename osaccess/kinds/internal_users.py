@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import describe
-from osaccess.kinds.base import DefinitionKind, strings, text
+from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, pointer, strings, text
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -30,6 +30,7 @@ PASSWORD_VERSION = "osaccess_password_version"
 SOURCES = ("env", "file", "secretsmanager", "ssm")
 SECRET_FIELDS = ("password", "hash")
 _VERSIONED = ("secretsmanager", "ssm")  # sources that say which version they hold
+_MEMBERS = ("backend_roles", "opendistro_security_roles", "attributes", "description")
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,20 @@ class InternalUsers(DefinitionKind):
     def request(self, value: Any) -> dict[str, Any]:
         body: dict[str, Any] = value.to_request()
         return body
+
+    def operations(self, change: DefinitionChange) -> list[dict[str, Any]]:
+        """An update that sends no password changes the user's members one by one: an ``add``
+        of the whole user without a password would blank it on older versions (2.11.1, seen
+        on the node), while the members' ``add`` keeps it on every version."""
+        old, new = change.before, change.after
+        if change.action is not Action.UPDATE or old is None or new is None or new.send:
+            return [change.operation()]
+        before, after = old.to_wire(), new.to_request()
+        return [
+            {"op": "add", "path": f"{pointer(change.name)}/{member}", "value": after[member]}
+            for member in _MEMBERS
+            if member in after and after[member] != before.get(member)
+        ]
 
     def import_body(self, value: Any) -> dict[str, Any]:
         """Users without passwords (the API has none to give): an existing user's password is

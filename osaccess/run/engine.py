@@ -110,7 +110,7 @@ def _definition_target(
         f"{kind.label}s",
         kind.endpoint,
         lambda: api.read_definitions(kind),
-        lambda changes: [c.operation() for c in changes],
+        lambda changes: [op for c in changes for op in c.operations()],
         stale,
         landed,
         lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),

@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from tests.integration.conftest import STATE, Sandbox, admin
+from tests.integration.conftest import ROOT, STATE, Sandbox, admin
 from tests.integration.helpers import cluster_block, env_for, run
 
 USERS = "/_plugins/_security/api/internalusers"
@@ -97,6 +97,25 @@ def test_created_from_each_source_and_logged_in_with_it(
         assert who is not None, name
         assert who["user_name"] == name
     assert logs_in(sandbox, from_env, secrets[from_env])["backend_roles"] == ["shippers"]  # type: ignore[index]
+    # a pre-computed bcrypt hash: the sandbox admin's, so the admin's password logs in
+    hashed = f"{from_env}-h"
+    admin_hash = (ROOT / "sandbox/opensearch-security/internal_users.yml").read_text()
+    (hash_value,) = [line.split('"')[1] for line in admin_hash.splitlines() if "hash:" in line][:1]
+    with_hash = file_of(tmp_path, sandbox, f"  {hashed}:\n    hash: {{env: TEST_USER_HASH}}\n")
+    try:
+        made = run(
+            sandbox,
+            "basic",
+            "apply",
+            "-y",
+            str(with_hash),
+            env=env | {"TEST_USER_HASH": hash_value},
+        )
+        assert made.returncode == 0, made.stderr
+        assert logs_in(sandbox, hashed, sandbox.password) is not None
+        assert hash_value not in made.stdout + made.stderr
+    finally:
+        admin(sandbox, "DELETE", f"{USERS}/{hashed}")
     # nothing changed: nothing is sent again
     again = run(sandbox, "basic", "plan", "--detailed-exitcode", str(path), env=env)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -133,6 +152,26 @@ def test_a_new_secret_version_rotates_the_password(
     assert result.returncode == 0, result.stderr
     assert logs_in(sandbox, name, old) is None
     assert logs_in(sandbox, name, new) is not None
+    assert "No changes" in run(sandbox, "basic", "plan", str(path)).stdout
+
+
+def test_an_update_without_a_password_source_keeps_the_password(
+    sandbox: Sandbox, names: list[str], tmp_path: Path
+) -> None:
+    name, secret = names[0], password()
+    body = {"password": secret, "backend_roles": ["old"], "attributes": {"team": "red"}}
+    assert admin(sandbox, "PUT", f"{USERS}/{name}", body).ok
+    path = file_of(
+        tmp_path,
+        sandbox,
+        f"  {name}:\n    backend_roles: [new]\n    roles: [readall]\n"
+        "    attributes: {team: blue}\n    description: changed\n",
+    )
+    result = run(sandbox, "basic", "apply", "-y", str(path))
+    assert result.returncode == 0, result.stderr
+    who = logs_in(sandbox, name, secret)
+    assert who is not None, "the update took the user's password away"
+    assert who["backend_roles"] == ["new"] and "readall" in who["roles"]
     assert "No changes" in run(sandbox, "basic", "plan", str(path)).stdout
 
 

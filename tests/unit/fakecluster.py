@@ -99,8 +99,13 @@ class FakeCluster(BaseAdapter):
     def patch(self, operations: list[dict[str, Any]], endpoint: str = "") -> dict[str, str]:
         document = self.documents[endpoint] if endpoint else self.mappings
         for op in operations:
-            name = op["path"].lstrip("/").replace("~1", "/").replace("~0", "~")
-            if op["op"] == "remove":
+            parts = [
+                p.replace("~1", "/").replace("~0", "~") for p in op["path"].lstrip("/").split("/")
+            ]
+            name = parts[0]
+            if len(parts) == 2:  # a member of an entry (JSON Patch on the whole document)
+                document[name][parts[1]] = op["value"]
+            elif op["op"] == "remove":
                 document.pop(name, None)
             else:
                 document[name] = dict(op["value"])
