@@ -11,11 +11,14 @@ install: $(STAMP)
 # constraints.txt pins the versions the test suite last passed with, so that CI and a newcomer
 # install exactly those (regenerate: make constraints).
 # A clean install prints nothing: a build warning fails it, so that it is seen and fixed. Byte code
-# is compiled when a module is first imported, not for every file of every package (39 s -> 15 s).
+# is compiled when a module is first imported, not for every file of every package. uv (from PyPI,
+# pinned) installs the same packages as pip, from the same index and constraints, in a quarter
+# of the time (pip: 36 s, uv: 8 s, fresh venv).
+UV_VERSION := 0.13.9
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --no-compile -c constraints.txt -e '.[dev,sandbox]' \
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt -e '.[dev,sandbox]' \
 		> $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; exit 1; }
 	@cat $(VENV)/install.log
