@@ -1,11 +1,13 @@
 """Benchmark: access impact and access review at scale, CPU only (no cluster needed).
 
 1,000 role definitions and 1,000 mappings with 20 principals each, drawn from 5,000 distinct
-principals; 200 action groups nested three deep. Measures the osaccess CPU of:
-- a plan that changes every definition's action group (read -> crud) and a tenth of the mappings,
-  access impact included;
-- an access review of every principal.
-The number of reads of a plan is constant (5: mappings, roles, action groups, tenants, authinfo);
+principals; 200 action groups nested three deep; 2,000 internal users with backend roles from
+the same pool and a direct role each. Measures the osaccess CPU of:
+- a plan that changes every definition's action group (read -> crud), a tenth of the mappings and
+  a tenth of the internal users (new backend roles and direct roles), access impact included;
+- an access review of every principal, internal users included.
+The number of reads of a plan is constant (7: mappings, roles, action groups, tenants, internal
+users, audit, authinfo);
 tests/unit/test_definitions.py and tests/integration/test_reconciler.py count them.
 Run with `make bench`; docs/benchmarks.md records one run.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from osaccess.access.review import review
+from osaccess.kinds.internal_users import InternalUser
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.base import DesiredDefinition, LiveDefinition
@@ -28,7 +31,7 @@ from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermissi
 from osaccess.model import LiveState
 from osaccess.run.plan import plan
 
-ROLES, PER_ROLE, PRINCIPALS, GROUPS = 1000, 20, 5000, 200
+ROLES, PER_ROLE, PRINCIPALS, GROUPS, USERS = 1000, 20, 5000, 200, 2000
 
 
 def groups() -> dict[str, ActionGroup]:
@@ -68,6 +71,12 @@ def principal(n: int) -> tuple[str, str]:
     return "backend_roles", f"arn:aws:iam::222222222222:role/team/r{n}"
 
 
+def user(rng: random.Random, roles: list[str]) -> InternalUser:
+    """An internal user: backend roles from the principal pool, one role held directly."""
+    backend = frozenset(principal(rng.randrange(PRINCIPALS))[1] for _ in range(rng.randint(1, 3)))
+    return InternalUser(backend, frozenset({rng.choice(roles)}), (("team", "t"),), "bench")
+
+
 def mapping(rng: random.Random) -> RoleMapping:
     fields: dict[str, list[str]] = {"users": [], "backend_roles": []}
     for n in rng.sample(range(PRINCIPALS), PER_ROLE):
@@ -92,6 +101,7 @@ def main() -> None:
             },
             "action_groups": {n: LiveDefinition(g) for n, g in live_groups.items()},
             "tenants": {},
+            "internal_users": {f"user_{i}": LiveDefinition(user(rng, names)) for i in range(USERS)},
         },
     )
     desired_roles = [
@@ -101,6 +111,10 @@ def main() -> None:
     desired_definitions = [
         DesiredDefinition("roles", n, definition(i, f"top_{i % 40}")) for i, n in enumerate(names)
     ] + [DesiredDefinition("action_groups", n, g) for n, g in all_groups.items()]
+    desired_definitions += [
+        DesiredDefinition("internal_users", f"user_{i}", user(rng, names))
+        for i in range(0, USERS, 10)
+    ]
     file_text = mapping_file(desired_roles, desired_definitions)
     answers = wire(live)
     with tempfile.TemporaryDirectory() as folder:
@@ -127,15 +141,16 @@ def main() -> None:
         {n: e.mapping for n, e in live.mappings.items()},
         {n: e.definition for n, e in live.defined("roles").items()},  # type: ignore[misc]
         live_groups,
+        {n: e.definition for n, e in live.defined("internal_users").items()},
     )
     review_cpu = time.process_time() - started
     print(
         f"{ROLES} roles and mappings x {PER_ROLE} principals ({len(distinct)} distinct), "
-        f"{len(all_groups)} action groups nested 3 deep"
+        f"{len(all_groups)} action groups nested 3 deep, {USERS} internal users"
     )
     print(
         f"whole plan: {load_cpu + parse_cpu + plan_cpu:.2f}s CPU = load the file "
-        f"{load_cpu:.2f}s + parse the 4 answers {parse_cpu:.2f}s + plan {plan_cpu:.2f}s"
+        f"{load_cpu:.2f}s + parse the 5 answers {parse_cpu:.2f}s + plan {plan_cpu:.2f}s"
     )
     print(
         f"plan with access impact: {plan_cpu:.2f}s CPU "
@@ -158,6 +173,7 @@ def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition])
         },
         "role_definitions": {},
         "action_groups": {},
+        "internal_users": {},
     }
     for wanted in definitions:
         assert wanted.definition is not None
@@ -172,13 +188,17 @@ def wire(live: LiveState) -> dict[str, str]:
         "rolesmapping": json.dumps({n: e.mapping.to_wire() for n, e in live.mappings.items()}),
         **{
             kind: json.dumps({n: e.definition.to_wire() for n, e in live.defined(kind).items()})
-            for kind in ("roles", "action_groups", "tenants")
+            for kind in ("roles", "action_groups", "tenants", "internal_users")
         },
     }
 
 
 def parse(answers: dict[str, str]) -> LiveState:
-    models: dict[str, Any] = {"roles": RoleDefinition, "action_groups": ActionGroup}
+    models: dict[str, Any] = {
+        "roles": RoleDefinition,
+        "action_groups": ActionGroup,
+        "internal_users": InternalUser,
+    }
     definitions: dict[str, dict[str, LiveDefinition]] = {"tenants": {}}
     for kind, model in models.items():
         body = json.loads(answers[kind])

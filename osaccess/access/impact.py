@@ -87,8 +87,9 @@ def access_impact(live: LiveState, plan_: Plan) -> tuple[AccessChange, ...]:
                 subjects += subjects_of(mappings[role])
     # every internal user, as each state knows it: a change to a user, to a mapping its
     # backend roles meet, or to a role it holds directly shows as its gains and losses
-    subjects = [s for s in subjects if s.label not in set(before.users) | set(after.users)]
-    subjects += user_subjects(set(before.users) | set(after.users))
+    users = set(before.users) | set(after.users)
+    subjects = [s for s in subjects if s.label not in users]
+    subjects += user_subjects(users)
     return access_changes(before, after, subjects)
 
 
