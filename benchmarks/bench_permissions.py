@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from osaccess.access.review import review
-from osaccess.kinds.internal_users import InternalUser
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.base import DesiredDefinition, LiveDefinition
+from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
 from osaccess.model import LiveState
