@@ -86,6 +86,11 @@ def mapping(rng: random.Random) -> RoleMapping:
 
 
 def main() -> None:
+    for users in (0, USERS):  # without internal users (as before they counted), and with
+        run(users)
+
+
+def run(users: int) -> None:
     rng = random.Random(7)
     all_groups = groups()
     from osaccess.access import builtin
@@ -101,7 +106,7 @@ def main() -> None:
             },
             "action_groups": {n: LiveDefinition(g) for n, g in live_groups.items()},
             "tenants": {},
-            "internal_users": {f"user_{i}": LiveDefinition(user(rng, names)) for i in range(USERS)},
+            "internal_users": {f"user_{i}": LiveDefinition(user(rng, names)) for i in range(users)},
         },
     )
     desired_roles = [
@@ -113,7 +118,7 @@ def main() -> None:
     ] + [DesiredDefinition("action_groups", n, g) for n, g in all_groups.items()]
     desired_definitions += [
         DesiredDefinition("internal_users", f"user_{i}", user(rng, names))
-        for i in range(0, USERS, 10)
+        for i in range(0, users, 10)
     ]
     file_text = mapping_file(desired_roles, desired_definitions)
     answers = wire(live)
@@ -146,7 +151,7 @@ def main() -> None:
     review_cpu = time.process_time() - started
     print(
         f"{ROLES} roles and mappings x {PER_ROLE} principals ({len(distinct)} distinct), "
-        f"{len(all_groups)} action groups nested 3 deep, {USERS} internal users"
+        f"{len(all_groups)} action groups nested 3 deep, {users} internal users"
     )
     print(
         f"whole plan: {load_cpu + parse_cpu + plan_cpu:.2f}s CPU = load the file "
