@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from osaccess import errors
-from osaccess.access import builtin, review
+from osaccess.access import builtin, cani, review
 from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
+from osaccess.access.permissions import Evaluator, internal_caller
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
     Overrides,
@@ -196,6 +197,36 @@ def explain(
         return replace(found, domain=Verdict(who, "not checked", domain))
     verdicts = domain.verdicts([who])
     return replace(found, domain=verdicts[0]) if verdicts else found
+
+
+def can_i(
+    principal: str,
+    action: str,
+    index: str | None = None,
+    cluster: MappingFile | ClusterSpec | None = None,
+    overrides: Overrides | None = None,
+    *,
+    backend_roles: Sequence[str] = (),
+    attributes: Mapping[str, str] | None = None,
+    host: str | None = None,
+    offline: bool = False,
+) -> cani.Answer:
+    """May the principal do it? ``action`` is an action name or a REST form ("GET /x/_search");
+    checked before anything is read. An internal user of the state is taken as the state knows
+    it; ``attributes`` are added (or, for anyone else, are the attributes)."""
+    request = cani.request_for(action, index)
+    state = _state(cluster, overrides, offline)
+    name = principal.strip()
+    user = state.users.get(name)
+    extra = tuple(sorted((attributes or {}).items()))
+    if user is not None:
+        caller = internal_caller(name, user, backend_roles, host)
+        merged = {**dict(caller.attributes), **dict(extra)}
+        caller = replace(caller, attributes=tuple(sorted(merged.items())))
+    else:
+        caller = replace(subject_for(name, list(backend_roles), host).caller, attributes=extra)
+    evaluator = Evaluator(state.mappings, state.definitions, state.groups, state.users)
+    return cani.can_i(evaluator.of(caller), caller, request)
 
 
 def _session_role_from_iam(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from osaccess.cli import (
+    EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
@@ -45,7 +46,8 @@ def import_(
         str,
         typer.Option(
             "--include",
-            help="What to write, comma-separated: mappings, roles, action-groups, tenants.",
+            help="What to write, comma-separated: mappings, roles, action-groups, tenants, "
+            "internal-users, audit.",
         ),
     ] = "mappings",
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
@@ -58,6 +60,19 @@ def import_(
     _write(text, out, f"wrote {out}; check it with: osaccess plan {out}")
 
 
+BackendRoleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--backend-role", help="Backend roles of the principal (repeat)."),
+]
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", help="The address the caller connects from (for hosts patterns)."),
+]
+FromOpt = Annotated[
+    Path | None, typer.Option("--from", help="Answer offline, from this mapping file.")
+]
+
+
 @app.command()
 @options(connection=True)
 def explain(
@@ -67,17 +82,9 @@ def explain(
         typer.Argument(help="An IAM user or role ARN, an STS session ARN, or a user name."),
     ] = None,
     role: Annotated[str | None, typer.Option("--role", help="Who holds this role?")] = None,
-    backend_role: Annotated[
-        list[str] | None,
-        typer.Option("--backend-role", help="Backend roles of a plain user name (repeat)."),
-    ] = None,
-    host: Annotated[
-        str | None,
-        typer.Option("--host", help="The address the caller connects from (for hosts patterns)."),
-    ] = None,
-    from_file: Annotated[
-        Path | None, typer.Option("--from", help="Explain offline, from this mapping file.")
-    ] = None,
+    backend_role: BackendRoleOpt = None,
+    host: HostOpt = None,
+    from_file: FromOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
@@ -111,6 +118,61 @@ def explain(
         sys.stdout.write(text)
 
 
+@app.command("can-i")
+@options(connection=True)
+def can_i(
+    overrides: Overrides,
+    principal: Annotated[str, typer.Argument(help="An IAM ARN, an internal user, or a user name.")],
+    action: Annotated[
+        str,
+        typer.Argument(help='An action name, or a REST form such as "PUT /logs-1/_doc/1".'),
+    ],
+    index: Annotated[str | None, typer.Argument(help="The index, for index actions.")] = None,
+    backend_role: BackendRoleOpt = None,
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option("--attribute", help="KEY=VALUE: an attribute of the principal (repeat)."),
+    ] = None,
+    host: HostOpt = None,
+    from_file: FromOpt = None,
+    cluster_file: ClusterFileOpt = None,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """May PRINCIPAL do ACTION (on INDEX)? Yes or no, and why. Exit 0: yes; 2: no, or it
+    depends on what only the node knows."""
+    from osaccess import api
+
+    attributes: dict[str, str] = {}
+    for item in attribute or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            typer.echo(f"error: --attribute {item!r}: write KEY=VALUE", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        attributes[key.strip()] = value
+    offline = from_file is not None
+    answer = api.can_i(
+        principal,
+        action,
+        index,
+        _cluster_file(from_file if offline else cluster_file),
+        overrides,
+        backend_roles=backend_role or (),
+        attributes=attributes,
+        host=host,
+        offline=offline,
+    )
+    if output_format is OutputFormat.json:
+        data = answer.data()
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        verdict = "yes" if answer.allowed else "depends" if answer.depends else "no"
+        lines = [verdict, *(f"  {reason}" for reason in answer.reasons())]
+        lines += [f"  note: {note}" for note in answer.notes]
+        lines.append(f"  roles: {', '.join(answer.roles) or '(none)'}")
+        sys.stdout.write("\n".join(lines) + "\n")
+    raise typer.Exit(EXIT_OK if answer.allowed else EXIT_CHANGES)
+
+
 @app.command()
 @options(connection=True)
 def whoami(overrides: Overrides, cluster_file: ClusterFileOpt = None) -> None:
@@ -135,26 +197,20 @@ def whoami(overrides: Overrides, cluster_file: ClusterFileOpt = None) -> None:
     raise typer.Exit(EXIT_OK if me.refusal is None else EXIT_ERROR)
 
 
+_CHECK_PASSWORDS = (
+    "Also log in as each internal user of the file with its source's password (one authinfo "
+    "call each)."
+)
+_LOGIN_ENDPOINT = "Where internal users log in (basic auth), if not the cluster's endpoint."
+
+
 @app.command()
 @options(connection=True)
 def doctor(
     overrides: Overrides,
     paths: PathsArg = None,
-    check_passwords: Annotated[
-        bool,
-        typer.Option(
-            "--check-passwords",
-            help="Also log in as each internal user of the file with its source's password "
-            "(one authinfo call each).",
-        ),
-    ] = False,
-    login_endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--login-endpoint",
-            help="Where internal users log in (basic auth), if not the cluster's endpoint.",
-        ),
-    ] = None,
+    check_passwords: Annotated[bool, typer.Option(help=_CHECK_PASSWORDS)] = False,
+    login_endpoint: Annotated[str | None, typer.Option(help=_LOGIN_ENDPOINT)] = None,
 ) -> None:
     """Check, in order, everything plan and apply need; one line per check, with advice."""
     from osaccess.doctor import diagnose, password_checks

@@ -1,0 +1,296 @@
+"""`osaccess can-i`: may a principal do a thing? Yes or no, and why, from its effective
+permissions (:mod:`osaccess.access.permissions`), checked the way the node checks a request.
+
+A request is one or more checks: cluster-level actions, which the node checks once for the
+request, and index-level actions, which it checks on the index. ``ACTION`` is an action name,
+or the REST form of a common API ("PUT /logs-1/_doc/1"): :data:`REST_FORMS` says which actions
+the node checks for each, established against the real node
+(tests/integration/test_can_i.py). A single-document write, for instance, runs as a bulk
+request: it needs the cluster permission ``indices:data/write/bulk`` besides the index one.
+Index patterns are matched as the plugin does (``*``, ``?``, ``/regex/``), after filling in
+``${user.name}``, ``${user_name}``, ``${user.roles}`` and ``${attr.internal.NAME}``. What cannot
+be known here (date math in an index name, a variable the principal has no value for) is
+"depends on", never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from osaccess import errors
+from osaccess.access.matching import Caller, matches
+from osaccess.access.permissions import IndexGrant, Permissions
+
+BULK = "indices:data/write/bulk"
+SHARD_BULK = "indices:data/write/bulk[s]"  # the bulk's part on each shard, checked on the index
+
+# (method, path with {index}/{id}, cluster actions, index actions): what the node checks
+REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("PUT", "/{index}/_doc/{id}", (BULK,), (SHARD_BULK, "indices:data/write/index")),
+    ("POST", "/{index}/_doc", (BULK,), (SHARD_BULK, "indices:data/write/index")),
+    ("PUT", "/{index}/_create/{id}", (BULK,), (SHARD_BULK, "indices:data/write/index")),
+    (
+        "POST",
+        "/{index}/_update/{id}",
+        (BULK,),
+        (SHARD_BULK, "indices:data/write/update", "indices:data/write/index"),
+    ),
+    ("DELETE", "/{index}/_doc/{id}", (BULK,), (SHARD_BULK, "indices:data/write/delete")),
+    ("POST", "/{index}/_bulk", (BULK,), (SHARD_BULK, "indices:data/write/index")),
+    ("GET", "/{index}/_doc/{id}", (), ("indices:data/read/get",)),
+    ("GET", "/{index}/_search", (), ("indices:data/read/search",)),
+    ("POST", "/{index}/_search", (), ("indices:data/read/search",)),
+    ("GET", "/{index}/_count", (), ("indices:data/read/search",)),
+    ("GET", "/{index}/_mapping", (), ("indices:admin/mappings/get",)),
+    ("PUT", "/{index}", (), ("indices:admin/create",)),
+    ("DELETE", "/{index}", (), ("indices:admin/delete",)),
+    ("GET", "/_cluster/health", ("cluster:monitor/health",), ()),
+)
+_PARTS = {"{index}": r"(?P<index>[^/_][^/]*)", "{id}": r"[^/]+"}
+
+
+def _compiled(path: str) -> re.Pattern[str]:
+    text = re.escape(path)
+    for part, pattern in _PARTS.items():
+        text = text.replace(re.escape(part), pattern)
+    return re.compile(f"^{text}/?$")
+
+
+_FORMS = [(m, _compiled(p), p, c, i) for m, p, c, i in REST_FORMS]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the node checks: cluster actions once, index actions on ``index``."""
+
+    cluster: tuple[str, ...]
+    index_actions: tuple[str, ...]
+    index: str | None
+    form: str  # as given
+
+
+def request_for(action: str, index: str | None) -> Request:
+    """An action name (with INDEX for index actions), or a REST form "METHOD /path"."""
+    given = action.strip()
+    if " " in given:
+        method, _, path = given.partition(" ")
+        path = path.strip().split("?", 1)[0]
+        for form_method, pattern, _, cluster, index_actions in _FORMS:
+            found = pattern.match(path)
+            if form_method == method.upper() and found:
+                name = found.groupdict().get("index")
+                if index is not None and name is not None and index != name:
+                    raise errors.ConfigError(
+                        f"{given!r} names the index {name!r}, and INDEX says {index!r}",
+                        hint="give the index once, in the path",
+                    )
+                return Request(cluster, index_actions, name or index, given)
+        forms = ", ".join(f"{m} {p}" for m, p, _, _ in REST_FORMS)
+        raise errors.ConfigError(
+            f"{given!r} is not a REST form osaccess knows",
+            hint=f"give an action name (indices:data/read/search) or one of: {forms}",
+        )
+    if not re.match(r"^[a-z_]+:[\w/*.\[\]-]+$", given):
+        raise errors.ConfigError(
+            f"{given!r} is neither an action name (cluster:monitor/health, "
+            'indices:data/read/search) nor a REST form ("GET /logs-1/_search")',
+            hint='quote a REST form: "METHOD /path"',
+        )
+    if given.startswith("cluster:") or given in _CLUSTER_ONLY:
+        return Request((given,), (), index, given)
+    if index is None:
+        raise errors.ConfigError(
+            f"{given} is an index action: which index?",
+            hint=f"osaccess can-i PRINCIPAL {given} INDEX",
+        )
+    return Request((), (given,), index, given)
+
+
+# actions of the indices: family that the node checks at cluster level (composite requests)
+_CLUSTER_ONLY = frozenset(
+    {
+        BULK,
+        "indices:data/read/mget",
+        "indices:data/read/msearch",
+        "indices:data/read/mtv",
+        "indices:data/read/scroll",
+        "indices:data/read/scroll/clear",
+        "indices:data/read/msearch/template",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    level: str  # cluster | index
+    action: str
+    allowed: bool
+    granted_by: tuple[str, ...] = ()  # "role via group > group"
+    pattern: str | None = None  # the index pattern that matched (index checks)
+    restrictions: tuple[str, ...] = ()  # DLS, FLS, masking of the grant
+    depends: str | None = None  # what the answer depends on, when it cannot be known here
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "action": self.action,
+            "allowed": self.allowed,
+            "granted_by": list(self.granted_by),
+            "index_pattern": self.pattern,
+            "restrictions": list(self.restrictions),
+            "depends_on": self.depends,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    principal: str
+    request: Request
+    roles: tuple[str, ...]
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        return tuple(c.depends for c in self.checks if c.depends)
+
+    @property
+    def allowed(self) -> bool:
+        return all(c.allowed for c in self.checks) and not self.depends
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "principal": self.principal,
+            "request": self.request.form,
+            "index": self.request.index,
+            "allowed": self.allowed,
+            "depends_on": list(self.depends),
+            "roles": list(self.roles),
+            "checks": [c.data() for c in self.checks],
+            "reasons": list(self.reasons()),
+            "notes": list(self.notes),
+        }
+
+    def reasons(self) -> tuple[str, ...]:
+        found = []
+        granted = [c for c in self.checks if c.allowed]
+        for check in self.checks:
+            where = f" on {self.request.index}" if check.level == "index" else ""
+            if check.depends:
+                found.append(f"{check.action}{where} depends on {check.depends}")
+            elif check.allowed:
+                limits = (
+                    f"; restricted by {', '.join(check.restrictions)}" if check.restrictions else ""
+                )
+                through = f" through {check.pattern}" if check.pattern else ""
+                found.append(
+                    f"{check.action}{where} is granted by {'; '.join(check.granted_by)}"
+                    f"{through}{limits}"
+                )
+            elif check.level == "cluster" and granted:
+                also = ", ".join(f"{c.action} ({'; '.join(c.granted_by)})" for c in granted)
+                found.append(
+                    f"{also} is granted, but this request also needs the cluster permission "
+                    f"{check.action}, which none of the roles grants"
+                )
+            else:
+                found.append(f"{check.action}{where} is granted by none of the roles")
+        return tuple(found)
+
+
+def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
+    """The answer, check by check."""
+    checks = [_cluster(permissions, action) for action in request.cluster]
+    if request.index_actions:
+        assert request.index is not None
+        depends = _index_depends(request.index)
+        for action in request.index_actions:
+            check = _index(permissions, caller, action, request.index)
+            checks.append(Check(check.level, action, False, depends=depends) if depends else check)
+    notes: tuple[str, ...] = ()
+    if request.index_actions:
+        notes = (
+            f"{request.index} is taken as an index name: if it is an alias or a data stream, "
+            "the node checks the indices behind it",
+        )
+    return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes)
+
+
+def _cluster(permissions: Permissions, action: str) -> Check:
+    for granted, sources in permissions.cluster.items():
+        if matches(granted, action):
+            return Check("cluster", action, True, tuple(s.text() for s in sources))
+    return Check("cluster", action, False)
+
+
+def _index(permissions: Permissions, caller: Caller, action: str, index: str) -> Check:
+    unknown = None
+    for grant in permissions.index:
+        sources = [s for granted, s in grant.actions.items() if matches(granted, action)]
+        if not sources:
+            continue
+        for pattern in grant.patterns:
+            filled, missing = substitute(pattern, caller)
+            if missing:
+                # an internal user's attributes are all known: a missing one matches nothing
+                if not caller.internal:
+                    unknown = unknown or f"{missing} (in the index pattern {pattern!r} of a role)"
+                continue
+            if matches(filled, index):
+                return Check(
+                    "index",
+                    action,
+                    True,
+                    tuple(sorted({x.text() for group in sources for x in group})),
+                    pattern if filled == pattern else f"{pattern} = {filled}",
+                    _restrictions(grant, caller),
+                )
+    return Check("index", action, False, depends=unknown)
+
+
+def _restrictions(grant: IndexGrant, caller: Caller) -> tuple[str, ...]:
+    found = []
+    if grant.dls:
+        query, _ = substitute(grant.dls, caller)
+        found.append(f"DLS {query}")
+    if grant.fls:
+        found.append(f"FLS {', '.join(grant.fls)}")
+    if grant.masked_fields:
+        found.append(f"masked {', '.join(grant.masked_fields)}")
+    return tuple(found)
+
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def substitute(text: str, caller: Caller) -> tuple[str, str | None]:
+    """The text with the principal's variables filled in, and the first one it has no value
+    for (None: all filled)."""
+    values = {
+        "user.name": caller.user_name,
+        "user_name": caller.user_name,
+        "user.roles": ",".join(sorted(caller.backend_roles)),
+        "user_roles": ",".join(sorted(caller.backend_roles)),
+    }
+    for name, value in caller.attributes:
+        values[f"attr.internal.{name}"] = value
+        values[f"attr_internal_{name}"] = value
+    missing: list[str] = []
+
+    def fill(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name in values:
+            return values[name]
+        missing.append(f"${{{name}}}")
+        return found.group(0)
+
+    filled = _VARIABLE.sub(fill, text)
+    return filled, (missing[0] + ", which this principal has no value for") if missing else None
+
+
+def _index_depends(index: str) -> str | None:
+    if index.startswith("<") and index.endswith(">"):
+        return f"the date math in {index}, which the node resolves when the request comes"
+    return None

@@ -1,0 +1,126 @@
+"""can-i against the real node: for every REST form osaccess knows, a user whose role grants
+exactly the actions osaccess says the node checks is let through, and a user whose role lacks
+any one of them is refused (403) — and osaccess's answer agrees with the node each time."""
+
+from __future__ import annotations
+
+import fcntl
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from osaccess import api
+from osaccess.access.cani import REST_FORMS
+from osaccess.model import ClusterSpec
+from osaccess.overrides import Overrides
+from tests.integration.conftest import STATE, Sandbox, admin
+
+ROLES = "/_plugins/_security/api/roles"
+USERS = "/_plugins/_security/api/internalusers"
+PASSWORD = f"Pw-{uuid.uuid4().hex[:12]}-Kq7!"
+
+
+@pytest.fixture(scope="module")
+def who(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
+    """An internal user holding one role directly (the role changes per case); the tests that
+    write internal users take turns (tests/integration/test_internal_users.py)."""
+    name, role = f"cani-{uuid.uuid4().hex[:8]}", f"cani_{uuid.uuid4().hex[:8]}"
+    assert admin(sandbox, "PUT", f"{ROLES}/{role}", {"cluster_permissions": []}).ok
+    STATE.mkdir(parents=True, exist_ok=True)
+    with (STATE / "internal-users.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        body = {"password": PASSWORD, "opendistro_security_roles": [role]}
+        assert admin(sandbox, "PUT", f"{USERS}/{name}", body).ok
+    yield name, role
+    admin(sandbox, "DELETE", f"{USERS}/{name}")
+    admin(sandbox, "DELETE", f"{ROLES}/{role}")
+
+
+def grant(sandbox: Sandbox, role: str, index: str, cluster: list[str], actions: list[str]) -> None:
+    body: dict[str, Any] = {"cluster_permissions": cluster}
+    if actions:
+        body["index_permissions"] = [{"index_patterns": [index], "allowed_actions": actions}]
+    assert admin(sandbox, "PUT", f"{ROLES}/{role}", body).ok
+
+
+def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> tuple[int, str]:
+    """The REST form as the user: the status the node answers (set-up done as admin)."""
+    doc = f"/{index}/_doc/seed"
+    admin(sandbox, "PUT", f"/{index}", {"settings": {"number_of_replicas": 0}})
+    admin(sandbox, "PUT", f"{doc}?refresh=true", {"a": 1})
+    concrete = path.replace("{index}", index).replace("{id}", "seed")
+    if path == "/{index}" and method == "PUT":
+        admin(sandbox, "DELETE", f"/{index}")
+    if path == "/{index}/_create/{id}":
+        concrete = concrete.replace("seed", uuid.uuid4().hex[:8])
+    body: Any = None
+    data: str | None = None
+    if (method in ("PUT", "POST") and "_doc" in path) or "_create" in path:
+        body = {"a": 2}
+    elif "_update" in path:
+        body = {"doc": {"a": 3}}
+    elif "_bulk" in path:
+        data = '{"index": {}}\n{"a": 4}\n'
+    elif method == "POST":
+        body = {}
+    response = requests.request(
+        method,
+        sandbox.node_url + concrete,
+        json=body,
+        data=data,
+        headers={"content-type": "application/x-ndjson"} if data else None,
+        verify=sandbox.ca_certs,
+        auth=(user, PASSWORD),
+        timeout=30,
+    )
+    if "_bulk" in path and response.status_code == 200:
+        # a bulk answers 200 and refuses item by item
+        items = [next(iter(item.values())) for item in response.json().get("items", [])]
+        if any(item.get("status") == 403 for item in items):
+            return 403, response.text[:300]
+    return response.status_code, response.text[:300]
+
+
+def osaccess_says(sandbox: Sandbox, user: str, form: str) -> bool:
+    cluster = ClusterSpec(
+        endpoint=sandbox.node_url,
+        auth="basic",
+        username=sandbox.username,
+        ca_certs=sandbox.ca_certs,
+    )
+    return api.can_i(user, form, None, cluster, Overrides(password=sandbox.password)).allowed
+
+
+@pytest.mark.parametrize(("method", "path", "cluster", "actions"), REST_FORMS)
+def test_the_actions_osaccess_names_are_the_ones_the_node_checks(
+    sandbox: Sandbox,
+    who: tuple[str, str],
+    method: str,
+    path: str,
+    cluster: tuple[str, ...],
+    actions: tuple[str, ...],
+) -> None:
+    user, role = who
+    index = f"cani-{uuid.uuid4().hex[:8]}"
+    form = f"{method} {path.replace('{index}', index).replace('{id}', 'seed')}"
+    try:
+        grant(sandbox, role, index, list(cluster), list(actions))
+        status, said = attempt(sandbox, user, method, path, index)
+        assert status != 403, f"{form}: the node refused {cluster} + {actions}: {said}"
+        assert osaccess_says(sandbox, user, form) is True
+        for missing in (*cluster, *actions):
+            grant(
+                sandbox,
+                role,
+                index,
+                [a for a in cluster if a != missing],
+                [a for a in actions if a != missing],
+            )
+            status, said = attempt(sandbox, user, method, path, index)
+            assert status == 403, f"{form}: without {missing} the node answered {status}: {said}"
+            assert osaccess_says(sandbox, user, form) is False
+    finally:
+        admin(sandbox, "DELETE", f"/{index}")

@@ -1,0 +1,98 @@
+"""can-i's logic: the request a REST form stands for, patterns with the principal's variables,
+the reasons for a no, and "depends on" where only the node can know. That the table of REST
+forms is what the node checks is tests/integration/test_can_i.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from osaccess import errors
+from osaccess.access.cani import BULK, can_i, request_for, substitute
+from osaccess.access.matching import Caller
+from osaccess.access.permissions import Evaluator
+from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.roles import IndexPermission, RoleDefinition
+
+WRITER = RoleDefinition(
+    index_permissions=frozenset(
+        {IndexPermission(frozenset({"logs-*"}), frozenset({"indices:data/write/*"}))}
+    )
+)
+TEAM = RoleDefinition(
+    index_permissions=frozenset(
+        {
+            IndexPermission(
+                frozenset({"${attr.internal.team}-*"}),
+                frozenset({"indices:data/read/*"}),
+                dls='{"term":{"owner":"${user.name}"}}',
+            )
+        }
+    )
+)
+
+
+def answer(caller: Caller, action: str, index: str | None = None, **roles: RoleDefinition):  # type: ignore[no-untyped-def]
+    mappings = {name: RoleMapping(users=frozenset({caller.user_name})) for name in roles}
+    evaluator = Evaluator(mappings, roles, {})
+    return can_i(evaluator.of(caller), caller, request_for(action, index))
+
+
+def test_a_document_write_needs_the_bulk_cluster_permission_and_says_so() -> None:
+    found = answer(Caller("pipeline"), "PUT /logs-1/_doc/1", logs_writer=WRITER)
+    assert not found.allowed
+    (why,) = [r for r in found.reasons() if "also needs" in r]
+    assert f"also needs the cluster permission {BULK}, which none of the roles grants" in why
+    assert "indices:data/write/index (logs_writer)" in why
+    cluster = RoleDefinition(cluster_permissions=frozenset({BULK}))
+    assert answer(
+        Caller("pipeline"), "PUT /logs-1/_doc/1", logs_writer=WRITER, bulk=cluster
+    ).allowed
+
+
+def test_attributes_and_user_names_fill_patterns_and_dls() -> None:
+    blue = Caller("bob", attributes=(("team", "blue"),))
+    found = answer(blue, "indices:data/read/search", "blue-x", team=TEAM)
+    assert found.allowed
+    (reason,) = found.reasons()
+    assert "${attr.internal.team}-* = blue-*" in reason
+    assert 'DLS {"term":{"owner":"bob"}}' in reason
+    assert not answer(blue, "indices:data/read/search", "red-x", team=TEAM).allowed
+
+
+def test_what_only_the_node_knows_is_depends_never_a_guess() -> None:
+    unknown = answer(Caller("bob"), "indices:data/read/search", "blue-x", team=TEAM)
+    assert not unknown.allowed and "${attr.internal.team}" in unknown.depends[0]
+    # an internal user's attributes are all known: none means no match, not "depends"
+    internal = Caller("bob", internal=True)
+    assert answer(internal, "indices:data/read/search", "blue-x", team=TEAM).depends == ()
+    dated = answer(Caller("p"), "indices:data/write/index", "<logs-{now/d}>", w=WRITER)
+    assert dated.depends and "date math" in dated.depends[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("GET /x/_stats", "is not a REST form osaccess knows"),
+        ("indices:data/read/search", "is an index action: which index?"),
+        ("read", "neither an action name"),
+    ],
+)
+def test_unknown_or_incomplete_requests_are_refused_before_anything_is_read(
+    given: str, problem: str
+) -> None:
+    with pytest.raises(errors.ConfigError, match=problem):
+        request_for(given, None)
+
+
+def test_rest_forms_name_cluster_and_index_checks() -> None:
+    bulk = request_for("POST /logs-*/_bulk", None)
+    assert bulk.cluster == (BULK,) and bulk.index == "logs-*"
+    assert request_for("GET /_cluster/health", None).cluster == ("cluster:monitor/health",)
+    assert request_for("indices:data/read/mget", None).cluster == ("indices:data/read/mget",)
+
+
+def test_substitution_reports_the_first_missing_variable() -> None:
+    assert substitute("${user.name}-${attr.internal.x}", Caller("a")) == (
+        "a-${attr.internal.x}",
+        "${attr.internal.x}, which this principal has no value for",
+    )
