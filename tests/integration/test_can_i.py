@@ -16,11 +16,17 @@ from osaccess import api
 from osaccess.access.cani import REST_FORMS
 from osaccess.model import ClusterSpec
 from osaccess.overrides import Overrides
-from tests.integration.conftest import STATE, Sandbox, admin
+from tests.integration.conftest import ROOT, STATE, Sandbox, admin
 
 ROLES = "/_plugins/_security/api/roles"
 USERS = "/_plugins/_security/api/internalusers"
-PASSWORD = f"Pw-{uuid.uuid4().hex[:12]}-Kq7!"
+
+
+def admin_hash() -> str:
+    """The sandbox admin's bcrypt hash (cost 4): the node checks a user's password again after
+    every role change, and at the default cost 12 that is most of this test's time."""
+    text = (ROOT / "sandbox/opensearch-security/internal_users.yml").read_text()
+    return next(line.split('"')[1] for line in text.splitlines() if "hash:" in line)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +38,10 @@ def who(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
     STATE.mkdir(parents=True, exist_ok=True)
     with (STATE / "internal-users.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        body = {"password": PASSWORD, "opendistro_security_roles": [role]}
+        body = {"hash": admin_hash(), "opendistro_security_roles": [role]}
         assert admin(sandbox, "PUT", f"{USERS}/{name}", body).ok
     yield name, role
+    admin(sandbox, "DELETE", f"/cani-{name}")
     admin(sandbox, "DELETE", f"{USERS}/{name}")
     admin(sandbox, "DELETE", f"{ROLES}/{role}")
 
@@ -50,7 +57,7 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
     """The REST form as the user: the status the node answers (set-up done as admin)."""
     doc = f"/{index}/_doc/seed"
     admin(sandbox, "PUT", f"/{index}", {"settings": {"number_of_replicas": 0}})
-    admin(sandbox, "PUT", f"{doc}?refresh=true", {"a": 1})
+    admin(sandbox, "PUT", doc, {"a": 1})
     concrete = path.replace("{index}", index).replace("{id}", "seed")
     if path == "/{index}" and method == "PUT":
         admin(sandbox, "DELETE", f"/{index}")
@@ -73,7 +80,7 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
         data=data,
         headers={"content-type": "application/x-ndjson"} if data else None,
         verify=sandbox.ca_certs,
-        auth=(user, PASSWORD),
+        auth=(user, sandbox.password),
         timeout=30,
     )
     if "_bulk" in path and response.status_code == 200:
@@ -104,7 +111,8 @@ def test_the_actions_osaccess_names_are_the_ones_the_node_checks(
     actions: tuple[str, ...],
 ) -> None:
     user, role = who
-    index = f"cani-{uuid.uuid4().hex[:8]}"
+    # one index per worker, but a fresh one for the forms that create or delete it
+    index = f"cani-{uuid.uuid4().hex[:8]}" if path == "/{index}" else f"cani-{user}"
     form = f"{method} {path.replace('{index}', index).replace('{id}', 'seed')}"
     try:
         grant(sandbox, role, index, list(cluster), list(actions))
@@ -123,4 +131,5 @@ def test_the_actions_osaccess_names_are_the_ones_the_node_checks(
             assert status == 403, f"{form}: without {missing} the node answered {status}: {said}"
             assert osaccess_says(sandbox, user, form) is False
     finally:
-        admin(sandbox, "DELETE", f"/{index}")
+        if path == "/{index}":
+            admin(sandbox, "DELETE", f"/{index}")
