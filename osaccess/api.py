@@ -23,7 +23,7 @@ from osaccess import errors
 from osaccess.access import builtin, cani, review
 from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
-from osaccess.access.permissions import Evaluator, internal_caller
+from osaccess.access.permissions import Evaluator
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
     Overrides,
@@ -177,15 +177,7 @@ def explain(
     """Which mappings match a principal, its roles, and what they allow (with the role and the
     action groups behind each grant): live, or with ``offline`` from the file alone."""
     state = _state(cluster, overrides, offline)
-    user = state.users.get(principal.strip())
-    if user is not None:  # an internal user: its backend roles and attributes as known here
-        subject = internal_subject(principal.strip(), user, list(backend_roles), host)
-    else:
-        subject = subject_for(principal, list(backend_roles), host)
-        if not offline:
-            subject = _session_role_from_iam(
-                subject, principal, cluster, overrides, backend_roles, host
-            )
+    subject = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
     if offline or not one_iam_principal(subject.caller.user_name):
         return found
@@ -216,17 +208,32 @@ def can_i(
     it; ``attributes`` are added (or, for anyone else, are the attributes)."""
     request = cani.request_for(action, index)
     state = _state(cluster, overrides, offline)
-    name = principal.strip()
-    user = state.users.get(name)
-    extra = tuple(sorted((attributes or {}).items()))
-    if user is not None:
-        caller = internal_caller(name, user, backend_roles, host)
-        merged = {**dict(caller.attributes), **dict(extra)}
-        caller = replace(caller, attributes=tuple(sorted(merged.items())))
-    else:
-        caller = replace(subject_for(name, list(backend_roles), host).caller, attributes=extra)
+    caller = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline).caller
+    merged = {**dict(caller.attributes), **(attributes or {})}
+    caller = replace(caller, attributes=tuple(sorted(merged.items())))
     evaluator = Evaluator(state.mappings, state.definitions, state.groups, state.users)
     return cani.can_i(evaluator.of(caller), caller, request)
+
+
+def _subject_in(
+    state: State,
+    principal: str,
+    cluster: MappingFile | ClusterSpec | None,
+    overrides: Overrides | None,
+    backend_roles: Sequence[str],
+    host: str | None,
+    offline: bool,
+) -> Subject:
+    """The principal as the node would see it: an internal user of the state with its backend
+    roles and attributes; else by what the name is (an STS session's role path from IAM, live)."""
+    name = principal.strip()
+    user = state.users.get(name)
+    if user is not None:
+        return internal_subject(name, user, list(backend_roles), host)
+    subject = subject_for(principal, list(backend_roles), host)
+    if offline:
+        return subject
+    return _session_role_from_iam(subject, principal, cluster, overrides, backend_roles, host)
 
 
 def _session_role_from_iam(

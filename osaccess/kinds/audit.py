@@ -111,6 +111,7 @@ class Audit(DefinitionKind):
     model = AuditConfig
     entry = AUDIT_SECTION
     summary = "The audit configuration, in the shape of _plugins/_security/api/audit/config."
+    spread = ("audit", "compliance")
     optional = True  # clusters without the API are told apart; only a file with audit: fails
     unavailable_hint = (
         "on Amazon OpenSearch Service, enable audit logs for the domain first (console: Logs, "

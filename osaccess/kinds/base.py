@@ -107,13 +107,14 @@ class DefinitionChange:
 
     def differences(self) -> list[tuple[str, str, str]]:
         """(sign, key, value) lines for people: + added, - removed."""
-        before, after = _flat(self.before), _flat(self.after)
+        spread = by_name(self.kind).spread
+        before, after = _flat(self.before, spread), _flat(self.after, spread)
         lines = [("-", key, value) for key, value in sorted(before - after)]
         lines += [("+", key, value) for key, value in sorted(after - before)]
         return sorted(lines, key=lambda line: (line[1], line[0] == "+", line[2]))
 
 
-def _flat(definition: Any | None) -> set[tuple[str, str]]:
+def _flat(definition: Any | None, spread: tuple[str, ...] = ()) -> set[tuple[str, str]]:
     """An entry as (key, value) pairs, one per granted thing, for readable diffs."""
     import json
 
@@ -121,7 +122,7 @@ def _flat(definition: Any | None) -> set[tuple[str, str]]:
         return set()
     pairs: set[tuple[str, str]] = set()
     for key, value in definition.to_wire().items():
-        if isinstance(value, dict) and value and key in _SPREAD:
+        if isinstance(value, dict) and value and key in spread:
             items = [(f"{key}.{k}", v) for k, v in value.items()]
         else:
             items = [(key, item) for item in (value if isinstance(value, list) else [value])]
@@ -129,9 +130,6 @@ def _flat(definition: Any | None) -> set[tuple[str, str]]:
             shown = item if isinstance(item, str) else json.dumps(item, sort_keys=True)
             pairs.add((name, shown))
     return pairs
-
-
-_SPREAD = ("attributes", "password", "audit", "compliance")  # members shown one per line
 
 
 class Kind(Protocol):
@@ -174,6 +172,7 @@ class DefinitionKind:
     # and only a file that names the kind is refused (LiveState.unavailable says why)
     optional: ClassVar[bool] = False
     unavailable_hint: ClassVar[str] = ""  # optional kinds: what to do when a cluster lacks it
+    spread: ClassVar[tuple[str, ...]] = ()  # wire members (objects) a diff shows key by key
 
     # -- the file -----------------------------------------------------------------------------
 

@@ -207,6 +207,7 @@ class InternalUsers(DefinitionKind):
     model = InternalUser
     entry = INTERNAL_USER
     summary = "Internal users: name -> backend roles, direct roles, attributes, password source."
+    spread = ("attributes", "password")
 
     def read(
         self, reader: Reader, name: str, keys: dict[str, Node], node: MappingNode, key: Node

@@ -16,6 +16,7 @@ from osaccess.model import LiveState, MappingFile
 from osaccess.run.engine import make_plan
 from osaccess.run.plan import plan
 from tests.unit.fakecluster import FakeCluster
+from tests.unit.loading import loaded
 
 HEAD = "cluster: {endpoint: https://fake.test, auth: basic, username: admin}\n"
 LIVE = {
@@ -26,12 +27,7 @@ LIVE = {
 
 
 def file_of(tmp_path: Path, text: str) -> MappingFile:
-    path = tmp_path / "f.yaml"
-    path.write_text(HEAD + text)
-    result = load(str(path))
-    assert result.errors == [], [p.render() for p in result.errors]
-    assert result.file is not None
-    return result.file
+    return loaded(tmp_path, HEAD + text)
 
 
 def live(readonly: tuple[str, ...] = ()) -> LiveState:

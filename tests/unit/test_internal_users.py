@@ -21,6 +21,7 @@ from osaccess.run import plandoc, secrets
 from osaccess.run.engine import execute, make_plan
 from osaccess.run.plan import plan
 from osaccess.run.safety import Identity, evaluate
+from tests.unit import loading
 from tests.unit.fakecluster import FakeCluster
 
 SECRET = "Blue-Heron-Lantern-42"
@@ -28,18 +29,11 @@ HEAD = "cluster: {endpoint: https://fake.test, auth: basic, username: admin}\nin
 
 
 def loaded(tmp_path: Path, body: str) -> MappingFile:
-    path = tmp_path / "f.yaml"
-    path.write_text(HEAD + body)
-    result = load(str(path))
-    assert result.errors == [], [p.render() for p in result.errors]
-    assert result.file is not None
-    return result.file
+    return loading.loaded(tmp_path, HEAD + body)
 
 
 def problems(tmp_path: Path, body: str) -> list[str]:
-    path = tmp_path / "f.yaml"
-    path.write_text(HEAD + body)
-    return [p.render() for p in load(str(path)).errors]
+    return loading.problems(tmp_path, HEAD + body)
 
 
 def resolved(file: MappingFile, rotate: bool = False, **environ: str) -> MappingFile:
