@@ -42,6 +42,7 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
             if "action_groups" in live.definitions
             else dict(builtin.action_groups())
         ),
+        INTERNAL_USERS.name: users_of(live),
     }
     after_kinds = {name: dict(values) for name, values in kinds.items()}
     for change in plan_.definition_changes:
@@ -51,13 +52,7 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
             after_kinds[change.kind].pop(change.name, None)
         else:
             after_kinds[change.kind][change.name] = change.after
-    users = users_of(live)
-    after_users = dict(users)
-    for change in plan_.definitions_of(INTERNAL_USERS.name):
-        if change.after is None:
-            after_users.pop(change.name, None)
-        else:
-            after_users[change.name] = change.after
+    users, after_users = kinds[INTERNAL_USERS.name], after_kinds[INTERNAL_USERS.name]
     before_mappings = {name: entry.mapping for name, entry in live.mappings.items()}
     before = Evaluator(before_mappings, kinds["roles"], kinds["action_groups"], users)
     after = Evaluator(
