@@ -65,7 +65,7 @@ def main() -> None:
             )
         print(
             f"osaccess plan of {FILES} files, each cluster {LATENCY * 1000:.0f} ms away "
-            f"(5 requests per file), {os.cpu_count()} CPUs"
+            f"(7 requests per file), {os.cpu_count()} CPUs"
         )
         serial = statistics.median(
             timed(["plan", tmp, "--parallel", "1"], environment) for _ in range(3)
