@@ -15,15 +15,14 @@ docstring for the tree); none prints anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from osaccess import errors
-from osaccess.access import builtin, cani, review
+from osaccess.access import cani, review, whocan
 from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
-from osaccess.access.permissions import Evaluator
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
     Overrides,
@@ -36,12 +35,9 @@ from osaccess.cluster.security import SecurityApi
 from osaccess.file.importer import includes, render_import
 from osaccess.file.loader import load as _load_result
 from osaccess.file.principals import one_iam_principal
-from osaccess.kinds.action_groups import ActionGroup
-from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
-from osaccess.kinds.mappings import RoleMapping
-from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
+from osaccess.run.sources import State, evaluated, state_for
 
 __all__ = [
     "Outcome",
@@ -173,10 +169,11 @@ def explain(
     backend_roles: Sequence[str] = (),
     host: str | None = None,
     offline: bool = False,
+    plan: Path | None = None,
 ) -> Explanation:
     """Which mappings match a principal, its roles, and what they allow (with the role and the
     action groups behind each grant): live, or with ``offline`` from the file alone."""
-    state = _state(cluster, overrides, offline)
+    state = state_for(cluster, overrides, offline, plan)
     subject = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
     if offline or not one_iam_principal(subject.caller.user_name):
@@ -202,17 +199,34 @@ def can_i(
     attributes: Mapping[str, str] | None = None,
     host: str | None = None,
     offline: bool = False,
+    plan: Path | None = None,
 ) -> cani.Answer:
     """May the principal do it? ``action`` is an action name or a REST form ("GET /x/_search");
     checked before anything is read. An internal user of the state is taken as the state knows
     it; ``attributes`` are added (or, for anyone else, are the attributes)."""
     request = cani.request_for(action, index)
-    state = _state(cluster, overrides, offline)
+    state = state_for(cluster, overrides, offline, plan)
     caller = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline).caller
     merged = {**dict(caller.attributes), **(attributes or {})}
     caller = replace(caller, attributes=tuple(sorted(merged.items())))
-    evaluator = Evaluator(state.mappings, state.definitions, state.groups, state.users)
-    return cani.can_i(evaluator.of(caller), caller, request)
+    return cani.can_i(evaluated(state).of(caller), caller, request)
+
+
+def who_can(
+    action: str,
+    index: str | None = None,
+    cluster: MappingFile | ClusterSpec | None = None,
+    overrides: Overrides | None = None,
+    *,
+    offline: bool = False,
+    plan: Path | None = None,
+) -> whocan.WhoCan:
+    """Every principal the state knows that may do ``action`` (on ``index``): an action name, a
+    REST form, a pattern or an action group (any of its actions); ``index`` may be a pattern."""
+    if ":" in action or " " in action:  # an action group is known only to the state
+        cani.request_for(action, index, loose=True)  # a bad ACTION is refused before reading
+    state = state_for(cluster, overrides, offline, plan)
+    return whocan.who_can(evaluated(state), action, index, source=state.source)
 
 
 def _subject_in(
@@ -271,9 +285,10 @@ def role_holders(
     overrides: Overrides | None = None,
     *,
     offline: bool = False,
+    plan: Path | None = None,
 ) -> dict[str, Any]:
     """Who holds a role through its mapping, entry by entry."""
-    state = _state(cluster, overrides, offline)
+    state = state_for(cluster, overrides, offline, plan)
     data = holders(role, state.mappings.get(role), state.users)
     data["source"] = state.source
     return data
@@ -284,79 +299,13 @@ def access_review(
     overrides: Overrides | None = None,
     *,
     offline: bool = False,
+    plan: Path | None = None,
 ) -> tuple[list[review.Entry], str]:
     """Every principal known to the cluster (or, ``offline``, to the file) with its roles and
     effective permissions; and where that came from."""
-    state = _state(cluster, overrides, offline)
+    state = state_for(cluster, overrides, offline, plan)
     entries = review.review(state.mappings, state.definitions, state.groups, state.users)
     return entries, state.source
-
-
-@dataclass(frozen=True)
-class State:
-    """Mappings, role definitions and action groups, from a cluster or a file."""
-
-    mappings: Mapping[str, RoleMapping]
-    definitions: Mapping[str, RoleDefinition]
-    groups: Mapping[str, ActionGroup]
-    source: str
-    users: Mapping[str, InternalUser] = field(default_factory=dict)
-
-
-def offline_state(file: MappingFile) -> State:
-    """What a file grants, with the plugin's built-in roles and action groups."""
-    defined = {(d.kind, d.name): d.definition for d in file.definitions}
-    definitions: dict[str, RoleDefinition] = dict(builtin.roles())
-    groups: dict[str, ActionGroup] = dict(builtin.action_groups())
-    for (kind, name), definition in defined.items():
-        if kind == "roles" and isinstance(definition, RoleDefinition):
-            definitions[name] = definition
-        elif kind == "action_groups" and isinstance(definition, ActionGroup):
-            groups[name] = definition
-    unresolved = ", ".join(sorted({ref.label for ref in file.sso_refs}))
-    return State(
-        {r.name: r.mapping for r in file.roles if not r.absent},
-        definitions,
-        groups,
-        f"{file.path} (offline: what the file grants, with the built-in roles and action "
-        "groups; shared roles also keep what the cluster holds"
-        + (f"; not counted, as only IAM can resolve them: {unresolved}" if unresolved else "")
-        + "; internal users: only the file's)",
-        {
-            name: definition
-            for (kind, name), definition in defined.items()
-            if kind == INTERNAL_USERS.name and isinstance(definition, InternalUser)
-        },
-    )
-
-
-def live_state(live: LiveState, source: str) -> State:
-    return State(
-        {name: entry.mapping for name, entry in live.mappings.items()},
-        {
-            n: e.definition
-            for n, e in live.defined("roles").items()
-            if isinstance(e.definition, RoleDefinition)
-        },
-        {
-            n: e.definition
-            for n, e in live.defined("action_groups").items()
-            if isinstance(e.definition, ActionGroup)
-        },
-        source,
-        users_of(live),
-    )
-
-
-def _state(
-    cluster: MappingFile | ClusterSpec | None, overrides: Overrides | None, offline: bool
-) -> State:
-    if offline:
-        if not isinstance(cluster, MappingFile):
-            raise errors.ConfigError("explaining offline needs a mapping file")
-        return offline_state(cluster)
-    with connect(_cluster(cluster), overrides or Overrides()) as api:
-        return live_state(api.read_state(), f"{api.endpoint} (live)")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from osaccess.access.assertions import AccessTest
     from osaccess.file.principals import SsoRef
     from osaccess.kinds.base import DesiredDefinition, LiveDefinition
     from osaccess.kinds.mappings import DesiredRole, LiveMapping
@@ -83,6 +84,7 @@ class MappingFile:
     roles: tuple[DesiredRole, ...] = field(default_factory=tuple)
     safety: Safety = field(default_factory=Safety)
     definitions: tuple[DesiredDefinition, ...] = field(default_factory=tuple)
+    tests: tuple[AccessTest, ...] = field(default_factory=tuple)  # the tests: section
 
     @property
     def sso_refs(self) -> tuple[SsoRef, ...]:

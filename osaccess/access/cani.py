@@ -16,11 +16,11 @@ be known here (date math in an index name, a variable the principal has no value
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from osaccess import errors
-from osaccess.access.matching import Caller, matches
+from osaccess.access.matching import Caller, covers, is_pattern, matches, overlaps
 from osaccess.access.permissions import IndexGrant, Permissions
 
 BULK = "indices:data/write/bulk"
@@ -69,10 +69,29 @@ class Request:
     index_actions: tuple[str, ...]
     index: str | None
     form: str  # as given
+    # who-can and `nobody` tests: the actions and the index may be patterns, and a grant that
+    # covers part of them counts (some index matching audit-*); can-i: one exact question
+    loose: bool = False
+
+    def on(self, index: str | None) -> Request:
+        return replace(self, index=index)
 
 
-def request_for(action: str, index: str | None) -> Request:
-    """An action name (with INDEX for index actions), or a REST form "METHOD /path"."""
+def request_for(action: str, index: str | None, *, loose: bool = False) -> Request:
+    """An action name (with INDEX for index actions), or a REST form "METHOD /path". With
+    ``loose`` (who-can), the action and the index may be patterns."""
+    request = _request_for(action, index)
+    if loose:
+        return replace(request, loose=True)
+    if is_pattern(request.form) and " " not in request.form:
+        raise errors.ConfigError(
+            f"{request.form} is a pattern: can-i answers for one action",
+            hint="name one action, or ask who-can for every principal that may do any of them",
+        )
+    return request
+
+
+def _request_for(action: str, index: str | None) -> Request:
     given = action.strip()
     if " " in given:
         method, _, path = given.partition(" ")
@@ -92,7 +111,7 @@ def request_for(action: str, index: str | None) -> Request:
             f"{given!r} is not a REST form osaccess knows",
             hint=f"give an action name (indices:data/read/search) or one of: {forms}",
         )
-    if not re.match(r"^[a-z_]+:[\w/*.\[\]-]+$", given):
+    if not re.match(r"^[a-z_]+:[\w/*?.\[\]-]+$", given):
         raise errors.ConfigError(
             f"{given!r} is neither an action name (cluster:monitor/health, "
             'indices:data/read/search) nor a REST form ("GET /logs-1/_search")',
@@ -131,6 +150,7 @@ class Check:
     pattern: str | None = None  # the index pattern that matched (index checks)
     restrictions: tuple[str, ...] = ()  # DLS, FLS, masking of the grant
     depends: str | None = None  # what the answer depends on, when it cannot be known here
+    partial: bool = False  # an asked pattern: granted on only some of the names it stands for
 
     def data(self) -> dict[str, Any]:
         return {
@@ -141,6 +161,7 @@ class Check:
             "index_pattern": self.pattern,
             "restrictions": list(self.restrictions),
             "depends_on": self.depends,
+            "partial": self.partial,
         }
 
 
@@ -185,6 +206,9 @@ class Answer:
                     f"; restricted by {', '.join(check.restrictions)}" if check.restrictions else ""
                 )
                 through = f" through {check.pattern}" if check.pattern else ""
+                if check.partial:
+                    where = f" on the indices of {self.request.index} that {check.pattern} matches"
+                    through = ""
                 found.append(
                     f"{check.action}{where} is granted by {'; '.join(check.granted_by)}"
                     f"{through}{limits}"
@@ -202,12 +226,12 @@ class Answer:
 
 def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
     """The answer, check by check."""
-    checks = [_cluster(permissions, action) for action in request.cluster]
+    checks = [_cluster(permissions, action, request.loose) for action in request.cluster]
     if request.index_actions:
         assert request.index is not None
         depends = _index_depends(request.index)
         for action in request.index_actions:
-            check = _index(permissions, caller, action, request.index)
+            check = _index(permissions, caller, action, request.index, request.loose)
             checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
     if request.index_actions:
@@ -218,17 +242,24 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
     return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes)
 
 
-def _cluster(permissions: Permissions, action: str) -> Check:
+def _cluster(permissions: Permissions, action: str, loose: bool = False) -> Check:
     for granted, sources in permissions.cluster.items():
-        if matches(granted, action):
+        if _action_hit(granted, action, loose):
             return Check("cluster", action, True, tuple(s.text() for s in sources))
     return Check("cluster", action, False)
 
 
-def _index(permissions: Permissions, caller: Caller, action: str, index: str) -> Check:
+def _action_hit(granted: str, action: str, loose: bool) -> bool:
+    return bool(overlaps(granted, action)) if loose else matches(granted, action)
+
+
+def _index(
+    permissions: Permissions, caller: Caller, action: str, index: str, loose: bool = False
+) -> Check:
     unknown = None
+    partial: Check | None = None
     for grant in permissions.index:
-        sources = [s for granted, s in grant.actions.items() if matches(granted, action)]
+        sources = [s for granted, s in grant.actions.items() if _action_hit(granted, action, loose)]
         if not sources:
             continue
         for pattern in grant.patterns:
@@ -238,16 +269,31 @@ def _index(permissions: Permissions, caller: Caller, action: str, index: str) ->
                 if not caller.internal:
                     unknown = unknown or f"{missing} (in the index pattern {pattern!r} of a role)"
                 continue
-            if matches(filled, index):
-                return Check(
+            shown = pattern if filled == pattern else f"{pattern} = {filled}"
+            limits = _restrictions(grant, caller)
+            pattern_asked = is_pattern(index)
+            if covers(filled, index) if pattern_asked else matches(filled, index):
+                return Check("index", action, True, _granted(sources), shown, limits)
+            if partial is None and pattern_asked and overlaps(filled, index) is not False:
+                # some of the indices the asked pattern stands for
+                depends = f"which indices match {index} on the cluster: the grant is on {filled}"
+                partial = Check(
                     "index",
                     action,
-                    True,
-                    tuple(sorted({x.text() for group in sources for x in group})),
-                    pattern if filled == pattern else f"{pattern} = {filled}",
-                    _restrictions(grant, caller),
+                    loose,
+                    _granted(sources),
+                    shown,
+                    limits,
+                    depends=None if loose else depends,
+                    partial=True,
                 )
+    if partial is not None:
+        return partial
     return Check("index", action, False, depends=unknown)
+
+
+def _granted(sources: list[tuple[Any, ...]]) -> tuple[str, ...]:
+    return tuple(sorted({x.text() for group in sources for x in group}))
 
 
 def _restrictions(grant: IndexGrant, caller: Caller) -> tuple[str, ...]:

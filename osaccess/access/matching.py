@@ -168,3 +168,51 @@ class MappingIndex:
             if all(any(matches(p, b) for b in caller.backend_roles) for p in required):
                 roles.add(role)
         return frozenset(roles)
+
+
+# -- a pattern asked about (who may write to audit-*?) ------------------------------------------
+
+
+def is_pattern(value: str) -> bool:
+    return pattern_kind(value) != "exact"
+
+
+def covers(pattern: str, asked: str) -> bool | None:
+    """Does ``pattern`` match every name ``asked`` (a wildcard) stands for? None: a regex, which
+    osaccess does not compare with a wildcard."""
+    if pattern_kind(pattern) == "regex" or pattern_kind(asked) == "regex":
+        return None
+    if not is_pattern(asked):
+        return matches(pattern, asked)
+    return _glob(pattern, asked, contain=True)
+
+
+def overlaps(pattern: str, asked: str) -> bool | None:
+    """Is there a name that both match? None: a regex (see :func:`covers`)."""
+    if pattern_kind(pattern) == "regex" or pattern_kind(asked) == "regex":
+        if not is_pattern(asked):
+            return matches(pattern, asked)
+        return None
+    return _glob(pattern, asked, contain=False)
+
+
+@functools.lru_cache(maxsize=65536)
+def _glob(first: str, second: str, contain: bool) -> bool:
+    """Wildcard against wildcard: with ``contain``, every name ``second`` stands for matches
+    ``first``; else some name matches both."""
+
+    @functools.cache
+    def walk(i: int, j: int) -> bool:
+        if i == len(first):
+            return j == len(second) or (not contain and set(second[j:]) <= {"*"})
+        if first[i] == "*":
+            return walk(i + 1, j) or (j < len(second) and walk(i, j + 1))
+        if j == len(second):
+            return False
+        if second[j] == "*":
+            return False if contain else (walk(i, j + 1) or walk(i + 1, j))
+        if second[j] == "?":
+            return first[i] == "?" and walk(i + 1, j + 1) if contain else walk(i + 1, j + 1)
+        return (first[i] == "?" or first[i] == second[j]) and walk(i + 1, j + 1)
+
+    return walk(0, 0)

@@ -274,6 +274,7 @@ class Subject:
 
     label: str
     caller: Caller = field(compare=False)
+    value: str = field(default="", compare=False)  # as the mapping (or the user) names it
 
 
 def internal_caller(
@@ -288,7 +289,18 @@ def internal_caller(
 
 def user_subjects(names: Iterable[str]) -> list[Subject]:
     """One subject per internal user; each state fills in what the user is there."""
-    return [Subject(name, Caller(name, internal=True)) for name in sorted(set(names))]
+    return [Subject(name, Caller(name, internal=True), name) for name in sorted(set(names))]
+
+
+def known_subjects(mappings: Mapping[str, RoleMapping], users: Iterable[str] = ()) -> list[Subject]:
+    """Every principal a state knows: each value of each mapping (patterns as "anyone matching
+    ...", and_backend_roles together as one) and each internal user, once each."""
+    found: dict[str, Subject] = {}
+    for mapping in mappings.values():
+        found.update((s.label, s) for s in subjects_of(mapping))
+    # an internal user named in a mapping's users is that user: one entry, as the user
+    found.update((s.label, s) for s in user_subjects(users))
+    return sorted(found.values())
 
 
 def subjects_of(mapping: RoleMapping) -> list[Subject]:
@@ -313,7 +325,9 @@ def _conjunction(mapping: RoleMapping) -> list[Subject]:
         values = sorted(mapping.and_backend_roles)
         found.append(
             Subject(
-                "anyone with backend roles " + " AND ".join(values), Caller("", frozenset(values))
+                "anyone with backend roles " + " AND ".join(values),
+                Caller("", frozenset(values)),
+                " AND ".join(values),
             )
         )
     return found
@@ -322,14 +336,14 @@ def _conjunction(mapping: RoleMapping) -> list[Subject]:
 def _subject(field_name: str, value: str) -> Subject:
     pattern = pattern_kind(value) != "exact"
     if field_name == "users":
-        return Subject(f"anyone matching {value}" if pattern else value, Caller(value))
+        return Subject(f"anyone matching {value}" if pattern else value, Caller(value), value)
     if field_name == "hosts":
-        return Subject(f"anyone connecting from {value}", Caller("", frozenset(), value))
+        return Subject(f"anyone connecting from {value}", Caller("", frozenset(), value), value)
     # backend_roles: an IAM role ARN is its own user name on Amazon OpenSearch Service
     if value.startswith("arn:"):
         label = f"anyone matching {value}" if pattern else value
-        return Subject(label, Caller(value, frozenset({value})))
-    return Subject(f"anyone with backend role {value}", Caller("", frozenset({value})))
+        return Subject(label, Caller(value, frozenset({value})), value)
+    return Subject(f"anyone with backend role {value}", Caller("", frozenset({value})), value)
 
 
 @dataclass(frozen=True)

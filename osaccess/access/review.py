@@ -14,9 +14,7 @@ from typing import Any
 from osaccess.access.permissions import (
     Evaluator,
     Permissions,
-    Subject,
-    subjects_of,
-    user_subjects,
+    known_subjects,
 )
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
@@ -51,12 +49,8 @@ def review(
     """One entry per principal named in any mapping (patterns as "anyone matching ...") and per
     internal user (with its backend roles and the roles it holds directly)."""
     evaluator = Evaluator(mappings, definitions, groups, users)
-    subjects: dict[str, Subject] = {}
-    for mapping in mappings.values():
-        subjects.update((s.label, s) for s in subjects_of(mapping))
-    # an internal user named in a mapping's users is that user: one entry, as the user
-    subjects.update((s.label, s) for s in user_subjects(users or {}))
-    return [Entry(s.label, evaluator.of(s.caller)) for s in sorted(subjects.values())]
+    subjects = known_subjects(mappings, users or {})
+    return [Entry(s.label, evaluator.of(s.caller)) for s in subjects]
 
 
 def to_json(entries: list[Entry], source: str) -> str:

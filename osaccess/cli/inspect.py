@@ -71,6 +71,21 @@ HostOpt = Annotated[
 FromOpt = Annotated[
     Path | None, typer.Option("--from", help="Answer offline, from this mapping file.")
 ]
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan",
+        help="Answer for the cluster as this reviewed plan (plan --out) would leave it.",
+    ),
+]
+
+
+def _source(from_file: Path | None, plan: Path | None, cluster_file: Path | None) -> Any:
+    """The mapping file to answer from (offline) or whose cluster block to use."""
+    if from_file is not None and plan is not None:
+        typer.echo("error: give --from FILE or --plan PLAN, not both", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return _cluster_file(from_file if from_file is not None else cluster_file)
 
 
 @app.command()
@@ -85,6 +100,7 @@ def explain(
     backend_role: BackendRoleOpt = None,
     host: HostOpt = None,
     from_file: FromOpt = None,
+    plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
@@ -97,10 +113,10 @@ def explain(
         typer.echo("error: give a PRINCIPAL or --role NAME (one of them)", err=True)
         raise typer.Exit(EXIT_USAGE)
     offline = from_file is not None
-    cluster = _cluster_file(from_file if offline else cluster_file)
+    cluster = _source(from_file, plan, cluster_file)
     data: dict[str, Any]
     if role is not None:
-        data = api.role_holders(role, cluster, overrides, offline=offline)
+        data = api.role_holders(role, cluster, overrides, offline=offline, plan=plan)
         text = render_holders(data)
     else:
         result = api.explain(
@@ -110,6 +126,7 @@ def explain(
             backend_roles=backend_role or (),
             host=host,
             offline=offline,
+            plan=plan,
         )
         data, text = result.data(), render_explanation(result)
     if output_format is OutputFormat.json:
@@ -135,6 +152,7 @@ def can_i(
     ] = None,
     host: HostOpt = None,
     from_file: FromOpt = None,
+    plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
@@ -154,12 +172,13 @@ def can_i(
         principal,
         action,
         index,
-        _cluster_file(from_file if offline else cluster_file),
+        _source(from_file, plan, cluster_file),
         overrides,
         backend_roles=backend_role or (),
         attributes=attributes,
         host=host,
         offline=offline,
+        plan=plan,
     )
     if output_format is OutputFormat.json:
         data = answer.data()
@@ -171,6 +190,41 @@ def can_i(
         lines.append(f"  roles: {', '.join(answer.roles) or '(none)'}")
         sys.stdout.write("\n".join(lines) + "\n")
     raise typer.Exit(EXIT_OK if answer.allowed else EXIT_CHANGES)
+
+
+@app.command("who-can")
+@options(connection=True)
+def who_can(
+    overrides: Overrides,
+    action: Annotated[
+        str,
+        typer.Argument(
+            help='An action name, a REST form ("DELETE /logs-prod"), a pattern or an action '
+            "group (any of its actions)."
+        ),
+    ],
+    index: Annotated[
+        str | None, typer.Argument(help="The index, or a pattern (any index it stands for).")
+    ] = None,
+    from_file: FromOpt = None,
+    plan: PlanOpt = None,
+    cluster_file: ClusterFileOpt = None,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Every principal that may do ACTION (on INDEX), and through which roles. Exit 0: someone
+    may; 2: nobody may."""
+    from osaccess import api
+    from osaccess.access.whocan import render
+
+    offline = from_file is not None
+    cluster = _source(from_file, plan, cluster_file)
+    result = api.who_can(action, index, cluster, overrides, offline=offline, plan=plan)
+    if output_format is OutputFormat.json:
+        text = json.dumps(result.data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        sys.stdout.write(text)
+    else:
+        sys.stdout.write(render(result))
+    raise typer.Exit(EXIT_OK if result.principals else EXIT_CHANGES)
 
 
 @app.command()

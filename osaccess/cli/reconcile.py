@@ -44,6 +44,8 @@ def validate(
     """Check mapping files offline: placement of ARNs, types, names. Sends nothing to the
     clusters; with --iam, asks IAM whether the principals exist."""
     files = load_files(paths)
+    if _offline_tests(files, quiet=True):
+        raise typer.Exit(EXIT_ERROR)
     if not iam:
         return
     from osaccess.aws.iam import check_all, values_of
@@ -75,6 +77,72 @@ def validate(
         existing = sum(1 for f in findings if f.status == "exists")
         typer.echo(f"{file.path}: IAM: {existing} principal(s) exist exactly", err=True)
     if missing:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _offline_tests(files: list[Any], *, quiet: bool = False) -> list[Any]:
+    """Run each file's access tests against the file alone; print them; the failing reports."""
+    from osaccess.access.assertions import run
+    from osaccess.run.sources import evaluated, offline_state
+
+    failing = []
+    for file in files:
+        if not file.tests:
+            continue
+        report = run(file.tests, evaluated(offline_state(file)), file.path, OFFLINE)
+        if not (quiet and report.ok):
+            typer.echo("\n".join(report.lines()), err=not report.ok)
+        if not report.ok:
+            failing.append(report)
+    return failing
+
+
+OFFLINE = "offline: the file with the built-in roles and action groups"
+
+
+@app.command("test")
+@options(connection=True)
+def test_(
+    overrides: Overrides,
+    paths: PathsArg = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Against the file alone, with the built-in definitions."),
+    ] = False,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Run the files' access tests (tests:) against the state each file would produce on its
+    cluster (its plan applied, read-only), or with --offline against the file alone. Exit 0:
+    all hold; 1: a test fails (each is named, with the reason)."""
+    import json
+
+    from osaccess.access.assertions import run
+    from osaccess.run.sources import evaluated, offline_state
+
+    files = load_files(paths, quiet_ok=True)
+    reports, failed = [], False
+    if offline:
+        reports = [
+            run(f.tests, evaluated(offline_state(f)), f.path, OFFLINE) for f in files if f.tests
+        ]
+    else:
+        from osaccess.run.orchestrator import plan_files
+
+        for outcome in plan_files([f for f in files if f.tests], overrides):
+            if outcome.error is not None:
+                print_error(outcome.error, outcome.file)
+                failed = True
+            elif outcome.context is not None and outcome.context.tests is not None:
+                reports.append(outcome.context.tests)
+    if output_format is OutputFormat.json:
+        data = {"reports": [r.data() for r in reports], "ok": all(r.ok for r in reports)}
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        for report in reports:
+            sys.stdout.write("\n".join(report.lines()) + "\n")
+        if not reports and not failed:
+            typer.echo("no access tests in these files (add a tests: list)", err=True)
+    if failed or not all(r.ok for r in reports):
         raise typer.Exit(EXIT_ERROR)
 
 

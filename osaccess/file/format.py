@@ -188,6 +188,7 @@ STATE = text_field(
 def top() -> Section:
     """The top level: the cluster block, one section per registered kind, the guards."""
     from osaccess import kinds
+    from osaccess.file.access_tests import FIELD as TESTS
 
     return Section(
         "at the top level",
@@ -204,6 +205,7 @@ def top() -> Section:
                 non_empty=True,
             ),
             Field("thresholds", "section", "Removal thresholds.", section=THRESHOLDS),
+            TESTS,
         ),
     )
 

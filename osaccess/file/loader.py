@@ -19,6 +19,7 @@ from osaccess import kinds
 from osaccess.aws.session import region_from_endpoint
 from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
 from osaccess.cluster.endpoint import problem as endpoint_problem
+from osaccess.file.access_tests import read_tests
 from osaccess.file.format import CLUSTER, THRESHOLDS, managed_sections, top
 from osaccess.file.principals import bad_arn, field_for
 from osaccess.file.reader import Reader
@@ -68,9 +69,10 @@ class _Loader(Reader):
         if kinds.MAPPINGS.section in top_keys or not any(s in top_keys for s in others):
             roles = kinds.MAPPINGS.read_section(self, top_keys.get(kinds.MAPPINGS.section), root)
         safety = self._safety(top_keys)
+        tests = read_tests(self, top_keys.get("tests"))
         if cluster is None:
             return None
-        return MappingFile(self.path, cluster, tuple(roles), safety, tuple(definitions))
+        return MappingFile(self.path, cluster, tuple(roles), safety, tuple(definitions), tests)
 
     def _safety(self, top: dict[str, Node]) -> Safety:
         protect: set[str] = set()

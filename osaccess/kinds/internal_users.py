@@ -215,7 +215,7 @@ class InternalUsers(DefinitionKind):
         ok = True
         attributes: dict[str, str] = {}
         if "attributes" in keys:
-            attributes, ok = _attributes(reader, keys["attributes"])
+            attributes, ok = read_attributes(reader, keys["attributes"])
         if PASSWORD_VERSION in attributes:
             reader.error(
                 keys["attributes"],
@@ -331,7 +331,7 @@ def users_of(live: LiveState) -> dict[str, InternalUser]:
     return {n: e.definition for n, e in live.defined(INTERNAL_USERS.name).items()}
 
 
-def _attributes(reader: Reader, node: Node) -> tuple[dict[str, str], bool]:
+def read_attributes(reader: Reader, node: Node) -> tuple[dict[str, str], bool]:
     if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
         return {}, True
     if not isinstance(node, MappingNode):

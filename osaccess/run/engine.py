@@ -16,6 +16,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from osaccess import errors, kinds
+from osaccess.access.assertions import Report
+from osaccess.access.assertions import run as run_tests
+from osaccess.access.impact import states
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, LiveDefinition
 from osaccess.kinds.mappings import LiveMapping, RoleMapping, moved
@@ -34,6 +37,7 @@ class Planned:
     plan: Plan
     identity: Identity | None
     refusals: tuple[Refusal, ...]
+    tests: Report | None = None  # the file's access tests, on the cluster after the plan
 
 
 def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
@@ -41,7 +45,23 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     live = api.read_state()
     identity = Identity.from_authinfo(api.authinfo())
     plan_ = plan(file.roles, live, file.safety.protect, file.definitions)
-    return Planned(live, plan_, identity, tuple(evaluate(plan_, live, file.safety, identity)))
+    refusals = evaluate(plan_, live, file.safety, identity)
+    report = None
+    if file.tests:
+        report = run_tests(file.tests, states(live, plan_)[1], file.path, AFTER)
+        refusals += test_refusals(report)
+    return Planned(live, plan_, identity, tuple(refusals), report)
+
+
+AFTER = "the cluster as the plan would leave it"
+
+
+def test_refusals(report: Report) -> list[Refusal]:
+    """A failing access test refuses the apply; --force does not lift it."""
+    return [
+        Refusal("access-test", f"{report.path}:{f.line}: {f.test}: {f.reason}")
+        for f in report.failures
+    ]
 
 
 def refuse_if_unsafe(refusals: tuple[Refusal, ...] | list[Refusal], force: bool) -> None:

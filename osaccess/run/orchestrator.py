@@ -106,6 +106,7 @@ def context_for(file: MappingFile, api: SecurityApi, planned: Planned) -> PlanCo
         fingerprint=fingerprint(planned.live, planned.plan),
         caller=planned.identity.user_name if planned.identity else None,
         refusals=planned.refusals,
+        tests=planned.tests,
     )
 
 
@@ -320,6 +321,13 @@ def apply_reviewed(
             problem = errors.Refused(
                 f"{path}: the plan was made for another cluster ({context.endpoint}, not {asked})",
                 hint="apply a plan only to the cluster it was made for",
+            )
+        failing = [r for r in context.refusals if r.guard == "access-test"]
+        if problem is None and failing and not plan.empty:
+            problem = errors.Refused(
+                f"{path}: the cluster after this plan fails access tests:\n"
+                + "\n".join(f"  - {r.message}" for r in failing),
+                hint="change the file until `osaccess test` passes, plan again, and apply",
             )
         if problem is not None:
             outcome.result, outcome.error = "refused", problem

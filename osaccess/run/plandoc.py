@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from osaccess import __version__, errors, kinds
+from osaccess.access.assertions import Report
 from osaccess.access.impact import AccessChange
 from osaccess.kinds.base import Action, DefinitionChange
 from osaccess.kinds.mappings import FIELDS, Change, Ownership, RoleMapping
@@ -44,6 +45,7 @@ class PlanContext:
     fingerprint: str | None = None  # of the live mappings of the file's roles, as read
     caller: str | None = None  # who made the plan, as the cluster sees it
     refusals: tuple[Refusal, ...] = ()
+    tests: Report | None = None  # the file's access tests on the cluster after the plan
 
 
 Planned = tuple[Plan, PlanContext]
@@ -107,6 +109,7 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
         "names": dict(sorted(plan.names.items())),
         "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
+        "tests": None if context.tests is None else context.tests.data(),
         "fingerprint": context.fingerprint,
         "connection": None if context.cluster is None else dataclasses.asdict(context.cluster),
         "safety": None
@@ -313,5 +316,6 @@ def _entry(entry: dict[str, Any]) -> Planned:
         fingerprint=entry["fingerprint"],
         caller=entry["caller"],
         refusals=refusals,
+        tests=Report.from_data(entry["tests"]) if entry.get("tests") else None,
     )
     return plan, context

@@ -145,6 +145,19 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         for refusal in context.refusals:
             note = " (--force overrides)" if refusal.forcible else ""
             out.write(style(f"  - [{refusal.guard}] {refusal.message}{note}", "31") + "\n")
+    if context.tests is not None:
+        out.write("\n" + _tests_line(context) + "\n")
+
+
+def _tests_line(context: PlanContext) -> str:
+    report = context.tests
+    assert report is not None
+    if report.ok:
+        return f"Access tests: all {report.tests} hold on the cluster after this plan."
+    return (
+        f"Access tests: {len(report.failures)} of {report.tests} fail on the cluster after this "
+        "plan (listed above as access-test): apply will refuse it."
+    )
 
 
 # -- Markdown ---------------------------------------------------------------------------------
@@ -213,6 +226,8 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
             note = " (`--force` overrides)" if refusal.forcible else ""
             out.write(f"> - `{refusal.guard}`: {_md(refusal.message)}{note}\n")
         out.write("\n")
+    if context.tests is not None:
+        out.write(_tests_line(context) + "\n\n")
     if plan.warnings:
         out.write("> [!NOTE]\n" + "".join(f"> - {_md(w)}\n" for w in plan.warnings) + "\n")
     out.write(f"**{summary_line(plan)}**\n")
