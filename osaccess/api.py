@@ -23,6 +23,7 @@ from osaccess import errors
 from osaccess.access import cani, review, whocan
 from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
+from osaccess.access.matching import Caller
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
     Overrides,
@@ -206,10 +207,25 @@ def can_i(
     it; ``attributes`` are added (or, for anyone else, are the attributes)."""
     request = cani.request_for(action, index)
     state = state_for(cluster, overrides, offline, plan)
-    caller = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline).caller
-    merged = {**dict(caller.attributes), **(attributes or {})}
-    caller = replace(caller, attributes=tuple(sorted(merged.items())))
-    return cani.can_i(evaluated(state).of(caller), caller, request)
+    subject = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline)
+    return can_i_in(state, subject.caller, request, attributes)
+
+
+def can_i_in(
+    state: State,
+    caller: Caller,
+    request: cani.Request,
+    attributes: Mapping[str, str] | None = None,
+) -> cani.Answer:
+    """can-i's answer over a state already read: the caller as the state knows it (an internal
+    user's backend roles and attributes), ``attributes`` added."""
+    evaluator = evaluated(state)
+    found = evaluator.resolve(caller)
+    if found is None:  # an internal user the state does not hold: it cannot log in
+        found = replace(caller, internal=False)
+    merged = {**dict(found.attributes), **(attributes or {})}
+    found = replace(found, attributes=tuple(sorted(merged.items())))
+    return cani.can_i(evaluator.of(found), found, request)
 
 
 def who_can(

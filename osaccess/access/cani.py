@@ -20,11 +20,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from osaccess import errors
+from osaccess.access.datemath import is_date_math, resolve
 from osaccess.access.matching import Caller, covers, is_pattern, matches, overlaps
 from osaccess.access.permissions import IndexGrant, Permissions
 
 BULK = "indices:data/write/bulk"
 SHARD_BULK = "indices:data/write/bulk[s]"  # the bulk's part on each shard, checked on the index
+MGET = "indices:data/read/mget"  # checked at cluster level; each shard's part on the index
+MSEARCH = "indices:data/read/msearch"  # cluster level; each search on its indices
 
 # (method, path with {index}/{id}, cluster actions, index actions): what the node checks
 REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -44,6 +47,13 @@ REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("POST", "/{index}/_search", (), ("indices:data/read/search",)),
     ("GET", "/{index}/_count", (), ("indices:data/read/search",)),
     ("GET", "/{index}/_mapping", (), ("indices:admin/mappings/get",)),
+    ("GET", "/{index}/_mget", (MGET,), ("indices:data/read/mget[shard]",)),
+    ("GET", "/{index}/_msearch", (MSEARCH,), ("indices:data/read/search",)),
+    ("GET", "/{index}/_search/template", (), ("indices:data/read/search/template",)),
+    ("POST", "/{index}/_search/point_in_time", (), ("indices:data/read/point_in_time/create",)),
+    ("GET", "/{index}/_field_caps", (), ("indices:data/read/field_caps",)),
+    ("GET", "/{index}/_settings", (), ("indices:monitor/settings/get",)),
+    ("POST", "/{index}/_refresh", (), ("indices:admin/refresh",)),
     ("PUT", "/{index}", (), ("indices:admin/create",)),
     ("DELETE", "/{index}", (), ("indices:admin/delete",)),
     ("GET", "/_cluster/health", ("cluster:monitor/health",), ()),
@@ -131,8 +141,8 @@ def _request_for(action: str, index: str | None) -> Request:
 _CLUSTER_ONLY = frozenset(
     {
         BULK,
-        "indices:data/read/mget",
-        "indices:data/read/msearch",
+        MGET,
+        MSEARCH,
         "indices:data/read/mtv",
         "indices:data/read/scroll",
         "indices:data/read/scroll/clear",
@@ -142,15 +152,39 @@ _CLUSTER_ONLY = frozenset(
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What the node restricts on an index: DLS queries (any of them lets a document through),
+    FLS (the fields shown, or ~field for those hidden) and masked fields."""
+
+    dls: tuple[str, ...] = ()
+    fls: tuple[str, ...] = ()
+    masked: tuple[str, ...] = ()
+
+    def text(self) -> tuple[str, ...]:
+        found = []
+        if self.dls:
+            found.append("DLS " + " OR ".join(self.dls))
+        if self.fls:
+            found.append(f"FLS {', '.join(self.fls)}")
+        if self.masked:
+            found.append(f"masked {', '.join(self.masked)}")
+        return tuple(found)
+
+
+@dataclass(frozen=True)
 class Check:
     level: str  # cluster | index
     action: str
     allowed: bool
     granted_by: tuple[str, ...] = ()  # "role via group > group"
     pattern: str | None = None  # the index pattern that matched (index checks)
-    restrictions: tuple[str, ...] = ()  # DLS, FLS, masking of the grant
+    limits: Limits | None = None  # DLS, FLS, masking on the index (all the roles together)
     depends: str | None = None  # what the answer depends on, when it cannot be known here
     partial: bool = False  # an asked pattern: granted on only some of the names it stands for
+
+    @property
+    def restrictions(self) -> tuple[str, ...]:
+        return self.limits.text() if self.limits else ()
 
     def data(self) -> dict[str, Any]:
         return {
@@ -160,6 +194,9 @@ class Check:
             "granted_by": list(self.granted_by),
             "index_pattern": self.pattern,
             "restrictions": list(self.restrictions),
+            "dls": list(self.limits.dls) if self.limits else [],
+            "fls": list(self.limits.fls) if self.limits else [],
+            "masked_fields": list(self.limits.masked) if self.limits else [],
             "depends_on": self.depends,
             "partial": self.partial,
         }
@@ -230,8 +267,9 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
     if request.index_actions:
         assert request.index is not None
         depends = _index_depends(request.index)
+        index = resolve(request.index) or request.index
         for action in request.index_actions:
-            check = _index(permissions, caller, action, request.index, request.loose)
+            check = _index(permissions, caller, action, index, request.loose)
             checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
     if request.index_actions:
@@ -239,6 +277,8 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
             f"{request.index} is taken as an index name: if it is an alias or a data stream, "
             "the node checks the indices behind it",
         )
+        if request.index and is_date_math(request.index) and not depends:
+            notes += (f"{request.index} is {index} today (UTC), as the node resolves it now",)
     return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes)
 
 
@@ -263,16 +303,16 @@ def _index(
         if not sources:
             continue
         for pattern in grant.patterns:
-            filled, missing = substitute(pattern, caller)
-            if missing:
+            filled, missing = fill_pattern(pattern, caller)
+            if filled is None:
                 # an internal user's attributes are all known: a missing one matches nothing
-                if not caller.internal:
+                if missing and not caller.internal:
                     unknown = unknown or f"{missing} (in the index pattern {pattern!r} of a role)"
                 continue
             shown = pattern if filled == pattern else f"{pattern} = {filled}"
-            limits = _restrictions(grant, caller)
             pattern_asked = is_pattern(index)
             if covers(filled, index) if pattern_asked else matches(filled, index):
+                limits = restrictions(permissions, caller, index)
                 return Check("index", action, True, _granted(sources), shown, limits)
             if partial is None and pattern_asked and overlaps(filled, index) is not False:
                 # some of the indices the asked pattern stands for
@@ -283,7 +323,7 @@ def _index(
                     loose,
                     _granted(sources),
                     shown,
-                    limits,
+                    combine([grant], caller),
                     depends=None if loose else depends,
                     partial=True,
                 )
@@ -292,20 +332,46 @@ def _index(
     return Check("index", action, False, depends=unknown)
 
 
+def fill_pattern(pattern: str, caller: Caller) -> tuple[str | None, str | None]:
+    """A role's index pattern as the node reads it for this caller: variables filled in, date
+    math resolved. None, and why, when it matches nothing (or what it needs is unknown)."""
+    filled, missing = substitute(pattern, caller)
+    if missing:
+        return None, missing
+    if filled is not None and is_date_math(filled):
+        resolved = resolve(filled)
+        return resolved, None if resolved is not None else f"the date math in {filled}"
+    return filled, None
+
+
+def restrictions(permissions: Permissions, caller: Caller, index: str) -> Limits:
+    """What the roles together restrict on ``index``: every index permission whose pattern
+    matches it counts, whatever its actions (the node's rule); DLS queries of several roles are
+    OR-ed, FLS and masked fields are joined (includes mixed with ~excludes: only the excludes
+    hold)."""
+    found = []
+    for grant in permissions.index:
+        for pattern in grant.patterns:
+            filled, _ = fill_pattern(pattern, caller)
+            if filled is not None and not is_pattern(index) and matches(filled, index):
+                found.append(grant)
+                break
+    return combine(found, caller)
+
+
+def combine(grants: list[IndexGrant], caller: Caller) -> Limits:
+    """The restrictions of several index permissions on one index, as the node combines them."""
+    queries = sorted({substitute(g.dls, caller)[0] for g in grants if g.dls})
+    fields = sorted({f for g in grants for f in g.fls})
+    excluded = [f for f in fields if f.startswith("~")]
+    if excluded and len(excluded) < len(fields):
+        fields = excluded  # the node applies only the excludes when both are given
+    masked = sorted({f for g in grants for f in g.masked_fields})
+    return Limits(tuple(queries), tuple(fields), tuple(masked))
+
+
 def _granted(sources: list[tuple[Any, ...]]) -> tuple[str, ...]:
     return tuple(sorted({x.text() for group in sources for x in group}))
-
-
-def _restrictions(grant: IndexGrant, caller: Caller) -> tuple[str, ...]:
-    found = []
-    if grant.dls:
-        query, _ = substitute(grant.dls, caller)
-        found.append(f"DLS {query}")
-    if grant.fls:
-        found.append(f"FLS {', '.join(grant.fls)}")
-    if grant.masked_fields:
-        found.append(f"masked {', '.join(grant.masked_fields)}")
-    return tuple(found)
 
 
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
@@ -337,6 +403,6 @@ def substitute(text: str, caller: Caller) -> tuple[str, str | None]:
 
 
 def _index_depends(index: str) -> str | None:
-    if index.startswith("<") and index.endswith(">"):
-        return f"the date math in {index}, which the node resolves when the request comes"
+    if is_date_math(index) and resolve(index) is None:
+        return f"the date math in {index}, which osaccess does not read"
     return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osaccess.access.matching import DIRECT, Caller, Match, pattern_kind, roles_of, why
+from osaccess.access.notes import notes
 from osaccess.access.permissions import Evaluator, Permissions, internal_caller
 from osaccess.aws.arn import ArnKind, role_arn_for_session
 from osaccess.aws.domainpolicy import Verdict
@@ -78,6 +79,8 @@ class Explanation:
     permissions: Permissions | None = None  # None: the role definitions were not known
     source: str = ""
     domain: Verdict | None = None  # what the domain's access policy does (Amazon, live only)
+    # what the node makes of the permissions (the bulk rule, filled-in patterns, combined DLS/FLS)
+    findings: tuple[str, ...] = ()
 
     @property
     def roles(self) -> list[str]:
@@ -104,6 +107,7 @@ class Explanation:
             },
             "permissions": self.permissions.data() if self.permissions else None,
             "notes": list(self.subject.notes),
+            "findings": list(self.findings),
             "domain_access_policy": None
             if self.domain is None
             else {
@@ -126,10 +130,12 @@ def explain(
     do through them, with the role and action groups behind each grant."""
     matched = roles_of(mappings, subject.caller)  # an internal user's direct roles included
     permissions = None
+    findings: tuple[str, ...] = ()
     if definitions is not None:
         evaluator = Evaluator(mappings, definitions, groups if groups is not None else {})
         permissions = evaluator.for_roles(matched)
-    return Explanation(subject, matched, permissions, source)
+        findings = tuple(notes(permissions, subject.caller))
+    return Explanation(subject, matched, permissions, source, findings=findings)
 
 
 def internal_subject(name: str, user: InternalUser, extra: list[str], host: str | None) -> Subject:
@@ -176,6 +182,8 @@ def render_explanation(explanation: Explanation) -> str:
             )
     if explanation.permissions is not None:
         lines += ["", "What it may do:", *_permission_lines(explanation.permissions)]
+    if explanation.findings:
+        lines += ["", "As the node applies it:", *(f"  - {n}" for n in explanation.findings)]
     return "\n".join(lines) + "\n"
 
 

@@ -71,6 +71,16 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
         body = {"doc": {"a": 3}}
     elif "_bulk" in path:
         data = '{"index": {}}\n{"a": 4}\n'
+    elif "_msearch" in path:
+        data = '{}\n{"query": {"match_all": {}}}\n'
+    elif "_mget" in path:
+        body = {"ids": ["seed"]}
+    elif "_search/template" in path:
+        body = {"source": {"query": {"match_all": {}}}}
+    elif "point_in_time" in path:
+        concrete += "?keep_alive=1m"
+    elif "_field_caps" in path:
+        concrete += "?fields=a"
     elif method == "POST":
         body = {}
     response = requests.request(
@@ -83,12 +93,26 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
         auth=(user, sandbox.password),
         timeout=30,
     )
-    if "_bulk" in path and response.status_code == 200:
-        # a bulk answers 200 and refuses item by item
-        items = [next(iter(item.values())) for item in response.json().get("items", [])]
-        if any(item.get("status") == 403 for item in items):
-            return 403, response.text[:300]
-    return response.status_code, response.text[:300]
+    return refused_inside(response), response.text[:300]
+
+
+def refused_inside(response: requests.Response) -> int:
+    """The status, or 403 when a composite request answers 200 and refuses part by part (bulk
+    items, mget documents, msearch responses)."""
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        return response.status_code
+    data = response.json()
+    parts = [next(iter(item.values())) for item in data.get("items", [])]
+    parts += data.get("docs", []) + data.get("responses", [])
+    for part in parts:
+        error = part.get("error") if isinstance(part, dict) else None
+        if part.get("status") == 403 or (
+            isinstance(error, dict) and error.get("type") == "security_exception"
+        ):
+            return 403
+    return response.status_code
 
 
 def osaccess_says(sandbox: Sandbox, user: str, form: str) -> bool:

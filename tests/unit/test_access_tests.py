@@ -242,3 +242,39 @@ def test_validate_and_test_offline_exit_one_naming_the_failure(tmp_path: Path) -
     result = runner.invoke(app, ["test", "--offline", "--format", "json", str(path)])
     assert json.loads(result.stdout)["ok"] is False
     assert load(str(path)).file is not None
+
+
+def test_explain_tells_the_bulk_rule_filled_patterns_and_combined_restrictions(
+    tmp_path: Path,
+) -> None:
+    from osaccess.access.explain import explain, internal_subject, subject_for
+
+    file = loaded(
+        tmp_path,
+        FILE.replace(
+            "  team_reader:\n",
+            "  masked_reader:\n    index_permissions:\n      - index_patterns: [blue-*]\n"
+            "        allowed_actions: [read]\n        masked_fields: [email]\n  team_reader:\n",
+        ).replace(
+            "team_reader: {users: [carol]",
+            "masked_reader: {users: [carol]}\n  team_reader: {users: [carol]",
+        ),
+    )
+    s = offline_state(file)
+    lambda_ = explain(
+        subject_for("arn:aws:iam::111111111111:role/lambda"), s.mappings, s.definitions, s.groups
+    )
+    (bulk,) = lambda_.findings
+    assert "writes on logs-* are granted, but a document write" in bulk
+    assert "needs the cluster permission indices:data/write/bulk" in bulk
+    carol = explain(
+        internal_subject("carol", s.users["carol"], [], None), s.mappings, s.definitions, s.groups
+    )
+    assert (
+        "the index pattern ${attr.internal.team}-* is blue-* for this principal" in carol.findings
+    )
+    (combined,) = [f for f in carol.findings if "combine" in f]
+    assert "masked email" in combined
+    # anyone else with the backend role: the pattern depends on the user's attribute
+    other = explain(subject_for("dave", ["readers"]), s.mappings, s.definitions, s.groups)
+    assert any("depends on ${attr.internal.team}" in f for f in other.findings)

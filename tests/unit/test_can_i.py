@@ -4,10 +4,13 @@ forms is what the node checks is tests/integration/test_can_i.py."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from osaccess import errors
 from osaccess.access.cani import BULK, can_i, request_for, substitute
+from osaccess.access.datemath import resolve
 from osaccess.access.matching import Caller
 from osaccess.access.permissions import Evaluator
 from osaccess.kinds.mappings import RoleMapping
@@ -65,8 +68,27 @@ def test_what_only_the_node_knows_is_depends_never_a_guess() -> None:
     # an internal user's attributes are all known: none means no match, not "depends"
     internal = Caller("bob", internal=True)
     assert answer(internal, "indices:data/read/search", "blue-x", team=TEAM).depends == ()
+    unread = answer(Caller("p"), "indices:data/write/index", "<logs-{now/q}>", w=WRITER)
+    assert unread.depends and "date math" in unread.depends[0]
+
+
+def test_date_math_is_resolved_as_the_node_resolves_it_today() -> None:
+    today = datetime.now(timezone.utc)
     dated = answer(Caller("p"), "indices:data/write/index", "<logs-{now/d}>", w=WRITER)
-    assert dated.depends and "date math" in dated.depends[0]
+    assert dated.allowed
+    assert f"logs-{today:%Y.%m.%d} today (UTC)" in " ".join(dated.notes)
+    assert resolve("<logs-{now/M{yyyy-MM}}>", today) == f"logs-{today:%Y-%m}"
+    first = datetime(2024, 3, 31, 15, tzinfo=timezone.utc)
+    assert resolve("<x-{now-1M/d}>", first) == "x-2024.02.29"
+    assert resolve("<x-{now+2d/d{yyyy.MM.dd.HH}}>", first) == "x-2024.04.02.00"
+    # a role's date-math pattern matches the index it stands for today
+    role = RoleDefinition(
+        index_permissions=frozenset(
+            {IndexPermission(frozenset({"<logs-{now/d}>"}), frozenset({"indices:data/read/*"}))}
+        )
+    )
+    assert answer(Caller("p"), "indices:data/read/search", f"logs-{today:%Y.%m.%d}", r=role).allowed
+    assert not answer(Caller("p"), "indices:data/read/search", "logs-2001.01.01", r=role).allowed
 
 
 @pytest.mark.parametrize(
