@@ -278,3 +278,25 @@ def test_explain_tells_the_bulk_rule_filled_patterns_and_combined_restrictions(
     # anyone else with the backend role: the pattern depends on the user's attribute
     other = explain(subject_for("dave", ["readers"]), s.mappings, s.definitions, s.groups)
     assert any("depends on ${attr.internal.team}" in f for f in other.findings)
+
+
+def test_the_documented_example_runs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from osaccess.cli import app
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/permissions.md").read_text()
+    marker = doc.index("test_the_documented_example_runs")
+    example = doc[doc.index("```yaml\n", marker) + 8 : doc.index("```\n", marker + 30)]
+    path = tmp_path / "prod.yaml"
+    path.write_text(example)
+    runner = CliRunner()
+    result = runner.invoke(app, ["test", "--offline", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "all 4 access test(s) hold" in result.output
+    # without the cluster permission for bulk, the Lambda's document write is refused
+    path.write_text(example.replace("cluster_permissions: [indices:data/write/bulk]", ""))
+    result = runner.invoke(app, ["test", "--offline", str(path)])
+    assert result.exit_code == 1
+    assert "the ingest Lambda writes logs, and cannot delete them" in result.output
+    assert "also needs the cluster permission indices:data/write/bulk" in result.output
