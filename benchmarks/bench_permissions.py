@@ -163,6 +163,64 @@ def run(users: int) -> None:
         f"changes, {len(result.access_changes)} principals whose access changes)"
     )
     print(f"access review: {review_cpu:.2f}s CPU ({len(entries)} principals)")
+    if users:
+        questions(live, sorted(distinct), rng)
+
+
+def questions(live: LiveState, principals: list[str], rng: random.Random) -> None:
+    """can-i for every principal, who-can, and 200 access tests, over one evaluator."""
+    from osaccess.access.assertions import AccessTest, Probe
+    from osaccess.access.assertions import run as run_tests
+    from osaccess.access.cani import can_i, request_for
+    from osaccess.access.explain import subject_for
+    from osaccess.access.whocan import who_can
+    from osaccess.run.sources import evaluated, live_state
+
+    started = time.process_time()
+    evaluator = evaluated(live_state(live, "bench"))
+    build_cpu = time.process_time() - started
+    asked = [
+        request_for(f"GET /logs-{rng.randrange(ROLES)}-a/_search", None) for _ in principals
+    ]
+    started = time.process_time()
+    allowed = 0
+    for name, request in zip(principals, asked, strict=True):
+        caller = subject_for(name).caller
+        allowed += can_i(evaluator.of(caller), caller, request).allowed
+    per_question = (time.process_time() - started) / len(principals) * 1000
+    print(
+        f"can-i: {per_question:.2f} ms CPU per question over {len(principals)} principals "
+        f"({allowed} yes; the evaluator built in {build_cpu:.2f}s)"
+    )
+    started = time.process_time()
+    found = who_can(evaluator, "indices:data/read/search", "logs-7-a")
+    grouped = who_can(evaluator, "write", "metrics-*")
+    print(
+        f"who-can: {(time.process_time() - started) / 2:.2f}s CPU per question "
+        f"({len(found.principals)} may search logs-7-a, {len(grouped.principals)} may write "
+        "to metrics-*)"
+    )
+    tests = [
+        AccessTest(
+            "principal",
+            i,
+            principal=rng.choice(principals),
+            can=(Probe(f"GET /logs-{rng.randrange(ROLES)}-a/_search", None, i),),
+            cannot=(Probe("DELETE /metrics-1-a", None, i),),
+        )
+        for i in range(190)
+    ]
+    tests += [AccessTest("only", 190 + i, role=f"role_{i}") for i in range(5)]
+    tests += [
+        AccessTest("nobody", 195 + i, probe=Probe("indices:admin/delete", f"logs-{i}-*", 0))
+        for i in range(5)
+    ]
+    started = time.process_time()
+    report = run_tests(tests, evaluator, "bench.yaml")
+    print(
+        f"osaccess test, {len(tests)} tests (190 of principals, 5 only, 5 nobody): "
+        f"{time.process_time() - started:.2f}s CPU ({len(report.failures)} failures)"
+    )
 
 
 def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition]) -> str:

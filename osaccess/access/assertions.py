@@ -21,7 +21,7 @@ from typing import Any
 from osaccess import errors
 from osaccess.access.cani import Answer, can_i, request_for
 from osaccess.access.explain import subject_for
-from osaccess.access.permissions import Evaluator, internal_caller, known_subjects
+from osaccess.access.permissions import Evaluator, internal_caller
 from osaccess.access.whocan import who_can
 
 
@@ -162,7 +162,7 @@ def _principal(test: AccessTest, evaluator: Evaluator) -> list[Failure]:
 def _only(test: AccessTest, evaluator: Evaluator) -> list[Failure]:
     allowed = set(test.principals)
     found = []
-    for subject in known_subjects(evaluator.mappings, evaluator.users):
+    for subject in evaluator.known():
         if subject.value in allowed or subject.label in allowed:
             continue
         if test.role in evaluator.roles(subject.caller):

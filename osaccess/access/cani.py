@@ -16,6 +16,7 @@ be known here (date math in an index name, a variable the principal has no value
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,7 +50,6 @@ REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("GET", "/{index}/_mapping", (), ("indices:admin/mappings/get",)),
     ("GET", "/{index}/_mget", (MGET,), ("indices:data/read/mget[shard]",)),
     ("GET", "/{index}/_msearch", (MSEARCH,), ("indices:data/read/search",)),
-    ("GET", "/{index}/_search/template", (), ("indices:data/read/search/template",)),
     ("POST", "/{index}/_search/point_in_time", (), ("indices:data/read/point_in_time/create",)),
     ("GET", "/{index}/_field_caps", (), ("indices:data/read/field_caps",)),
     ("GET", "/{index}/_settings", (), ("indices:monitor/settings/get",)),
@@ -105,11 +105,16 @@ def _request_for(action: str, index: str | None) -> Request:
     given = action.strip()
     if " " in given:
         method, _, path = given.partition(" ")
-        path = path.strip().split("?", 1)[0]
+        path = urllib.parse.unquote(path.strip().split("?", 1)[0])
+        # a date-math index name holds slashes ({now/d}): match it as one part of the path
+        dated = re.match(r"^/(<[^>]*>)", path)
+        if dated:
+            path = "/" + dated.group(1).replace("/", "\x00") + path[dated.end() :]
         for form_method, pattern, _, cluster, index_actions in _FORMS:
             found = pattern.match(path)
             if form_method == method.upper() and found:
                 name = found.groupdict().get("index")
+                name = name.replace("\x00", "/") if name else name
                 if index is not None and name is not None and index != name:
                     raise errors.ConfigError(
                         f"{given!r} names the index {name!r}, and INDEX says {index!r}",
@@ -290,7 +295,9 @@ def _cluster(permissions: Permissions, action: str, loose: bool = False) -> Chec
 
 
 def _action_hit(granted: str, action: str, loose: bool) -> bool:
-    return bool(overlaps(granted, action)) if loose else matches(granted, action)
+    if loose and is_pattern(action):
+        return bool(overlaps(granted, action))
+    return matches(granted, action)
 
 
 def _index(

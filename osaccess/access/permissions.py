@@ -120,6 +120,13 @@ class Evaluator:
         self._roles: dict[str, _RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
+        self._known: list[Subject] | None = None
+
+    def known(self) -> list[Subject]:
+        """Every principal this state knows (:func:`known_subjects`), worked out once."""
+        if self._known is None:
+            self._known = known_subjects(self.mappings, self.users)
+        return self._known
 
     def resolve(self, caller: Caller) -> Caller | None:
         """An internal user as this state knows it (None: it does not exist here, so it cannot

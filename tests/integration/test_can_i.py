@@ -75,8 +75,6 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
         data = '{}\n{"query": {"match_all": {}}}\n'
     elif "_mget" in path:
         body = {"ids": ["seed"]}
-    elif "_search/template" in path:
-        body = {"source": {"query": {"match_all": {}}}}
     elif "point_in_time" in path:
         concrete += "?keep_alive=1m"
     elif "_field_caps" in path:
