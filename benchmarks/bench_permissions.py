@@ -179,9 +179,7 @@ def questions(live: LiveState, principals: list[str], rng: random.Random) -> Non
     started = time.process_time()
     evaluator = evaluated(live_state(live, "bench"))
     build_cpu = time.process_time() - started
-    asked = [
-        request_for(f"GET /logs-{rng.randrange(ROLES)}-a/_search", None) for _ in principals
-    ]
+    asked = [request_for(f"GET /logs-{rng.randrange(ROLES)}-a/_search", None) for _ in principals]
     started = time.process_time()
     allowed = 0
     for name, request in zip(principals, asked, strict=True):

@@ -44,8 +44,8 @@ INDEX_ACTIONS = [
     "indices:data/write/index", "indices:data/write/bulk[s]", "indices:data/write/delete",
     "indices:data/write/update", "indices:admin/create", "indices:admin/delete",
     "indices:admin/mappings/get", "indices:data/read/mget[shard]", "indices:data/read/*",
-    "indices:data/write*", "indices:data/read/point_in_time/create", "indices:data/read/field_caps*",
-    "indices:monitor/settings/get", "indices:admin/refresh*",
+    "indices:data/write*", "indices:data/read/point_in_time/create",
+    "indices:data/read/field_caps*", "indices:monitor/settings/get", "indices:admin/refresh*",
 ]  # fmt: skip
 CLUSTER_ACTIONS = [
     "cluster_monitor", "cluster:monitor/health", "indices:data/write/bulk",
