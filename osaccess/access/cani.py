@@ -53,7 +53,7 @@ REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("POST", "/{index}/_search/point_in_time", (), ("indices:data/read/point_in_time/create",)),
     ("GET", "/{index}/_field_caps", (), ("indices:data/read/field_caps",)),
     ("GET", "/{index}/_settings", (), ("indices:monitor/settings/get",)),
-    ("POST", "/{index}/_refresh", (), ("indices:admin/refresh",)),
+    ("POST", "/{index}/_refresh", (), ("indices:admin/refresh", "indices:admin/refresh[s]")),
     ("PUT", "/{index}", (), ("indices:admin/create",)),
     ("DELETE", "/{index}", (), ("indices:admin/delete",)),
     ("GET", "/_cluster/health", ("cluster:monitor/health",), ()),

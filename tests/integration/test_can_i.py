@@ -104,10 +104,12 @@ def refused_inside(response: requests.Response) -> int:
     data = response.json()
     parts = [next(iter(item.values())) for item in data.get("items", [])]
     parts += data.get("docs", []) + data.get("responses", [])
+    parts += [f.get("reason", {}) for f in data.get("_shards", {}).get("failures", [])]
     for part in parts:
         error = part.get("error") if isinstance(part, dict) else None
-        if part.get("status") == 403 or (
-            isinstance(error, dict) and error.get("type") == "security_exception"
+        if part.get("status") == 403 or "security_exception" in (
+            part.get("type"),
+            (error.get("type") if isinstance(error, dict) else None),
         ):
             return 403
     return response.status_code
