@@ -121,6 +121,7 @@ class Evaluator:
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
         self._known: list[Subject] | None = None
+        self._held: dict[Caller, frozenset[str]] = {}  # roles per caller, once each
 
     def known(self) -> list[Subject]:
         """Every principal this state knows (:func:`known_subjects`), worked out once."""
@@ -139,8 +140,13 @@ class Evaluator:
         return internal_caller(caller.user_name, user, caller.backend_roles, caller.host)
 
     def roles(self, caller: Caller) -> frozenset[str]:
-        found = self.resolve(caller)
-        return self.index.roles_for(found) if found is not None else frozenset()
+        held = self._held.get(caller)
+        if held is None:
+            found = self.resolve(caller)
+            held = self.index.roles_for(found) if found is not None else frozenset()
+            if len(self._held) < 200_000:
+                self._held[caller] = held
+        return held
 
     def of(self, caller: Caller) -> Permissions:
         return self._by_roles(self.roles(caller))
