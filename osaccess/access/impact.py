@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from osaccess.access import builtin
+from osaccess.access.matching import matches
+from osaccess.access.notes import WRITES, bulk_note, pattern_notes
 from osaccess.access.permissions import (
     Evaluator,
     Expander,
@@ -175,14 +177,26 @@ class AccessChange:
     principal: str
     gains: Access
     loses: Access
+    # what the node makes of the gains (the bulk rule, patterns filled in for this principal)
+    notes: tuple[str, ...] = ()
 
     def data(self) -> dict[str, Any]:
-        return {"principal": self.principal, "gains": self.gains.data(), "loses": self.loses.data()}
+        found = {
+            "principal": self.principal,
+            "gains": self.gains.data(),
+            "loses": self.loses.data(),
+        }
+        if self.notes:
+            found["notes"] = list(self.notes)
+        return found
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> AccessChange:
         return cls(
-            data["principal"], Access.from_data(data["gains"]), Access.from_data(data["loses"])
+            data["principal"],
+            Access.from_data(data["gains"]),
+            Access.from_data(data["loses"]),
+            tuple(str(n) for n in data.get("notes", ())),
         )
 
 
@@ -253,5 +267,26 @@ def access_changes(
         gains = _difference(new, old, after.expander)
         loses = _difference(old, new, before.expander)
         if gains or loses:
-            changes.append(AccessChange(who.label, gains, loses))
+            changes.append(AccessChange(who.label, gains, loses, _notes(gains, after, who)))
     return tuple(changes)
+
+
+def _notes(gains: Access, after: Evaluator, who: Subject) -> tuple[str, ...]:
+    """The node's rules about what is gained: writes that still lack the cluster permission
+    for bulk, and gained index patterns with variables as they are for this principal."""
+    gained = [(patterns, actions) for patterns, actions in gains.index]
+    writes = any(matches(a, w) for _, actions in gained for a in actions for w in WRITES)
+    varied = any("${" in p for patterns, _ in gained for p in patterns)
+    if not writes and not varied:
+        return ()
+    caller = after.resolve(who.caller) or who.caller
+    permissions = after.of(caller)
+    found = []
+    if writes and (note := bulk_note(permissions)) is not None:
+        found.append(note)
+    if varied:
+        shown = {p for patterns, _ in gained for p in patterns}
+        found += [
+            n for n in pattern_notes(permissions, caller) if any(f" {p} " in n for p in shown)
+        ]
+    return tuple(found)

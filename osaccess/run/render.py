@@ -126,7 +126,9 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         for access in shown:
             out.write(f"    {plan.named(access.principal)}\n")
             for sign, what in _access_lines(access):
-                if sign == "+":
+                if sign == "!":
+                    out.write(style(_wrapped(f"      note: {what}"), "33") + "\n")
+                elif sign == "+":
                     out.write(style(_wrapped(f"      + {what}"), "32") + "\n")
                 else:
                     out.write(style(_wrapped(f"      - {what}   <- LOSES"), "1;31") + "\n")
@@ -198,7 +200,7 @@ def _access_lines(change: AccessChange) -> list[tuple[str, str]]:
         if access.tenants:
             tenants = ", ".join(f"{tenant} ({mode})" for tenant, mode in access.tenants)
             lines.append((sign, f"tenants: {tenants}"))
-    return lines
+    return lines + [("!", note) for note in change.notes]
 
 
 def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
@@ -208,7 +210,7 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
         shown = plan.access_changes[:MAX_PRINCIPALS_SHOWN]
         for access in shown:
             for sign, what in _access_lines(access):
-                mark = "➕ gains" if sign == "+" else "❌ **LOSES**"
+                mark = {"+": "➕ gains", "!": "⚠️ note"}.get(sign, "❌ **LOSES**")
                 out.write(f"| `{_md(access.principal)}` | {mark} | {_md(what)} |\n")
         hidden = len(plan.access_changes) - len(shown)
         if hidden:

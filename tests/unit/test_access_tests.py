@@ -300,3 +300,27 @@ def test_the_documented_example_runs(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "the ingest Lambda writes logs, and cannot delete them" in result.output
     assert "also needs the cluster permission indices:data/write/bulk" in result.output
+
+
+def test_the_access_impact_tells_the_bulk_rule_and_filled_in_patterns(tmp_path: Path) -> None:
+    import io
+
+    file = loaded(tmp_path, FILE)
+    with cluster().api() as api:
+        planned = make_plan(api, file)
+    changes = {c.principal: c for c in planned.plan.access_changes}
+    (note,) = changes["arn:aws:iam::111111111111:role/lambda"].notes
+    assert "a document write (PUT /INDEX/_doc/ID, _bulk" in note
+    assert not changes["arn:aws:iam::111111111111:user/ingest"].notes  # it has the bulk permission
+    assert changes["carol"].notes == (
+        "the index pattern ${attr.internal.team}-* is blue-* for this principal",
+    )
+    out = io.StringIO()
+    context = PlanContext(file.path, api.endpoint, "_plugins/_security")
+    render_text(planned.plan, context, out)
+    assert "note: the index pattern ${attr.internal.team}-* is blue-* for this principal" in (
+        out.getvalue()
+    )
+    markdown = io.StringIO()
+    render_markdown(planned.plan, context, markdown)
+    assert "| ⚠️ note | writes on logs-* are granted, but a document write" in markdown.getvalue()
