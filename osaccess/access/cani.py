@@ -390,8 +390,10 @@ def substitute(text: str, caller: Caller) -> tuple[str, str | None]:
     values = {
         "user.name": caller.user_name,
         "user_name": caller.user_name,
-        "user.roles": ",".join(sorted(caller.backend_roles)),
-        "user_roles": ",".join(sorted(caller.backend_roles)),
+        # as the plugin renders them: quoted and comma-separated, for DLS queries ("terms": [...]);
+        # in an index pattern that matches no index name
+        "user.roles": ",".join(f'"{r}"' for r in sorted(caller.backend_roles)),
+        "user_roles": ",".join(f'"{r}"' for r in sorted(caller.backend_roles)),
     }
     for name, value in caller.attributes:
         values[f"attr.internal.{name}"] = value

@@ -57,7 +57,7 @@ FORMS = [
     ("POST", "/{i}/_bulk"), ("DELETE", "/{i}/_doc/nope"), ("POST", "/{i}/_update/seed"),
     ("GET", "/{i}/_mapping"), ("GET", "/{i}/_count"), ("PUT", "/{fresh}"), ("DELETE", "/{gone}"),
     ("GET", "/_cluster/health"), ("GET", "/{i}/_mget"), ("GET", "/{i}/_msearch"),
-("POST", "/{i}/_search/point_in_time"),
+    ("POST", "/{i}/_search/point_in_time"),
     ("GET", "/{i}/_field_caps"), ("GET", "/{i}/_settings"), ("POST", "/{i}/_refresh"),
     ("GET", "/{dated}/_search"),
 ]  # fmt: skip
@@ -82,7 +82,7 @@ class World:
         p = self.prefix
         names = ["a1", "a2", "b1", "b22", "c7", "blue-1", "red-1", "u0-x", "u1-x", "u2-x"]
         return (
-            [p + n for n in names] + [f"{p}{role}x" for role in self.backend_roles()] + [self.today]
+            [p + n for n in names] + [f"{role}x" for role in self.backend_roles()] + [self.today]
         )
 
     def backend_roles(self) -> list[str]:
@@ -205,7 +205,8 @@ class Probe:
         if self.method in ("PUT", "POST") and "/_doc/" in url:
             body = {"a": 2}
         elif "_update" in url:
-            body = {"doc": {"a": 3}}
+            # a change: an update that changes nothing is a "noop", which needs no bulk write
+            body = {"doc": {"a": random.randrange(10**9)}}
         elif "_bulk" in url:
             data = '{"index": {}}\n{"a": 4}\n'
         elif "_msearch" in url:
@@ -435,3 +436,46 @@ def test_dls_fls_and_masking_of_several_roles_are_what_the_node_returns(
             patch(sandbox, "internalusers", dict.fromkeys(users), "remove")
         patch(sandbox, "roles", roles, "remove")
         admin(sandbox, "DELETE", f"/{index}")
+
+
+def test_every_index_pattern_form_lets_in_and_keeps_out_as_can_i_says(sandbox: Sandbox) -> None:
+    """The random probes may miss a form; here each form has a user, an index it matches and
+    one it does not (the random worlds' indices)."""
+    world = World(f"pf{uuid.uuid4().hex[:6]}-", random.Random(0))
+    p = world.prefix
+    r0, r1 = world.backend_roles()[:2]
+    forms = {  # pattern: (user's backend roles, attributes, index it matches, index it does not)
+        f"{p}a*": ([], {}, f"{p}a1", f"{p}b1"),
+        f"{p}b?": ([], {}, f"{p}b1", f"{p}b22"),
+        f"/{re.escape(p)}b[0-9]{{2,}}/": ([], {}, f"{p}b22", f"{p}b1"),
+        "${user.name}-*": ([], {}, "{self}-x", f"{p}u1-x"),
+        f"{p}${{attr.internal.team}}-*": ([], {"team": "blue"}, f"{p}blue-1", f"{p}red-1"),
+        "${user.roles}x": ([r0], {}, f"{r0}x", f"{r1}x"),
+        f"<{p}d-{{now/d}}>": ([], {}, world.today, f"{p}c7"),
+    }
+    cases = []
+    for k, (pattern, (backend, attributes, inside, outside)) in enumerate(forms.items()):
+        user = f"{p}u0" if pattern.startswith("${user.name}") else f"{p}f{k}"
+        role = f"{p}form{k}"
+        world.roles[role] = {
+            "index_permissions": [{"index_patterns": [pattern], "allowed_actions": ["read"]}]
+        }
+        body: dict[str, Any] = {"hash": admin_hash(), "backend_roles": backend}
+        if attributes:
+            body["attributes"] = attributes
+        world.users[user] = {**body, "opendistro_security_roles": [role]}
+        # ${user.roles} is rendered as quoted names ("r0"), which no index name matches
+        matched = not pattern.startswith("${user.roles}")
+        cases += [(user, pattern, inside.replace("{self}", user), matched)]
+        cases += [(user, pattern, outside, False)]
+    install(sandbox, world)
+    try:
+        state = read_state(sandbox)
+        for user, pattern, index, expected in cases:
+            probe = Probe(user, "GET", f"/{index}/_search", f"GET /{index}/_search")
+            status, said = probe.send(sandbox, sandbox.password)
+            answer = api.can_i_in(state, Caller(user, internal=True), request_for(probe.form, None))
+            assert (status != 403) is expected, (pattern, index, status, said)
+            assert answer.allowed is expected, (pattern, index, answer.reasons())
+    finally:
+        uninstall(sandbox, world)
