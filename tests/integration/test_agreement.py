@@ -81,9 +81,7 @@ class World:
     def indices(self) -> list[str]:
         p = self.prefix
         names = ["a1", "a2", "b1", "b22", "c7", "blue-1", "red-1", "u0-x", "u1-x", "u2-x"]
-        return (
-            [p + n for n in names] + [f"{role}x" for role in self.backend_roles()] + [self.today]
-        )
+        return [p + n for n in names] + [f"{role}x" for role in self.backend_roles()] + [self.today]
 
     def backend_roles(self) -> list[str]:
         return [f"{self.prefix}r{k}" for k in range(3)]
