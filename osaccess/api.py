@@ -225,7 +225,20 @@ def can_i_in(
         found = replace(caller, internal=False)
     merged = {**dict(found.attributes), **(attributes or {})}
     found = replace(found, attributes=tuple(sorted(merged.items())))
-    return cani.can_i(evaluator.of(found), found, request)
+    answer = cani.can_i(evaluator.of(found), found, request)
+    if answer.allowed or found.host is not None:
+        return answer
+    # hosts mappings match the address a request comes from, which only the node sees
+    by_host = sorted(r for r, m in state.mappings.items() if m.hosts)
+    if by_host:
+        wider = evaluator.for_roles(evaluator.roles(found) | set(by_host))
+        if cani.can_i(wider, found, request).allowed:
+            what = (
+                f"the host the request comes from: {', '.join(by_host)} map hosts, and would "
+                "let it through (give --host ADDRESS)"
+            )
+            return replace(answer, also=(*answer.also, what))
+    return answer
 
 
 def who_can(

@@ -186,6 +186,7 @@ class Check:
     limits: Limits | None = None  # DLS, FLS, masking on the index (all the roles together)
     depends: str | None = None  # what the answer depends on, when it cannot be known here
     partial: bool = False  # an asked pattern: granted on only some of the names it stands for
+    refusal: str | None = None  # refused whatever the roles (the security index), and why
 
     @property
     def restrictions(self) -> tuple[str, ...]:
@@ -214,10 +215,12 @@ class Answer:
     roles: tuple[str, ...]
     checks: tuple[Check, ...]
     notes: tuple[str, ...] = field(default=())
+    # what else the answer depends on (the host a request comes from, system-index settings)
+    also: tuple[str, ...] = field(default=())
 
     @property
     def depends(self) -> tuple[str, ...]:
-        return tuple(c.depends for c in self.checks if c.depends)
+        return tuple(c.depends for c in self.checks if c.depends) + self.also
 
     @property
     def allowed(self) -> bool:
@@ -241,7 +244,9 @@ class Answer:
         granted = [c for c in self.checks if c.allowed]
         for check in self.checks:
             where = f" on {self.request.index}" if check.level == "index" else ""
-            if check.depends:
+            if check.refusal:
+                found.append(check.refusal)
+            elif check.depends:
                 found.append(f"{check.action}{where} depends on {check.depends}")
             elif check.allowed:
                 limits = (
@@ -263,6 +268,7 @@ class Answer:
                 )
             else:
                 found.append(f"{check.action}{where} is granted by none of the roles")
+        found += [f"the answer depends on {what}" for what in self.also]
         return tuple(found)
 
 
@@ -277,6 +283,16 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
             check = _index(permissions, caller, action, index, request.loose)
             checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    if request.index_actions and request.index and request.index.startswith("."):
+        refused = _system_index(request, checks)
+        if refused is not None:
+            checks = [*checks, refused]
+        elif all(c.allowed for c in checks):
+            also = (
+                f"the system-index protection settings: {request.index} may be a system index, "
+                "which the node protects beyond roles (plugins.security.system_indices.*)",
+            )
     if request.index_actions:
         notes = (
             f"{request.index} is taken as an index name: if it is an alias or a data stream, "
@@ -284,7 +300,33 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
         )
         if request.index and is_date_math(request.index) and not depends:
             notes += (f"{request.index} is {index} today (UTC), as the node resolves it now",)
-    return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes)
+    return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes, also)
+
+
+SECURITY_INDEX = ".opendistro_security"
+_PROTECTED = (
+    "indices:data/write",
+    "indices:admin/delete",
+    "indices:admin/mapping",
+    "indices:admin/settings/update",
+    "indices:admin/aliases",
+    "indices:admin/close",
+)
+
+
+def _system_index(request: Request, checks: list[Check]) -> Check | None:
+    """The security index refuses writes and admin actions whatever the roles (only the admin
+    certificate writes it)."""
+    if request.index != SECURITY_INDEX:
+        return None
+    for action in (*request.cluster, *request.index_actions):
+        if action.startswith(_PROTECTED):
+            why = (
+                f"the security index refuses {action} whatever the roles: only the admin "
+                "certificate changes it"
+            )
+            return Check("index", action, False, refusal=why)
+    return None
 
 
 def _cluster(permissions: Permissions, action: str, loose: bool = False) -> Check:

@@ -157,3 +157,22 @@ def test_the_actions_osaccess_names_are_the_ones_the_node_checks(
     finally:
         if path == "/{index}":
             admin(sandbox, "DELETE", f"/{index}")
+
+
+@pytest.mark.parametrize(
+    "form", ["PUT /.opendistro_security/_doc/x", "DELETE /.opendistro_security"]
+)
+def test_the_security_index_refuses_even_all_access_as_can_i_says(
+    sandbox: Sandbox, form: str
+) -> None:
+    method, path = form.split(" ", 1)
+    response = requests.request(
+        method,
+        sandbox.node_url + path,
+        json={"a": 1} if method == "PUT" else None,
+        verify=sandbox.ca_certs,
+        auth=(sandbox.username, sandbox.password),
+        timeout=30,
+    )
+    assert response.status_code == 403, response.text
+    assert osaccess_says(sandbox, sandbox.username, form) is False

@@ -5,6 +5,7 @@ forms is what the node checks is tests/integration/test_can_i.py."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,46 @@ def test_substitution_reports_the_first_missing_variable() -> None:
         "a-${attr.internal.x}",
         "${attr.internal.x}, which this principal has no value for",
     )
+
+
+def test_the_security_index_refuses_writes_and_system_indices_depend_on_settings() -> None:
+    admin = Caller("root")
+    everything = RoleDefinition(
+        cluster_permissions=frozenset({"*"}),
+        index_permissions=frozenset({IndexPermission(frozenset({"*"}), frozenset({"*"}))}),
+    )
+    write = answer(admin, "PUT /.opendistro_security/_doc/x", all=everything)
+    assert not write.allowed and not write.depends
+    assert any("the security index refuses indices:data/write" in r for r in write.reasons())
+    system = answer(admin, "GET /.kibana/_search", all=everything)
+    assert not system.allowed
+    assert "system-index protection settings" in system.depends[0]
+    assert answer(admin, "GET /logs-1/_search", all=everything).allowed
+
+
+def test_a_role_mapped_by_hosts_makes_a_no_depend_on_the_host(tmp_path: Path) -> None:
+    from osaccess import api
+    from osaccess.run.sources import offline_state
+    from tests.unit.loading import loaded
+
+    file = loaded(
+        tmp_path,
+        """\
+cluster:
+  endpoint: https://search-x-abc.eu-west-1.es.amazonaws.com
+role_definitions:
+  office:
+    index_permissions:
+      - index_patterns: [logs-*]
+        allowed_actions: [read]
+roles:
+  office: {hosts: ["10.0.*"]}
+""",
+    )
+    state = offline_state(file)
+    request = request_for("GET /logs-1/_search", None)
+    unknown = api.can_i_in(state, Caller("bob"), request)
+    assert not unknown.allowed
+    assert "the host the request comes from: office map hosts" in unknown.depends[0]
+    assert api.can_i_in(state, Caller("bob", host="10.0.0.7"), request).allowed
+    assert not api.can_i_in(state, Caller("bob", host="192.168.1.1"), request).depends
