@@ -250,6 +250,8 @@ def _index(
 def fill_pattern(pattern: str, caller: Caller) -> tuple[str | None, str | None]:
     """A role's index pattern as the node reads it for this caller: variables filled in, date
     math resolved. None, and why, when it matches nothing (or what it needs is unknown)."""
+    if "${" not in pattern and not pattern.startswith("<"):
+        return pattern, None
     filled, missing = substitute(pattern, caller)
     if missing:
         return None, missing

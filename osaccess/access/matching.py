@@ -200,19 +200,48 @@ def overlaps(pattern: str, asked: str) -> bool | None:
 def _glob(first: str, second: str, contain: bool) -> bool:
     """Wildcard against wildcard: with ``contain``, every name ``second`` stands for matches
     ``first``; else some name matches both."""
+    if not contain and not _ends_agree(first, second):
+        return False
+    rows, cols = len(first), len(second)
+    # reach[i][j]: first[i:] and second[j:] can still agree
+    reach = [[False] * (cols + 1) for _ in range(rows + 1)]
+    reach[rows][cols] = True
+    for j in range(cols - 1, -1, -1):  # first used up: the rest of second must be empty (or *)
+        reach[rows][j] = not contain and second[j] == "*" and reach[rows][j + 1]
+    for i in range(rows - 1, -1, -1):
+        a = first[i]
+        for j in range(cols, -1, -1):
+            if a == "*":
+                found = reach[i + 1][j] or (j < cols and reach[i][j + 1])
+            elif j == cols:
+                found = False
+            else:
+                b = second[j]
+                if b == "*":
+                    found = False if contain else (reach[i][j + 1] or reach[i + 1][j])
+                elif b == "?":
+                    found = (a == "?" or not contain) and reach[i + 1][j + 1]
+                else:
+                    found = (a == "?" or a == b) and reach[i + 1][j + 1]
+            reach[i][j] = found
+    return reach[0][0]
 
-    @functools.cache
-    def walk(i: int, j: int) -> bool:
-        if i == len(first):
-            return j == len(second) or (not contain and set(second[j:]) <= {"*"})
-        if first[i] == "*":
-            return walk(i + 1, j) or (j < len(second) and walk(i, j + 1))
-        if j == len(second):
+
+def _ends_agree(first: str, second: str) -> bool:
+    """The literal starts (before any wildcard) and ends (after the last) must agree for two
+    patterns to share a name: a quick no for most pairs."""
+
+    def literal(text: str, reverse: bool) -> str:
+        chars = reversed(text) if reverse else iter(text)
+        found = []
+        for c in chars:
+            if c in "*?":
+                break
+            found.append(c)
+        return "".join(found)
+
+    for reverse in (False, True):
+        x, y = literal(first, reverse), literal(second, reverse)
+        if not (x.startswith(y) or y.startswith(x)):
             return False
-        if second[j] == "*":
-            return False if contain else (walk(i, j + 1) or walk(i + 1, j))
-        if second[j] == "?":
-            return first[i] == "?" and walk(i + 1, j + 1) if contain else walk(i + 1, j + 1)
-        return (first[i] == "?" or first[i] == second[j]) and walk(i + 1, j + 1)
-
-    return walk(0, 0)
+    return True

@@ -12,6 +12,9 @@ rules `can-i` follows (:mod:`osaccess.access.cani`), told about a whole set of p
 
 from __future__ import annotations
 
+import functools
+import re
+
 from osaccess.access.cani import BULK, combine, fill_pattern
 from osaccess.access.matching import Caller, matches, overlaps
 from osaccess.access.permissions import IndexGrant, Permissions
@@ -24,12 +27,7 @@ def bulk_note(permissions: Permissions) -> str | None:
     if any(matches(granted, BULK) for granted in permissions.cluster):
         return None
     patterns = sorted(
-        {
-            pattern
-            for grant in permissions.index
-            if any(matches(g, w) for g in grant.actions for w in WRITES)
-            for pattern in grant.patterns
-        }
+        {pattern for grant in permissions.index if writes(grant) for pattern in grant.patterns}
     )
     if not patterns:
         return None
@@ -38,6 +36,21 @@ def bulk_note(permissions: Permissions) -> str | None:
         f"_bulk, _update, DELETE of a document) also needs the cluster permission {BULK}, which "
         "none of the roles grants: the node refuses them (403)"
     )
+
+
+def writes(grant: IndexGrant) -> bool:
+    """Does the grant hold a document write action (exact names are looked up, patterns
+    matched)?"""
+    if not _WRITES.isdisjoint(grant.actions):
+        return True
+    return any(
+        ("*" in action or "?" in action or action.startswith("/"))
+        and any(matches(action, w) for w in WRITES)
+        for action in grant.actions
+    )
+
+
+_WRITES = frozenset(WRITES)
 
 
 def pattern_notes(permissions: Permissions, caller: Caller) -> list[str]:
@@ -60,22 +73,56 @@ def pattern_notes(permissions: Permissions, caller: Caller) -> list[str]:
 
 def combined_notes(permissions: Permissions, caller: Caller) -> list[str]:
     """Where two index permissions with different restrictions reach the same indices."""
-    found = []
     grants = list(permissions.index)
+    if not any(_limits(g) != _NONE for g in grants):
+        return []
+    ends = [_ends(g.patterns) for g in grants]
+    found = []
     for i, first in enumerate(grants):
-        for second in grants[i + 1 :]:
-            if _limits(first) == _limits(second) or not (_limits(first) or _limits(second)):
+        for j in range(i + 1, len(grants)):
+            second = grants[j]
+            if _limits(first) == _limits(second) or not _may_meet(ends[i], ends[j]):
                 continue
             shared = _shared(first, second, caller)
             if shared is None:
                 continue
-
             combined = "; ".join(combine([first, second], caller).text())
             found.append(
                 f"on indices both {shared[0]} and {shared[1]} match, the restrictions of the "
                 f"roles combine: {combined} (a role without DLS or FLS does not lift another's)"
             )
     return found
+
+
+_NONE: tuple[object, ...] = (None, (), ())
+_Ends = tuple[tuple[str, str] | None, ...]  # per pattern: literal start and end; None: unknown
+
+
+@functools.lru_cache(maxsize=65536)
+def _ends(patterns: tuple[str, ...]) -> _Ends:
+    found: list[tuple[str, str] | None] = []
+    for pattern in patterns:
+        if "${" in pattern or pattern.startswith(("<", "/")):
+            found.append(None)  # variables, date math, regex: compared in full
+            continue
+        start = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        end = re.split(r"[*?]", pattern)[-1] if ("*" in pattern or "?" in pattern) else pattern
+        found.append((start, end))
+    return tuple(found)
+
+
+def _may_meet(first: _Ends, second: _Ends) -> bool:
+    """A quick no for two grants whose patterns cannot share a name (their literal starts or
+    ends disagree); yes when it cannot tell."""
+    for a in first:
+        for b in second:
+            if a is None or b is None:
+                return True
+            if (a[0].startswith(b[0]) or b[0].startswith(a[0])) and (
+                a[1].endswith(b[1]) or b[1].endswith(a[1])
+            ):
+                return True
+    return False
 
 
 def _limits(grant: IndexGrant) -> tuple[object, ...]:

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osaccess.access.notes import notes
 from osaccess.access.permissions import (
     Evaluator,
     Permissions,
-    known_subjects,
 )
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
@@ -38,6 +38,8 @@ CSV_COLUMNS = (
 class Entry:
     principal: str
     permissions: Permissions
+    # as the node applies them: the bulk rule, filled-in patterns, combined restrictions
+    findings: tuple[str, ...] = ()
 
 
 def review(
@@ -49,14 +51,28 @@ def review(
     """One entry per principal named in any mapping (patterns as "anyone matching ...") and per
     internal user (with its backend roles and the roles it holds directly)."""
     evaluator = Evaluator(mappings, definitions, groups, users)
-    subjects = known_subjects(mappings, users or {})
-    return [Entry(s.label, evaluator.of(s.caller)) for s in subjects]
+    found = []
+    shared: dict[int, tuple[str, ...]] = {}  # the findings of a set of roles without variables
+    for subject in evaluator.known():
+        caller = evaluator.resolve(subject.caller) or subject.caller
+        permissions = evaluator.of(caller)
+        varied = any("${" in p for g in permissions.index for p in g.patterns)
+        findings = None if varied else shared.get(id(permissions))
+        if findings is None:
+            findings = tuple(notes(permissions, caller))
+            if not varied:
+                shared[id(permissions)] = findings
+        found.append(Entry(subject.label, permissions, findings))
+    return found
 
 
 def to_json(entries: list[Entry], source: str) -> str:
     document = {
         "source": source,
-        "principals": [{"principal": e.principal, **e.permissions.data()} for e in entries],
+        "principals": [
+            {"principal": e.principal, **e.permissions.data(), "findings": list(e.findings)}
+            for e in entries
+        ],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -106,6 +122,7 @@ def rows(entries: list[Entry]) -> list[dict[str, str]]:
                     granted_by="; ".join(sorted(s.text() for s in sources)),
                 )
             )
+        found += [row("note", finding) for finding in entry.findings]
         if not p.roles:
             found.append(row("none", ""))
     return found
@@ -125,8 +142,8 @@ def to_markdown(entries: list[Entry], source: str) -> str:
         "",
         f"Source: {source}. {len(entries)} principal(s).",
         "",
-        "| principal | roles | cluster | indices | tenants |",
-        "|---|---|---|---|---|",
+        "| principal | roles | cluster | indices | tenants | as the node applies it |",
+        "|---|---|---|---|---|---|",
     ]
     for entry in entries:
         p = entry.permissions
@@ -140,7 +157,8 @@ def to_markdown(entries: list[Entry], source: str) -> str:
         tenants = ", ".join(f"{t} ({a})" for t, (a, _) in p.tenants.items())
         lines.append(
             f"| `{_md(entry.principal)}` | {', '.join(p.roles) or '—'} | "
-            f"{_md(', '.join(p.cluster)) or '—'} | {_md(indices) or '—'} | {_md(tenants) or '—'} |"
+            f"{_md(', '.join(p.cluster)) or '—'} | {_md(indices) or '—'} | {_md(tenants) or '—'} | "
+            f"{_md('<br>'.join(entry.findings)) or '—'} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -190,7 +190,8 @@ class YamlReader:
                 keys: dict[str, Node] = {}
                 for key, value in node.value:
                     name = str(key.value) if isinstance(key, ScalarNode) else "?"
-                    if name == "<<":
+                    # a plain << is YAML's merge key; a quoted '<<' is a name like any other
+                    if name == "<<" and key.tag.endswith(":merge"):
                         self.error(
                             key, "YAML merge keys (<<) are not supported", "write the keys out"
                         )

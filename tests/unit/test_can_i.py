@@ -162,3 +162,25 @@ roles:
     assert "the host the request comes from: office map hosts" in unknown.depends[0]
     assert api.can_i_in(state, Caller("bob", host="10.0.0.7"), request).allowed
     assert not api.can_i_in(state, Caller("bob", host="192.168.1.1"), request).depends
+
+
+def test_pattern_against_pattern_is_exact_on_every_small_case() -> None:
+    """covers and overlaps (who-can's "any index matching audit-*") against brute force: every
+    pattern of up to 3 characters over a, b, * and ?, every name of up to 5 over a and b."""
+    import itertools
+
+    from osaccess.access.matching import covers, matches, overlaps
+
+    patterns = ["".join(p) for n in range(1, 4) for p in itertools.product("ab*?", repeat=n)]
+    names = ["".join(p) for n in range(6) for p in itertools.product("ab", repeat=n)]
+    matched = {p: {n for n in names if matches(p, n)} for p in patterns}
+    for first in patterns:
+        for second in patterns:
+            assert overlaps(first, second) == bool(matched[first] & matched[second]), (
+                first,
+                second,
+            )
+            if "*" not in second:  # a finite set: covered exactly when every name is matched
+                assert covers(first, second) == (matched[second] <= matched[first]), (first, second)
+            elif covers(first, second):
+                assert matched[second] <= matched[first], (first, second)

@@ -382,3 +382,13 @@ def test_a_look_alike_letter_in_an_iam_name_is_refused_naming_the_character(
     ]
     # digits of other scripts are no account number either
     assert "malformed" in messages(tmp_path, "  readall: [arn:aws:iam::١١١١١١١١١١١١:user/a]\n")[0]
+
+
+def test_a_role_named_by_a_quoted_merge_key_is_a_role(tmp_path: Path) -> None:
+    """A cluster may hold a role called "<<": import quotes it, and the quoted key is a name,
+    not YAML's merge key (found by the import round-trip property test)."""
+    result = load(
+        write(tmp_path, "cluster:\n  endpoint: https://x\nroles:\n  '<<': {users: [bob]}\n")
+    )
+    assert result.errors == []
+    assert result.file is not None and [r.name for r in result.file.roles] == ["<<"]

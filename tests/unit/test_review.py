@@ -64,7 +64,12 @@ def test_json_lists_every_principal_with_expanded_permissions(tmp_path: Path) ->
 def test_csv_has_a_row_per_grant(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(review(tmp_path, "csv"))))
     analytics = [r for r in rows if r["principal"] == ANALYTICS]
-    assert {r["grant"] for r in analytics} == {"role", "cluster", "index", "tenant"}
+    assert {r["grant"] for r in analytics} == {"role", "cluster", "index", "tenant", "note"}
+    # as the node applies it: the team may write on logs-*, but not a single document
+    notes = [r["target"] for r in analytics if r["grant"] == "note"]
+    assert any("also needs the cluster permission indices:data/write/bulk" in n for n in notes)
+    # readall (no DLS, on *) does not lift team's DLS on logs-*
+    assert any("the restrictions of the roles combine: DLS" in n for n in notes)
     (tenant,) = [r for r in analytics if r["grant"] == "tenant"]
     assert (tenant["target"], tenant["actions"]) == ("analytics", "write")
 
