@@ -226,6 +226,7 @@ def can_i_in(
     merged = {**dict(found.attributes), **(attributes or {})}
     found = replace(found, attributes=tuple(sorted(merged.items())))
     answer = cani.can_i(evaluator.of(found), found, request)
+    answer = replace(answer, held=held_by(state, found))
     if answer.allowed or found.host is not None:
         return answer
     # hosts mappings match the address a request comes from, which only the node sees
@@ -256,6 +257,23 @@ def who_can(
         cani.request_for(action, index, loose=True)  # a bad ACTION is refused before reading
     state = state_for(cluster, overrides, offline, plan)
     return whocan.who_can(evaluated(state), action, index, source=state.source)
+
+
+def held_by(state: State, caller: Caller) -> tuple[tuple[str, str], ...]:
+    """How the caller holds each of its roles, as explain says it: the mapping entry that
+    matched it, or held directly."""
+    from osaccess.access.matching import DIRECT, roles_of
+
+    found = []
+    for role, matches in sorted(roles_of(state.mappings, caller).items()):
+        how = [
+            "held directly"
+            if m.field == DIRECT
+            else f"mapped through {m.field} {m.pattern!r} (matches {m.matched!r})"
+            for m in matches
+        ]
+        found.append((role, "; ".join(how)))
+    return tuple(found)
 
 
 def _subject_in(

@@ -83,6 +83,8 @@ class Answer:
     notes: tuple[str, ...] = field(default=())
     # what else the answer depends on (the host a request comes from, system-index settings)
     also: tuple[str, ...] = field(default=())
+    # how the principal holds each role: the mapping entry that matched, or held directly
+    held: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def depends(self) -> tuple[str, ...]:
@@ -100,6 +102,7 @@ class Answer:
             "allowed": self.allowed,
             "depends_on": list(self.depends),
             "roles": list(self.roles),
+            "held": dict(self.held),
             "checks": [c.data() for c in self.checks],
             "reasons": list(self.reasons()),
             "notes": list(self.notes),

@@ -188,6 +188,7 @@ def can_i(
         lines = [verdict, *(f"  {reason}" for reason in answer.reasons())]
         lines += [f"  note: {note}" for note in answer.notes]
         lines.append(f"  roles: {', '.join(answer.roles) or '(none)'}")
+        lines += [f"    {role}: {how}" for role, how in answer.held]
         sys.stdout.write("\n".join(lines) + "\n")
     raise typer.Exit(EXIT_OK if answer.allowed else EXIT_CHANGES)
 

@@ -324,3 +324,22 @@ def test_the_access_impact_tells_the_bulk_rule_and_filled_in_patterns(tmp_path: 
     markdown = io.StringIO()
     render_markdown(planned.plan, context, markdown)
     assert "| ⚠️ note | writes on logs-* are granted, but a document write" in markdown.getvalue()
+
+
+def test_can_i_says_how_the_principal_holds_each_role(tmp_path: Path) -> None:
+    from osaccess import api
+    from osaccess.access.forms import request_for
+    from osaccess.access.matching import Caller
+
+    state = offline_state(
+        loaded(tmp_path, FILE.replace("    attributes:", "    roles: [ingest]\n    attributes:"))
+    )
+    answer = api.can_i_in(
+        state, Caller("carol", internal=True), request_for("GET /blue-1/_search", None)
+    )
+    assert answer.allowed
+    assert dict(answer.held) == {
+        "ingest": "held directly",
+        "team_reader": "mapped through users 'carol' (matches 'carol')",
+    }
+    assert answer.data()["held"]["ingest"] == "held directly"
