@@ -18,6 +18,7 @@ BULK = "indices:data/write/bulk"
 SHARD_BULK = "indices:data/write/bulk[s]"  # the bulk's part on each shard, checked on the index
 MGET = "indices:data/read/mget"  # checked at cluster level; each shard's part on the index
 MSEARCH = "indices:data/read/msearch"  # cluster level; each search on its indices
+SCROLL = "indices:data/read/scroll"  # cluster level only: a scroll names no index
 
 # (method, path with {index}/{id}, cluster actions, index actions): what the node checks
 REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -46,6 +47,8 @@ REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("PUT", "/{index}", (), ("indices:admin/create",)),
     ("DELETE", "/{index}", (), ("indices:admin/delete",)),
     ("GET", "/_cluster/health", ("cluster:monitor/health",), ()),
+    ("POST", "/_search/scroll", (SCROLL,), ()),
+    ("DELETE", "/_search/scroll", ("indices:data/read/scroll/clear",), ()),
 )
 _PARTS = {"{index}": r"(?P<index>[^/_][^/]*)", "{id}": r"[^/]+"}
 

@@ -125,7 +125,10 @@ def osaccess_says(sandbox: Sandbox, user: str, form: str) -> bool:
     return api.can_i(user, form, None, cluster, Overrides(password=sandbox.password)).allowed
 
 
-@pytest.mark.parametrize(("method", "path", "cluster", "actions"), REST_FORMS)
+# a scroll needs a scroll open first: test_a_scroll_is_checked_at_cluster_level_only
+@pytest.mark.parametrize(
+    ("method", "path", "cluster", "actions"), [f for f in REST_FORMS if "scroll" not in f[1]]
+)
 def test_the_actions_osaccess_names_are_the_ones_the_node_checks(
     sandbox: Sandbox,
     who: tuple[str, str],
@@ -176,3 +179,41 @@ def test_the_security_index_refuses_even_all_access_as_can_i_says(
     )
     assert response.status_code == 403, response.text
     assert osaccess_says(sandbox, sandbox.username, form) is False
+
+
+@pytest.mark.parametrize(
+    ("method", "action"),
+    [("POST", "indices:data/read/scroll"), ("DELETE", "indices:data/read/scroll/clear")],
+)
+def test_a_scroll_is_checked_at_cluster_level_only(
+    sandbox: Sandbox, who: tuple[str, str], method: str, action: str
+) -> None:
+    """The search that opens a scroll needs search on the index; going on with it (or clearing
+    it) names no index and needs only the cluster permission."""
+    user, role = who
+    index = f"cani-{user}"
+    admin(sandbox, "PUT", f"/{index}", {"settings": {"number_of_replicas": 0}})
+    admin(sandbox, "PUT", f"/{index}/_doc/seed?refresh=true", {"a": 1})
+    form = f"{method} /_search/scroll"
+    for cluster, expected in (([], 403), ([action], 200)):
+        grant(sandbox, role, index, cluster, ["indices:data/read/search"])
+        opened = requests.get(
+            f"{sandbox.node_url}/{index}/_search?scroll=1m&size=1",
+            verify=sandbox.ca_certs,
+            auth=(user, sandbox.password),
+            timeout=30,
+        )
+        assert opened.ok, opened.text
+        response = requests.request(
+            method,
+            f"{sandbox.node_url}/_search/scroll",
+            json={
+                "scroll_id": opened.json()["_scroll_id"],
+                **({"scroll": "1m"} if method == "POST" else {}),
+            },
+            verify=sandbox.ca_certs,
+            auth=(user, sandbox.password),
+            timeout=30,
+        )
+        assert response.status_code == expected, (cluster, response.text)
+        assert osaccess_says(sandbox, user, form) is (expected == 200)
