@@ -86,16 +86,45 @@ check_version() {
   esac
 }
 
-maven_zip() { # maven_zip GROUP ARTIFACT VERSION: the cached zip's path, fetched when missing
-  local group=$1 artifact=$2 version=$3 file
-  file="$M2/$(printf '%s' "$group" | tr . /)/$artifact/$version/$artifact-$version.zip"
+maven_zip() { # maven_zip GROUP ARTIFACT VERSION [TYPE]: the cached file's path, fetched when missing
+  local group=$1 artifact=$2 version=$3 type=${4:-zip} file
+  file="$M2/$(printf '%s' "$group" | tr . /)/$artifact/$version/$artifact-$version.$type"
   if [ ! -s "$file" ]; then
-    say "fetching $group:$artifact:$version:zip from Maven Central"
+    say "fetching $group:$artifact:$version:$type from Maven Central"
     mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:get -Dtransitive=false \
-      -Dartifact="$group:$artifact:$version:zip" >&2 ||
-      die "could not fetch $group:$artifact:$version:zip (is Maven Central reachable?)"
+      -Dartifact="$group:$artifact:$version:$type" >&2 ||
+      die "could not fetch $group:$artifact:$version:$type (is Maven Central reachable?)"
   fi
   echo "$file"
+}
+
+add_mustache() { # the lang-mustache module (search templates), which the integ-test-zip lacks
+  local node=$1 dir jar pom compiler java classname
+  dir=$node/modules/lang-mustache
+  [ -d "$dir" ] && return 0
+  say "adding the lang-mustache module (search templates) from Maven Central"
+  jar=$(maven_zip org.opensearch.plugin lang-mustache-client "$VERSION" jar)
+  pom=$(maven_zip org.opensearch.plugin lang-mustache-client "$VERSION" pom)
+  compiler=$(grep -A2 '<artifactId>compiler</artifactId>' "$pom" | sed -n 's/.*<version>\(.*\)<\/version>.*/\1/p' | head -1)
+  [ -n "$compiler" ] || die "cannot tell which mustache compiler lang-mustache $VERSION needs ($pom)"
+  # the plugin class: MustachePlugin on 2.x, MustacheModulePlugin on 3.x
+  classname=$(unzip -Z1 "$jar" | sed -n 's|^\(org/opensearch/script/mustache/Mustache[A-Za-z]*Plugin\)\.class$|\1|p' | tr / . | head -1)
+  [ -n "$classname" ] || die "no plugin class in $jar"
+  mkdir -p "$dir"
+  cp "$jar" "$dir/"
+  cp "$(maven_zip com.github.spullara.mustache.java compiler "$compiler" jar)" "$dir/"
+  if [ "$(major)" -ge 3 ]; then java=21; else java=11; fi
+  cat >"$dir/plugin-descriptor.properties" <<PROPS
+description=Mustache scripting integration for OpenSearch
+version=$VERSION
+name=lang-mustache
+classname=$classname
+java.version=$java
+opensearch.version=$VERSION
+PROPS
+  if [ "$(major)" -lt 3 ]; then
+    printf 'grant {\n  permission java.lang.RuntimePermission "accessDeclaredMembers";\n  permission java.lang.reflect.ReflectPermission "suppressAccessChecks";\n};\n' >"$dir/plugin-security.policy"
+  fi
 }
 
 fetch() {
@@ -145,6 +174,7 @@ assemble() { # (re)build the node when the versions or the configuration changed
     sed -i -e "s/^version=.*/version=$VERSION/" -e "s/^opensearch.version=.*/opensearch.version=$VERSION/" \
       "$node/modules/rule-framework/plugin-descriptor.properties"
   fi
+  add_mustache "$node"
   JAVA_HOME=$(java_home) "$node/bin/opensearch-plugin" install --batch "file://$SECURITY_ZIP" >"$STATE/plugin-install.log" 2>&1 ||
     die "installing the security plugin failed; see $STATE/plugin-install.log"
   cp "$CONF/opensearch.yml" "$node/config/opensearch.yml"

@@ -40,6 +40,18 @@ REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("GET", "/{index}/_mapping", (), ("indices:admin/mappings/get",)),
     ("GET", "/{index}/_mget", (MGET,), ("indices:data/read/mget[shard]",)),
     ("GET", "/{index}/_msearch", (MSEARCH,), ("indices:data/read/search",)),
+    (
+        "GET",
+        "/{index}/_search/template",
+        (),
+        ("indices:data/read/search/template", "indices:data/read/search"),
+    ),
+    (
+        "GET",
+        "/{index}/_msearch/template",
+        ("indices:data/read/msearch/template", MSEARCH),
+        ("indices:data/read/search",),
+    ),
     ("POST", "/{index}/_search/point_in_time", (), ("indices:data/read/point_in_time/create",)),
     ("GET", "/{index}/_field_caps", (), ("indices:data/read/field_caps",)),
     ("GET", "/{index}/_settings", (), ("indices:monitor/settings/get",)),

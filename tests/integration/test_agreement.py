@@ -45,19 +45,21 @@ INDEX_ACTIONS = [
     "indices:data/write/update", "indices:admin/create", "indices:admin/delete",
     "indices:admin/mappings/get", "indices:data/read/mget[shard]", "indices:data/read/*",
     "indices:data/write*", "indices:data/read/point_in_time/create",
+    "indices:data/read/search/template",
     "indices:data/read/field_caps*", "indices:monitor/settings/get", "indices:admin/refresh*",
 ]  # fmt: skip
 CLUSTER_ACTIONS = [
     "cluster_monitor", "cluster:monitor/health", "indices:data/write/bulk",
     "indices:data/read/mget", "indices:data/read/msearch", "cluster_composite_ops",
-    "cluster_composite_ops_ro", "cluster:monitor/*",
+    "cluster_composite_ops_ro", "cluster:monitor/*", "indices:data/read/msearch/template",
 ]  # fmt: skip
 FORMS = [
     ("GET", "/{i}/_search"), ("GET", "/{i}/_doc/seed"), ("PUT", "/{i}/_doc/{new}"),
     ("POST", "/{i}/_bulk"), ("DELETE", "/{i}/_doc/nope"), ("POST", "/{i}/_update/seed"),
     ("GET", "/{i}/_mapping"), ("GET", "/{i}/_count"), ("PUT", "/{fresh}"), ("DELETE", "/{gone}"),
     ("GET", "/_cluster/health"), ("GET", "/{i}/_mget"), ("GET", "/{i}/_msearch"),
-    ("POST", "/{i}/_search/point_in_time"),
+    ("POST", "/{i}/_search/point_in_time"), ("GET", "/{i}/_search/template"),
+    ("GET", "/{i}/_msearch/template"),
     ("GET", "/{i}/_field_caps"), ("GET", "/{i}/_settings"), ("POST", "/{i}/_refresh"),
     ("GET", "/{dated}/_search"),
 ]  # fmt: skip
@@ -207,6 +209,10 @@ class Probe:
             body = {"doc": {"a": random.randrange(10**9)}}
         elif "_bulk" in url:
             data = '{"index": {}}\n{"a": 4}\n'
+        elif "_msearch/template" in url:
+            data = '{}\n{"source": {"query": {"match_all": {}}}}\n'
+        elif "_search/template" in url:
+            body = {"source": {"query": {"match_all": {}}}}
         elif "_msearch" in url:
             data = '{}\n{"query": {"match_all": {}}}\n'
         elif "_mget" in url:

@@ -71,10 +71,14 @@ def attempt(sandbox: Sandbox, user: str, method: str, path: str, index: str) -> 
         body = {"doc": {"a": 3}}
     elif "_bulk" in path:
         data = '{"index": {}}\n{"a": 4}\n'
+    elif "_msearch/template" in path:
+        data = '{}\n{"source": {"query": {"match_all": {}}}}\n'
     elif "_msearch" in path:
         data = '{}\n{"query": {"match_all": {}}}\n'
     elif "_mget" in path:
         body = {"ids": ["seed"]}
+    elif "_search/template" in path:
+        body = {"source": {"query": {"match_all": {}}}}
     elif "point_in_time" in path:
         concrete += "?keep_alive=1m"
     elif "_field_caps" in path:
