@@ -13,6 +13,7 @@ guess. Each rule is established against the node (tests/integration/test_agreeme
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,15 +142,26 @@ class Answer:
         return tuple(found)
 
 
-def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
-    """The answer, check by check."""
+def can_i(
+    permissions: Permissions,
+    caller: Caller,
+    request: Request,
+    aliases: Mapping[str, frozenset[str]] | None = None,
+) -> Answer:
+    """The answer, check by check. ``aliases``: each alias and data stream with the indices
+    behind it, as read from the cluster (None: not known, so a name is taken as an index)."""
     checks = [_cluster(permissions, action, request.loose) for action in request.cluster]
+    index, members, depends = request.index or "", None, None
     if request.index_actions:
         assert request.index is not None
         depends = _index_depends(request.index)
         index = resolve(request.index) or request.index
+        members = aliases.get(index) if aliases is not None and not request.loose else None
         for action in request.index_actions:
-            check = _index(permissions, caller, action, index, request.loose)
+            if members is not None and aliases is not None:
+                check = _behind(permissions, caller, action, index, members, aliases)
+            else:
+                check = _index(permissions, caller, action, index, request.loose)
             checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
@@ -162,14 +174,49 @@ def can_i(permissions: Permissions, caller: Caller, request: Request) -> Answer:
                 f"the system-index protection settings: {request.index} may be a system index, "
                 "which the node protects beyond roles (plugins.security.system_indices.*)",
             )
-    if request.index_actions:
+    if request.index_actions and members is not None:
+        behind = ", ".join(sorted(members)) or "no index"
+        notes = (f"{index} is an alias or a data stream of {behind}: the node checks each",)
+    elif request.index_actions and aliases is None:
         notes = (
             f"{request.index} is taken as an index name: if it is an alias or a data stream, "
             "the node checks the indices behind it",
         )
-        if request.index and is_date_math(request.index) and not depends:
-            notes += (f"{request.index} is {index} today (UTC), as the node resolves it now",)
+    dated = request.index_actions and request.index and is_date_math(request.index)
+    if dated and not depends:
+        notes += (f"{request.index} is {index} today (UTC), as the node resolves it now",)
     return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes, also)
+
+
+def _behind(
+    permissions: Permissions,
+    caller: Caller,
+    action: str,
+    name: str,
+    members: frozenset[str],
+    aliases: Mapping[str, frozenset[str]],
+) -> Check:
+    """An alias or data stream: the node checks every index behind it, each granted by a
+    pattern on the index or on an alias that holds it."""
+    granted: set[str] = set()
+    through = []
+    limits = Limits()
+    for member in sorted(members):
+        names = [member, *sorted(a for a, held in aliases.items() if member in held)]
+        check = next(
+            (c for c in (_index(permissions, caller, action, n) for n in names) if c.allowed),
+            None,
+        )
+        if check is None:
+            why = (
+                f"{name} is an alias or a data stream of {', '.join(sorted(members))}; "
+                f"{action} on {member} is granted by none of the roles"
+            )
+            return Check("index", action, False, refusal=why)
+        granted.update(check.granted_by)
+        through.append(f"{member} through {check.pattern}")
+        limits = check.limits or limits
+    return Check("index", action, bool(members), tuple(sorted(granted)), "; ".join(through), limits)
 
 
 SECURITY_INDEX = ".opendistro_security"

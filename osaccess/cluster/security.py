@@ -168,6 +168,27 @@ class SecurityApi:
         except (ValueError, AttributeError):
             return ""
 
+    def read_aliases(self) -> dict[str, frozenset[str]] | None:
+        """Aliases and data streams, each with the indices behind it (can-i checks those, as the
+        node does); None when the caller may not read them."""
+        found: dict[str, set[str]] = {}
+        response = self._send("GET", "_alias")
+        if response.status != 200:
+            return None
+        body = response.json()
+        for index, entry in body.items() if isinstance(body, dict) else ():
+            for alias in (entry or {}).get("aliases", {}) if isinstance(entry, dict) else ():
+                found.setdefault(str(alias), set()).add(str(index))
+        response = self._send("GET", "_data_stream")
+        if response.status == 200:
+            streams = (
+                response.json().get("data_streams", []) if isinstance(response.json(), dict) else []
+            )
+            for stream in streams:
+                names = {str(i.get("index_name")) for i in stream.get("indices", [])}
+                found.setdefault(str(stream.get("name")), set()).update(names)
+        return {name: frozenset(indices) for name, indices in found.items()}
+
     def authinfo(self) -> dict[str, Any]:
         prefix = self.prefix or PREFIXES[0]
         body = self._get_json(f"{prefix}/authinfo")

@@ -6,7 +6,7 @@ state a file would produce on its cluster (its plan applied), or the state after
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from osaccess import errors
@@ -29,6 +29,8 @@ class State:
     groups: Mapping[str, ActionGroup]
     source: str
     users: Mapping[str, InternalUser] = field(default_factory=dict)
+    # alias or data stream -> the indices behind it, read live (None: not known here)
+    aliases: Mapping[str, frozenset[str]] | None = None
 
 
 def offline_state(file: MappingFile) -> State:
@@ -134,4 +136,5 @@ def state_for(
 
     spec = cluster.cluster if isinstance(cluster, MappingFile) else cluster
     with connect(spec, overrides or Overrides()) as api:
-        return live_state(api.read_state(), f"{api.endpoint} (live)")
+        state = live_state(api.read_state(), f"{api.endpoint} (live)")
+        return replace(state, aliases=api.read_aliases())

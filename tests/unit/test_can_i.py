@@ -184,3 +184,33 @@ def test_pattern_against_pattern_is_exact_on_every_small_case() -> None:
                 assert covers(first, second) == (matched[second] <= matched[first]), (first, second)
             elif covers(first, second):
                 assert matched[second] <= matched[first], (first, second)
+
+
+def test_an_alias_is_checked_on_every_index_behind_it() -> None:
+    def role(*patterns: str) -> RoleDefinition:
+        permission = IndexPermission(frozenset(patterns), frozenset({"indices:data/read/*"}))
+        return RoleDefinition(index_permissions=frozenset({permission}))
+
+    aliases = {"al-all": frozenset({"al-1", "al-2"})}
+    caller = Caller("p")
+    request = request_for("GET /al-all/_search", None)
+
+    def asked(definition: RoleDefinition):  # type: ignore[no-untyped-def]
+        evaluator = Evaluator({"r": RoleMapping(users=frozenset({"p"}))}, {"r": definition}, {})
+        return can_i(evaluator.of(caller), caller, request, aliases)
+
+    one = asked(role("al-1"))
+    assert not one.allowed
+    assert "al-all is an alias or a data stream of al-1, al-2" in one.reasons()[0]
+    assert "on al-2 is granted by none of the roles" in one.reasons()[0]
+    assert asked(role("al-*")).allowed
+    by_name = asked(role("al-all"))  # a pattern on the alias grants the indices behind it
+    assert by_name.allowed and "al-1 through al-all; al-2 through al-all" in by_name.reasons()[0]
+    assert by_name.notes == (
+        "al-all is an alias or a data stream of al-1, al-2: the node checks each",
+    )
+    # known not to be an alias: no note
+    plain = can_i(
+        Evaluator({}, {}, {}).of(caller), caller, request_for("GET /x/_search", None), aliases
+    )
+    assert plain.notes == ()
