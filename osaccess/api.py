@@ -225,7 +225,7 @@ def can_i_in(
         found = replace(caller, internal=False)
     merged = {**dict(found.attributes), **(attributes or {})}
     found = replace(found, attributes=tuple(sorted(merged.items())))
-    answer = cani.can_i(evaluator.of(found), found, request, state.aliases)
+    answer = cani.can_i(evaluator.of(found), found, request, state.aliases, state.known)
     answer = replace(answer, held=held_by(state, found))
     if answer.allowed or found.host is not None:
         return answer
@@ -233,7 +233,7 @@ def can_i_in(
     by_host = sorted(r for r, m in state.mappings.items() if m.hosts)
     if by_host:
         wider = evaluator.for_roles(evaluator.roles(found) | set(by_host))
-        if cani.can_i(wider, found, request, state.aliases).allowed:
+        if cani.can_i(wider, found, request, state.aliases, state.known).allowed:
             what = (
                 f"the host the request comes from: {', '.join(by_host)} map hosts, and would "
                 "let it through (give --host ADDRESS)"

@@ -24,6 +24,32 @@ from osaccess.access.permissions import IndexGrant, Permissions
 
 
 @dataclass(frozen=True)
+class Known:
+    """What the node said besides its security configuration (live only)."""
+
+    version: tuple[int, ...] | None = None
+    indices: frozenset[str] | None = None  # the names of its indices
+
+
+NEW_EVALUATOR = (2, 19)  # from here a role's date math matches any name, existing or not
+
+
+def _dated(pattern: str, index: str, known: Known | None) -> bool | str | None:
+    """Does a role's date-math pattern that names ``index`` grant it? True; None (no: before
+    2.19 it matches only indices that exist, and this one does not); or what it depends on."""
+    version = known.version if known else None
+    if version is not None and version >= NEW_EVALUATOR:
+        return True
+    if version is not None and known is not None and known.indices is not None:
+        return True if index in known.indices else None
+    return (
+        f"whether {index} exists: before OpenSearch 2.19 a role's date math ({pattern}) "
+        "matches only indices that exist"
+        + ("" if version is not None else ", and the cluster's version is not known here")
+    )
+
+
+@dataclass(frozen=True)
 class Limits:
     """What the node restricts on an index: DLS queries (any of them lets a document through),
     FLS (the fields shown, or ~field for those hidden) and masked fields."""
@@ -147,6 +173,7 @@ def can_i(
     caller: Caller,
     request: Request,
     aliases: Mapping[str, frozenset[str]] | None = None,
+    known: Known | None = None,
 ) -> Answer:
     """The answer, check by check. ``aliases``: each alias and data stream with the indices
     behind it, as read from the cluster (None: not known, so a name is taken as an index)."""
@@ -159,9 +186,9 @@ def can_i(
         members = aliases.get(index) if aliases is not None and not request.loose else None
         for action in request.index_actions:
             if members is not None and aliases is not None:
-                check = _behind(permissions, caller, action, index, members, aliases)
+                check = _behind(permissions, caller, action, index, members, aliases, known)
             else:
-                check = _index(permissions, caller, action, index, request.loose)
+                check = _index(permissions, caller, action, index, request.loose, known)
             checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
@@ -195,6 +222,7 @@ def _behind(
     name: str,
     members: frozenset[str],
     aliases: Mapping[str, frozenset[str]],
+    known: Known | None = None,
 ) -> Check:
     """An alias or data stream: the node checks every index behind it, each granted by a
     pattern on the index or on an alias that holds it."""
@@ -204,7 +232,11 @@ def _behind(
     for member in sorted(members):
         names = [member, *sorted(a for a, held in aliases.items() if member in held)]
         check = next(
-            (c for c in (_index(permissions, caller, action, n) for n in names) if c.allowed),
+            (
+                c
+                for c in (_index(permissions, caller, action, n, False, known) for n in names)
+                if c.allowed
+            ),
             None,
         )
         if check is None:
@@ -259,7 +291,12 @@ def _action_hit(granted: str, action: str, loose: bool) -> bool:
 
 
 def _index(
-    permissions: Permissions, caller: Caller, action: str, index: str, loose: bool = False
+    permissions: Permissions,
+    caller: Caller,
+    action: str,
+    index: str,
+    loose: bool = False,
+    known: Known | None = None,
 ) -> Check:
     unknown = None
     partial: Check | None = None
@@ -276,6 +313,12 @@ def _index(
                 continue
             shown = pattern if filled == pattern else f"{pattern} = {filled}"
             pattern_asked = is_pattern(index)
+            if is_date_math(pattern) and matches(filled, index):
+                held = _dated(pattern, index, known)
+                if held is not True:
+                    if isinstance(held, str):
+                        unknown = unknown or held
+                    continue
             if covers(filled, index) if pattern_asked else matches(filled, index):
                 limits = restrictions(permissions, caller, index)
                 return Check("index", action, True, _granted(sources), shown, limits)

@@ -9,6 +9,7 @@ detected once, on the first read.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from osaccess import errors, kinds
@@ -188,6 +189,20 @@ class SecurityApi:
                 names = {str(i.get("index_name")) for i in stream.get("indices", [])}
                 found.setdefault(str(stream.get("name")), set()).update(names)
         return {name: frozenset(indices) for name, indices in found.items()}
+
+    def read_known(self) -> tuple[tuple[int, ...] | None, frozenset[str] | None]:
+        """The node's version and the names of its indices (None each when not readable)."""
+        version: tuple[int, ...] | None = None
+        response = self._send("GET", "")
+        if response.status == 200:
+            number = str((response.json() or {}).get("version", {}).get("number", ""))
+            parts = [int(x) for x in re.findall(r"\d+", number)[:3]]
+            version = tuple(parts) or None
+        indices: frozenset[str] | None = None
+        response = self._send("GET", "_cat/indices?format=json&h=index&expand_wildcards=all")
+        if response.status == 200 and isinstance(response.json(), list):
+            indices = frozenset(str(row.get("index")) for row in response.json())
+        return version, indices
 
     def authinfo(self) -> dict[str, Any]:
         prefix = self.prefix or PREFIXES[0]

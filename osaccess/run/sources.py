@@ -11,6 +11,7 @@ from pathlib import Path
 
 from osaccess import errors
 from osaccess.access import builtin
+from osaccess.access.cani import Known
 from osaccess.access.permissions import Evaluator
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
@@ -31,6 +32,7 @@ class State:
     users: Mapping[str, InternalUser] = field(default_factory=dict)
     # alias or data stream -> the indices behind it, read live (None: not known here)
     aliases: Mapping[str, frozenset[str]] | None = None
+    known: Known | None = None  # the node's version and its indices, read live
 
 
 def offline_state(file: MappingFile) -> State:
@@ -137,4 +139,5 @@ def state_for(
     spec = cluster.cluster if isinstance(cluster, MappingFile) else cluster
     with connect(spec, overrides or Overrides()) as api:
         state = live_state(api.read_state(), f"{api.endpoint} (live)")
-        return replace(state, aliases=api.read_aliases())
+        version, indices = api.read_known()
+        return replace(state, aliases=api.read_aliases(), known=Known(version, indices))

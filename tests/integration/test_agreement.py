@@ -525,3 +525,33 @@ def test_aliases_and_data_streams_are_checked_on_the_indices_behind_them(
         uninstall(sandbox, world)
         admin(sandbox, "DELETE", f"/_data_stream/{p}ds1")
         admin(sandbox, "DELETE", f"/_index_template/{p}ds")
+
+
+def test_a_role_date_math_pattern_and_a_missing_index_follow_the_version(
+    sandbox: Sandbox,
+) -> None:
+    """Before 2.19 a role's date-math pattern matches only indices that exist: creating
+    today's index through it is refused there, and allowed from 2.19 on. can-i reads the
+    version and the indices, and answers as the node of that version does."""
+    p = f"dm{uuid.uuid4().hex[:6]}-"
+    today = f"{p}d-{datetime.now(timezone.utc):%Y.%m.%d}"
+    world = World(p, random.Random(0))
+    world.roles[f"{p}r"] = {
+        "index_permissions": [
+            {"index_patterns": [f"<{p}d-{{now/d}}>"], "allowed_actions": ["indices:admin/create"]}
+        ]
+    }
+    world.users[f"{p}u"] = {"hash": admin_hash(), "opendistro_security_roles": [f"{p}r"]}
+    install(sandbox, world, indices=False)
+    try:
+        state = read_state(sandbox)
+        assert state.known is not None and state.known.version is not None
+        answer = api.can_i_in(
+            state, Caller(f"{p}u", internal=True), request_for(f"PUT /{today}", None)
+        )
+        probe = Probe(f"{p}u", "PUT", f"/{today}", f"PUT /{today}")
+        status, said = probe.send(sandbox, sandbox.password)
+        assert (status != 403) is answer.allowed, (state.known.version, status, said)
+        assert answer.allowed is (state.known.version >= (2, 19)), answer.reasons()
+    finally:
+        uninstall(sandbox, world)

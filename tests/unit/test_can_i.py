@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from osaccess import errors
-from osaccess.access.cani import BULK, can_i, request_for, substitute
+from osaccess.access.cani import BULK, Known, can_i, request_for, substitute
 from osaccess.access.datemath import resolve
 from osaccess.access.matching import Caller
 from osaccess.access.permissions import Evaluator
@@ -88,8 +88,23 @@ def test_date_math_is_resolved_as_the_node_resolves_it_today() -> None:
             {IndexPermission(frozenset({"<logs-{now/d}>"}), frozenset({"indices:data/read/*"}))}
         )
     )
-    assert answer(Caller("p"), "indices:data/read/search", f"logs-{today:%Y.%m.%d}", r=role).allowed
-    assert not answer(Caller("p"), "indices:data/read/search", "logs-2001.01.01", r=role).allowed
+    index = f"logs-{today:%Y.%m.%d}"
+    offline = answer(Caller("p"), "indices:data/read/search", index, r=role)
+    # before 2.19 a role's date math matches only an index that exists (seen on the node)
+    assert not offline.allowed and "whether " + index + " exists" in offline.depends[0]
+    assert not answer(Caller("p"), "indices:data/read/search", "logs-2001.01.01", r=role).depends
+
+    def on(version: tuple[int, ...], indices: frozenset[str] | None) -> bool:
+        evaluator = Evaluator({"r": RoleMapping(users=frozenset({"p"}))}, {"r": role}, {})
+        request = request_for("indices:data/read/search", index)
+        found = can_i(
+            evaluator.of(Caller("p")), Caller("p"), request, None, Known(version, indices)
+        )
+        return found.allowed
+
+    assert on((2, 19, 4), None) and on((3, 4, 0), frozenset())
+    assert on((2, 11, 1), frozenset({index}))
+    assert not on((2, 11, 1), frozenset())
 
 
 @pytest.mark.parametrize(
