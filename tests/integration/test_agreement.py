@@ -84,7 +84,20 @@ class World:
 
     def indices(self) -> list[str]:
         p = self.prefix
-        names = ["a1", "a2", "b1", "b22", "c7", "blue-1", "red-1", "u0-x", "u1-x", "u2-x", "f3-x"]
+        names = [
+            "a1",
+            "a2",
+            "b1",
+            "b22",
+            "c7",
+            "blue-1",
+            "red-1",
+            "u0-x",
+            "u1-x",
+            "u2-x",
+            "f3-x",
+            "f7-x",
+        ]
         names.append("rzx")
         return [p + n for n in names] + [f"{role}x" for role in self.backend_roles()] + [self.today]
 
@@ -165,6 +178,7 @@ def pattern_cases(world: World) -> None:
         f"{p}${{attr.internal.team}}-*": ([], {"team": "blue"}, f"{p}blue-1", f"{p}red-1"),
         "${user.roles}x": ([r0], {}, f"{r0}x", f"{r1}x"),
         f"<{p}d-{{now/d}}>": ([], {}, world.today, f"{p}c7"),
+        "${user_name}-*": ([], {}, f"{p}f7-x", f"{p}f3-x"),
     }
     for k, (pattern, (backend, attributes, inside, outside)) in enumerate(forms.items()):
         user, role = f"{p}f{k}", f"{p}form{k}"
@@ -198,9 +212,28 @@ def install(sandbox: Sandbox, world: World, indices: bool = True) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         patch(sandbox, "internalusers", world.users)
     patch(sandbox, "rolesmapping", world.mappings)
-    for index in world.indices() if indices else ():
-        assert admin(sandbox, "PUT", f"/{index}", {"settings": {"number_of_replicas": 0}}).ok
-        assert admin(sandbox, "PUT", f"/{index}/_doc/seed?refresh=true", {"a": 1}).ok
+    # every index of the world (and any a probe creates) without replicas, created with its
+    # seed document by one bulk request
+    template = {
+        "index_patterns": [f"{world.prefix}*"],
+        "template": {"settings": {"number_of_replicas": 0}},
+        "priority": 400,
+    }
+    assert admin(sandbox, "PUT", f"/_index_template/{world.prefix}t", template).ok
+    if indices:
+        lines = "".join(
+            json.dumps({"index": {"_index": index, "_id": "seed"}}) + '\n{"a": 1}\n'
+            for index in world.indices()
+        )
+        response = requests.post(
+            f"{sandbox.node_url}/_bulk?refresh=true",
+            data=lines,
+            headers={"content-type": "application/x-ndjson"},
+            verify=sandbox.ca_certs,
+            auth=(sandbox.username, sandbox.password),
+            timeout=60,
+        )
+        assert response.ok and not response.json()["errors"], response.text[:500]
 
 
 def uninstall(sandbox: Sandbox, world: World) -> None:
@@ -211,6 +244,7 @@ def uninstall(sandbox: Sandbox, world: World) -> None:
     patch(sandbox, "roles", world.roles, "remove")
     patch(sandbox, "actiongroups", world.groups, "remove")
     admin(sandbox, "DELETE", f"/{world.prefix}*")
+    admin(sandbox, "DELETE", f"/_index_template/{world.prefix}t")
 
 
 def read_state(sandbox: Sandbox) -> State:
