@@ -18,6 +18,7 @@ from typing import Any
 from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
+from osaccess.access.cani import Known
 from osaccess.access.impact import states
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, LiveDefinition
@@ -48,7 +49,9 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     refusals = evaluate(plan_, live, file.safety, identity)
     report = None
     if file.tests:
-        report = run_tests(file.tests, states(live, plan_)[1], file.path, AFTER)
+        version, indices = api.read_known()  # read only for files with tests
+        facts = (api.read_aliases(), Known(version, indices))
+        report = run_tests(file.tests, states(live, plan_)[1], file.path, AFTER, facts)
         refusals += test_refusals(report)
     return Planned(live, plan_, identity, tuple(refusals), report)
 
