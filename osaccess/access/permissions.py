@@ -60,6 +60,14 @@ class Permissions:
     tenants: Mapping[str, tuple[str, tuple[Source, ...]]] = field(default_factory=dict)
     undefined: tuple[str, ...] = ()  # roles held whose definitions are not known here
 
+    @property
+    def varies(self) -> bool:
+        """Do its index patterns or DLS hold variables (${user.name}, ...)? Then what it allows
+        depends on the principal, not only on its roles."""
+        return any(
+            "${" in text for grant in self.index for text in (*grant.patterns, grant.dls or "")
+        )
+
     def data(self) -> dict[str, Any]:
         return {
             "roles": list(self.roles),

@@ -56,11 +56,10 @@ def review(
     for subject in evaluator.known():
         caller = evaluator.resolve(subject.caller) or subject.caller
         permissions = evaluator.of(caller)
-        varied = any("${" in p for g in permissions.index for p in g.patterns)
-        findings = None if varied else shared.get(id(permissions))
+        findings = None if permissions.varies else shared.get(id(permissions))
         if findings is None:
             findings = tuple(notes(permissions, caller))
-            if not varied:
+            if not permissions.varies:
                 shared[id(permissions)] = findings
         found.append(Entry(subject.label, permissions, findings))
     return found

@@ -21,7 +21,7 @@ from typing import Any
 
 from osaccess import errors
 from osaccess.access.cani import Answer, Request, can_i, request_for
-from osaccess.access.permissions import Evaluator, Permissions, Subject, known_subjects
+from osaccess.access.permissions import Evaluator, Subject, known_subjects
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,6 @@ def who_can(
         elif maybe:
             depending.append(holder)
     return WhoCan(action, index, asked, tuple(allowed), tuple(depending), source)
-
-
-def _has_variables(permissions: Permissions) -> bool:
-    return any(
-        "${" in text for grant in permissions.index for text in (*grant.patterns, grant.dls or "")
-    )
 
 
 def render(result: WhoCan) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
-from osaccess.access.cani import Known
 from osaccess.access.impact import states
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, LiveDefinition
@@ -27,6 +26,7 @@ from osaccess.model import LiveState, MappingFile, Safety
 from osaccess.run.plan import Plan, plan
 from osaccess.run.plandoc import fingerprint
 from osaccess.run.safety import Identity, Refusal, evaluate
+from osaccess.run.sources import cluster_facts
 from osaccess.run.writes import MAX_CONFLICT_RETRIES, Target, WriteOptions, write_parts
 
 
@@ -49,8 +49,7 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     refusals = evaluate(plan_, live, file.safety, identity)
     report = None
     if file.tests:
-        version, indices = api.read_known()  # read only for files with tests
-        facts = (api.read_aliases(), Known(version, indices))
+        facts = cluster_facts(api)  # read only for files with tests
         report = run_tests(file.tests, states(live, plan_)[1], file.path, AFTER, facts)
         refusals += test_refusals(report)
     return Planned(live, plan_, identity, tuple(refusals), report)

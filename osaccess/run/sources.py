@@ -5,9 +5,11 @@ state a file would produce on its cluster (its plan applied), or the state after
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from osaccess import errors
 from osaccess.access import builtin
@@ -18,6 +20,9 @@ from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import ClusterSpec, LiveState, MappingFile
+
+if TYPE_CHECKING:
+    from osaccess.cluster.security import SecurityApi
 from osaccess.overrides import Overrides
 
 
@@ -33,6 +38,10 @@ class State:
     # alias or data stream -> the indices behind it, read live (None: not known here)
     aliases: Mapping[str, frozenset[str]] | None = None
     known: Known | None = None  # the node's version and its indices, read live
+
+    @functools.cached_property
+    def evaluator(self) -> Evaluator:
+        return Evaluator(self.mappings, self.definitions, self.groups, self.users)
 
 
 def offline_state(file: MappingFile) -> State:
@@ -81,7 +90,8 @@ def live_state(live: LiveState, source: str) -> State:
 
 
 def evaluated(state: State) -> Evaluator:
-    return Evaluator(state.mappings, state.definitions, state.groups, state.users)
+    """The state's evaluator, built once (its caches serve every question about the state)."""
+    return state.evaluator
 
 
 def of_evaluator(evaluator: Evaluator, source: str) -> State:
@@ -139,5 +149,12 @@ def state_for(
     spec = cluster.cluster if isinstance(cluster, MappingFile) else cluster
     with connect(spec, overrides or Overrides()) as api:
         state = live_state(api.read_state(), f"{api.endpoint} (live)")
-        version, indices = api.read_known()
-        return replace(state, aliases=api.read_aliases(), known=Known(version, indices))
+        aliases, known = cluster_facts(api)
+        return replace(state, aliases=aliases, known=known)
+
+
+def cluster_facts(api: SecurityApi) -> tuple[Mapping[str, frozenset[str]] | None, Known]:
+    """What can-i needs besides the security configuration: aliases and data streams, the
+    version and the indices (4 GETs)."""
+    version, indices = api.read_known()
+    return api.read_aliases(), Known(version, indices)
