@@ -1,13 +1,25 @@
 """How long a write to the security API takes, and how long osaccess waits for it. Pure.
 
-The security plugin keeps each resource type in one document and re-validates the whole
-document for every entity a collection PATCH changes, so the time of one PATCH grows with the
-number of operations times the size of the document (measured on 2.19.4, docs/safety.md):
+The security plugin keeps each resource type in one document. For every role mapping that a
+collection PATCH creates, changes or removes, it reads the role mappings *and the roles* from the
+security index again (to check that the role exists and that the caller may change the mapping:
+seen in a thread dump of a 2.19.4 node during a large PATCH). So the time of one mappings PATCH
+grows with the number of operations times the size of both documents, while roles, action groups
+and tenants stay cheap (2,000 new roles: about 1 s). Measured on 2.19.4, 2 cores, mappings of 20
+principals (docs/safety.md):
 
-    role mappings, 20 principals each     1,000 new  12-22 s     2,000 new  50-90 s
-                                          5,000 new   ~330 s     50 changes on 2,000: ~3 s
+    new mappings   roles    mappings before   seconds
+       1,000       1,000          0            12-22
+       2,000       2,000          0            45-90
+       5,000       5,000          0           310-490
+         200       5,000         53              24
+         200       4,000        653              15
+          50       2,000      2,000               4
 
-From that model osaccess derives, per write:
+The model: each mapping operation costs 1.8e-5 s per role on the cluster plus 1e-5 s per mapping
+(the mappings document grows by half the write on average); a removal costs half. When the
+number of roles is not known (small writes do not read it), it is taken to be the number of
+mappings. From that model osaccess derives, per write:
 
 - what it tells the user before a long write ("writing 2,000 changes in one request; the security
   plugin takes about a minute for this size");
@@ -28,19 +40,35 @@ NOTICE_AFTER = 10.0  # seconds: writes expected to take longer are announced
 # (undocumented; Elastic Load Balancing's default is 60 s) with a 504: osaccess takes it as a lost
 # answer and re-reads (docs/safety.md).
 
-# seconds per (operation x entity in the document), by endpoint; measured on 2.19.4, 2 cores
-_COST = {"rolesmapping": 3.5e-5}
-_COST_OTHER = 2e-6  # roles, action groups, tenants: a 1,000-entry PATCH stays under a second
+# seconds per mapping operation, per role and per mapping on the cluster (2.19.4, 2 cores)
+PER_ROLE = 1.8e-5
+PER_MAPPING = 1e-5
+_COST_OTHER = 2e-6  # per (operation x entry): roles, action groups, tenants, internal users
 _BASE = 0.5
+# a mappings write of at least this many operations reads the number of roles first (one GET):
+# below it, even 20,000 roles keep the write well inside the read timeout
+COUNT_ROLES_FROM = 20
 
 
-def expected_seconds(endpoint: str, operations: int, existing: int) -> float:
-    """The time the node is expected to need for one PATCH of ``operations`` entities against a
-    document that holds ``existing`` entities before the write."""
+def expected_seconds(
+    endpoint: str,
+    operations: int,
+    existing: int,
+    *,
+    roles: int | None = None,
+    removals: int = 0,
+) -> float:
+    """The time the node is expected to need for one PATCH of ``operations`` entities (of which
+    ``removals`` remove one) against a document that holds ``existing`` entities before the
+    write; for role mappings, ``roles`` is the number of roles on the cluster (None: unknown)."""
     if operations <= 0:
         return 0.0
-    per = _COST.get(endpoint, _COST_OTHER)
-    return _BASE + per * operations * (existing + operations / 2)
+    grown = existing + operations / 2
+    if endpoint != "rolesmapping":
+        return _BASE + _COST_OTHER * operations * grown
+    per_operation = PER_ROLE * (grown if roles is None else roles) + PER_MAPPING * grown
+    removals = min(max(removals, 0), operations)
+    return _BASE + per_operation * (operations - removals / 2)
 
 
 @dataclass(frozen=True)
@@ -59,8 +87,16 @@ class WritePace:
         return self.expected > self.deadline
 
 
-def pace(endpoint: str, operations: int, existing: int, read_timeout: float) -> WritePace:
-    expected = expected_seconds(endpoint, operations, existing)
+def pace(
+    endpoint: str,
+    operations: int,
+    existing: int,
+    read_timeout: float,
+    *,
+    roles: int | None = None,
+    removals: int = 0,
+) -> WritePace:
+    expected = expected_seconds(endpoint, operations, existing, roles=roles, removals=removals)
     bound = max(MAX_WRITE_WAIT, read_timeout)
     deadline = min(bound, max(read_timeout, 3 * expected + 10))
     return WritePace(operations, expected, deadline)

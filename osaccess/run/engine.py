@@ -108,6 +108,7 @@ def _mapping_target(api: SecurityApi) -> Target[Plan]:
         lambda ops, timeout: api.patch_mappings(ops, timeout=timeout),
         lambda p: [c.role for c in p.changes],
         lambda p, test: replace(p, changes=tuple(c for c in p.changes if test(c.role))),
+        roles=lambda: len(api.read_roles()),
     )
 
 

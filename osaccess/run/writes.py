@@ -55,6 +55,9 @@ class Target(Generic[P]):
     patch: Callable[[list[dict[str, Any]], float], str]
     names: Callable[[P], list[str]]  # the entities P changes, in order
     keep: Callable[[P, Callable[[str], bool]], P]  # P with only the entities a test passes
+    # how many roles the cluster holds, for a kind whose every operation makes the plugin read
+    # the roles again (role mappings: docs/safety.md); read only before a large write
+    roles: Callable[[], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,24 @@ def _write(
                 hint="run plan again, review, and apply",
             )
         guard(current, fresh)
-        speed = pace.pace(target.endpoint, len(operations), len(fresh), options.read_timeout)
+        roles = (
+            target.roles()
+            if target.roles is not None and len(operations) >= pace.COUNT_ROLES_FROM
+            else None
+        )
+        speed = pace.pace(
+            target.endpoint,
+            len(operations),
+            len(fresh),
+            options.read_timeout,
+            roles=roles,
+            removals=sum(1 for op in operations if op.get("op") == "remove"),
+        )
         if speed.long:
             options.progress(
                 f"writing {len(operations):,} changes to the {target.what}{part} in one request; "
                 f"the security plugin takes {pace.about(speed.expected)} for this size"
+                + (f" ({roles:,} roles on the cluster)" if roles is not None else "")
                 + (
                     f" (osaccess waits at most {pace.about(speed.deadline)}: consider "
                     "--max-operations-per-write)"
