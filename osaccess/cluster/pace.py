@@ -1,12 +1,14 @@
 """How long a write to the security API takes, and how long osaccess waits for it. Pure.
 
 The security plugin keeps each resource type in one document. For every role mapping that a
-collection PATCH creates, changes or removes, it reads the role mappings *and the roles* from the
-security index again (to check that the role exists and that the caller may change the mapping:
-seen in a thread dump of a 2.19.4 node during a large PATCH). So the time of one mappings PATCH
-grows with the number of operations times the size of both documents, while roles, action groups
-and tenants stay cheap (2,000 new roles: about 1 s). Measured on 2.19.4, 2 cores, mappings of 20
-principals (docs/safety.md):
+collection PATCH creates, changes or removes, it reads the whole roles document from the security
+index again, twice for a new or changed mapping (does the role exist? may the caller change its
+mapping? seen in thread dumps of a 2.19.4 node during a large PATCH, and in the plugin's source,
+3.x included). So the time of one mappings PATCH grows with the number of operations times the
+number of roles, plus a smaller part for the size of the mappings document, while roles and
+tenants stay cheap (2,000 new roles: about 1 s). Action groups and internal users read the roles again
+per operation too, and the node hashes every password it is sent. Measured on 2.19.4, 2 cores,
+mappings of 20 principals (docs/safety.md):
 
     new mappings   roles    mappings before   seconds
        1,000       1,000          0            12-22
@@ -43,11 +45,21 @@ NOTICE_AFTER = 10.0  # seconds: writes expected to take longer are announced
 # seconds per mapping operation, per role and per mapping on the cluster (2.19.4, 2 cores)
 PER_ROLE = 1.8e-5
 PER_MAPPING = 1e-5
-_COST_OTHER = 2e-6  # per (operation x entry): roles, action groups, tenants, internal users
+# the other kinds whose every operation makes the plugin read the roles again: an action group
+# (is its name a role's?) and an internal user (do its roles exist? the mappings too), read in
+# the plugin's source and measured on 2.19.4 (docs/safety.md)
+_PER_ROLE_OTHER = {"actiongroups": PER_ROLE / 2, "internalusers": PER_ROLE}
+_COST_OTHER = 2e-6  # per (operation x entry of its own document): every kind but mappings
+PASSWORD_HASH = 0.3  # seconds: the node hashes each password it is sent (bcrypt, cost 12)
 _BASE = 0.5
-# a mappings write of at least this many operations reads the number of roles first (one GET):
-# below it, even 20,000 roles keep the write well inside the read timeout
+# a write of at least this many operations of a kind above reads the number of roles first (one
+# GET): below it, even 20,000 roles keep the write well inside the read timeout
 COUNT_ROLES_FROM = 20
+
+
+def reads_roles(endpoint: str) -> bool:
+    """Whether the plugin reads the roles again for every operation of a PATCH of this kind."""
+    return endpoint == "rolesmapping" or endpoint in _PER_ROLE_OTHER
 
 
 def expected_seconds(
@@ -57,18 +69,22 @@ def expected_seconds(
     *,
     roles: int | None = None,
     removals: int = 0,
+    passwords: int = 0,
 ) -> float:
     """The time the node is expected to need for one PATCH of ``operations`` entities (of which
-    ``removals`` remove one) against a document that holds ``existing`` entities before the
-    write; for role mappings, ``roles`` is the number of roles on the cluster (None: unknown)."""
+    ``removals`` remove one, and ``passwords`` send a password for the node to hash) against a
+    document that holds ``existing`` entities before the write; ``roles`` is the number of
+    roles on the cluster (None: unknown)."""
     if operations <= 0:
         return 0.0
     grown = existing + operations / 2
+    hashing = PASSWORD_HASH * max(passwords, 0)
     if endpoint != "rolesmapping":
-        return _BASE + _COST_OTHER * operations * grown
+        validation = _PER_ROLE_OTHER.get(endpoint, 0.0) * (roles or 0) * operations
+        return _BASE + _COST_OTHER * operations * grown + validation + hashing
     per_operation = PER_ROLE * (grown if roles is None else roles) + PER_MAPPING * grown
     removals = min(max(removals, 0), operations)
-    return _BASE + per_operation * (operations - removals / 2)
+    return _BASE + per_operation * (operations - removals / 2) + hashing
 
 
 @dataclass(frozen=True)
@@ -95,8 +111,11 @@ def pace(
     *,
     roles: int | None = None,
     removals: int = 0,
+    passwords: int = 0,
 ) -> WritePace:
-    expected = expected_seconds(endpoint, operations, existing, roles=roles, removals=removals)
+    expected = expected_seconds(
+        endpoint, operations, existing, roles=roles, removals=removals, passwords=passwords
+    )
     bound = max(MAX_WRITE_WAIT, read_timeout)
     deadline = min(bound, max(read_timeout, 3 * expected + 10))
     return WritePace(operations, expected, deadline)

@@ -19,6 +19,7 @@ from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
 from osaccess.access.impact import states
+from osaccess.cluster import pace
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, LiveDefinition
 from osaccess.kinds.mappings import LiveMapping, RoleMapping, moved
@@ -139,6 +140,7 @@ def _definition_target(
         lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),
         lambda changes: [c.name for c in changes],
         lambda changes, test: tuple(c for c in changes if test(c.name)),
+        roles=(lambda: len(api.read_roles())) if pace.reads_roles(kind.endpoint) else None,
     )
 
 

@@ -56,7 +56,8 @@ class Target(Generic[P]):
     names: Callable[[P], list[str]]  # the entities P changes, in order
     keep: Callable[[P, Callable[[str], bool]], P]  # P with only the entities a test passes
     # how many roles the cluster holds, for a kind whose every operation makes the plugin read
-    # the roles again (role mappings: docs/safety.md); read only before a large write
+    # the roles again (role mappings, action groups, internal users: docs/safety.md); read only
+    # before a large write
     roles: Callable[[], int] | None = None
 
 
@@ -105,6 +106,11 @@ def _write(
             options.read_timeout,
             roles=roles,
             removals=sum(1 for op in operations if op.get("op") == "remove"),
+            passwords=sum(
+                1
+                for op in operations
+                if isinstance(op.get("value"), dict) and "password" in op["value"]
+            ),
         )
         if speed.long:
             options.progress(

@@ -14,6 +14,7 @@ from osaccess.kinds.mappings import DesiredRole, RoleMapping
 from osaccess.model import ClusterSpec, MappingFile
 from osaccess.run.engine import execute, execute_reviewed, make_plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint, load
+from osaccess.run.writes import Target, WriteOptions, write_parts
 from tests.unit.fakecluster import (
     FakeCluster,
     answer,
@@ -433,3 +434,57 @@ def test_the_estimate_is_within_a_factor_of_two_of_what_the_node_took_and_the_de
     )
     assert took / 2 <= expected <= took * 2
     assert pace.pace("rolesmapping", changes, before, 30.0, roles=roles).deadline > took * 1.5
+
+
+def _users_target(roles: int, deadlines: list[float]) -> Target[list[str]]:
+    """Internal users as the write loop sees them: every user is new and sent with a password."""
+
+    def patch(operations: list[dict[str, object]], deadline: float) -> str:
+        deadlines.append(deadline)
+        return "written"
+
+    return Target(
+        "internal users",
+        "internalusers",
+        lambda: {},
+        lambda users: [
+            {"op": "add", "path": f"/{u}", "value": {"password": "example-only"}} for u in users
+        ],
+        lambda users, fresh: [],
+        lambda users, fresh: len(users),
+        patch,
+        lambda users: list(users),
+        lambda users, test: [u for u in users if test(u)],
+        roles=lambda: roles,
+    )
+
+
+def test_a_write_of_many_passwords_waits_for_the_node_to_hash_them() -> None:
+    """The node hashes every password it is sent (bcrypt, cost 12, about 0.3 s each here):
+    100 new users are announced and awaited far past the 30 s read timeout."""
+    deadlines: list[float] = []
+    heard: list[str] = []
+    users = [f"svc{i}" for i in range(100)]
+    write_parts(
+        _users_target(10, deadlines),
+        users,
+        on_conflict=lambda: users,
+        guard=lambda *_: None,
+        options=WriteOptions(progress=heard.append),
+        name="internalusers",
+    )
+    assert heard == [
+        "writing 100 changes to the internal users in one request; the security plugin takes "
+        "about 30 seconds for this size (10 roles on the cluster)"
+    ]
+    assert deadlines[0] >= 90
+    few: list[float] = []
+    write_parts(
+        _users_target(10, few),
+        users[:3],
+        on_conflict=lambda: users[:3],
+        guard=lambda *_: None,
+        options=WriteOptions(),
+        name="internalusers",
+    )
+    assert few == [30.0]
