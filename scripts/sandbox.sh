@@ -301,9 +301,14 @@ cmd_start() {
     say "moving the sandbox from port $(cat "$STATE/ports") to $PORT"
     cmd_stop
   fi
+  if node_pid >/dev/null && [ "$(cat "$STATE/java-opts" 2>/dev/null)" != "$JAVA_OPTS" ]; then
+    say "restarting OpenSearch with the JVM options '$JAVA_OPTS' (it runs with '$(cat "$STATE/java-opts" 2>/dev/null)')"
+    cmd_stop
+  fi
   assemble
   start_node
   echo "$PORT" >"$STATE/ports"
+  printf '%s' "$JAVA_OPTS" >"$STATE/java-opts"
   start_gateway
   write_env
   local npid gpid
