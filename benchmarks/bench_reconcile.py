@@ -86,11 +86,18 @@ def mapping_file(directory: Path, names: list[str], env: dict[str, str]) -> Path
     return path
 
 
-def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) -> dict[str, Any]:
+def run_size(
+    size: int, node: Node, env: dict[str, str], baseline_limit: int, crowd: int = 0
+) -> dict[str, Any]:
+    """``size`` new mappings of as many new roles; with ``crowd``, on a cluster that also holds
+    that many other roles (each with an index permission), which the plugin reads again for
+    every mapping it writes."""
     names = [f"bench_{size}_{i:05d}" for i in range(size)]
+    others = [f"bench_crowd_{i:05d}" for i in range(crowd)]
     role_body = {"cluster_permissions": ["cluster_monitor"]}
     node.patch("roles", [{"op": "add", "path": f"/{n}", "value": role_body} for n in names])
-    row: dict[str, Any] = {"roles": size}
+    node.patch("roles", [{"op": "add", "path": f"/{n}", "value": crowd_role(n)} for n in others])
+    row: dict[str, Any] = {"roles": size, "label": f"{size}+{crowd}r" if crowd else str(size)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = mapping_file(Path(tmp), names, env)
@@ -101,7 +108,10 @@ def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) ->
             api = connect(file.cluster, Overrides(password=env["OSACCESS_PASSWORD"]))
             planned = make_plan(api, file)
             row["expected_s"] = pace.expected_seconds(
-                "rolesmapping", size, len(planned.live.mappings)
+                "rolesmapping",
+                size,
+                len(planned.live.mappings),
+                roles=len(node.call("GET", "/_plugins/_security/api/roles").json()),
             )
             row["plan_cpu_s"] = time.process_time() - cpu0
             row["plan_wall_s"] = time.perf_counter() - wall0
@@ -124,8 +134,16 @@ def run_size(size: int, node: Node, env: dict[str, str], baseline_limit: int) ->
             node.patch("internalusers", [{"op": "remove", "path": f"/{LOOP_USER}"}])
             row["baseline_requests"] = size
     finally:
-        node.patch("roles", [{"op": "remove", "path": f"/{n}"} for n in names])
+        gone = names + others
+        node.patch("roles", [{"op": "remove", "path": f"/{n}"} for n in gone])
     return row
+
+
+def crowd_role(name: str) -> dict[str, Any]:
+    return {
+        "cluster_permissions": ["cluster_monitor"],
+        "index_permissions": [{"index_patterns": [f"{name}-*"], "allowed_actions": ["read"]}],
+    }
 
 
 LOOP_USER = "bench-loop-writer"
@@ -173,6 +191,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,1000,2000,5000")
     parser.add_argument(
+        "--crowded",
+        default="200:5000",
+        help="SIZE:ROLES: also SIZE new mappings on a cluster holding ROLES other roles",
+    )
+    parser.add_argument(
         "--baseline-limit",
         type=int,
         default=1000,
@@ -192,8 +215,12 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    for size in (int(s) for s in args.sizes.split(",")):
-        row = run_size(size, node, env, args.baseline_limit)
+    runs = [(int(s), 0) for s in args.sizes.split(",")]
+    if args.crowded:
+        size, _, crowd = args.crowded.partition(":")
+        runs.append((int(size), int(crowd)))
+    for size, crowd in runs:
+        row = run_size(size, node, env, args.baseline_limit, crowd)
         cheap, default = row.get("baseline_cheap_wall_s"), row.get("baseline_default_wall_s")
         if cheap and default:
             apply = row["apply_wall_s"]
@@ -202,7 +229,7 @@ def main() -> None:
         else:
             base_cols, ratio = f"{'(skipped)':>12} {'':>12} {'':>13}", "n/a"
         print(
-            f"{size:>6} | {row['plan_requests']:>8} {row['plan_wall_s']:>8.2f}s "
+            f"{row['label']:>6} | {row['plan_requests']:>8} {row['plan_wall_s']:>8.2f}s "
             f"{row['plan_cpu_s']:>7.2f}s | {row['apply_requests']:>9} "
             f"{row['apply_wall_s']:>9.2f}s {row['expected_s']:>7.1f}s | {base_cols} | {ratio:>13}",
             flush=True,
@@ -214,6 +241,7 @@ def main() -> None:
         "(median of 7, including Python start-up)"
     )
     print(
+        "200+5000r: 200 new mappings on a cluster that holds 5,000 other roles; "
         "plan req: requests of plan; apply req: requests of plan + apply (re-read, PATCH, "
         "verify); plan CPU: CPU time of osaccess itself (loading, validating, parsing the "
         "answers, planning); expected: what osaccess.cluster.pace expected the PATCH to take; "

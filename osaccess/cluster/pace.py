@@ -6,9 +6,9 @@ index again, twice for a new or changed mapping (does the role exist? may the ca
 mapping? seen in thread dumps of a 2.19.4 node during a large PATCH, and in the plugin's source,
 3.x included). So the time of one mappings PATCH grows with the number of operations times the
 number of roles, plus a smaller part for the size of the mappings document, while roles and
-tenants stay cheap (2,000 new roles: about 1 s). Action groups and internal users read the roles again
-per operation too, and the node hashes every password it is sent. Measured on 2.19.4, 2 cores,
-mappings of 20 principals (docs/safety.md):
+tenants stay cheap (2,000 new roles: about 1 s). Action groups and internal users read the roles
+again per operation too, and the node hashes every password it is sent. Measured on 2.19.4, 2
+cores, mappings of 20 principals (docs/safety.md):
 
     new mappings   roles    mappings before   seconds
        1,000       1,000          0            12-22
