@@ -410,30 +410,46 @@ def test_only_a_large_mappings_write_counts_the_roles_first() -> None:
     assert _roles_reads(pace.COUNT_ROLES_FROM) == _roles_reads(small) + 1
 
 
-# (changes, of which removals, roles, mappings before, seconds the node took: docs/safety.md)
+# (kind, changes, of which removals, of which send a password, roles, entries before, seconds
+# the node took: docs/safety.md)
 MEASURED = [
-    (1000, 0, 1011, 3, 22.0),
-    (2000, 0, 2011, 3, 81.8),
-    (5000, 0, 5011, 3, 490.0),
-    (200, 0, 5011, 53, 23.6),
-    (200, 0, 2011, 253, 9.3),
-    (200, 0, 4011, 653, 14.6),
-    (50, 0, 2011, 2003, 3.75),
-    (50, 0, 5011, 1003, 9.4),
-    (1000, 1000, 2011, 2003, 20.4),
-    (1000, 1000, 5011, 1003, 56.6),
+    ("rolesmapping", 1000, 0, 0, 1011, 3, 22.0),
+    ("rolesmapping", 2000, 0, 0, 2011, 3, 81.8),
+    ("rolesmapping", 5000, 0, 0, 5011, 3, 490.0),
+    ("rolesmapping", 200, 0, 0, 5011, 53, 23.6),
+    ("rolesmapping", 200, 0, 0, 2011, 253, 9.3),
+    ("rolesmapping", 200, 0, 0, 4011, 653, 14.6),
+    ("rolesmapping", 50, 0, 0, 2011, 2003, 3.75),
+    ("rolesmapping", 50, 0, 0, 5011, 1003, 9.4),
+    ("rolesmapping", 1000, 1000, 0, 2011, 2003, 20.4),
+    ("rolesmapping", 1000, 1000, 0, 5011, 1003, 56.6),
+    ("actiongroups", 200, 0, 0, 11, 0, 0.78),
+    ("actiongroups", 200, 0, 0, 5011, 200, 12.1),
+    ("internalusers", 50, 0, 0, 5011, 50, 3.34),
+    ("internalusers", 50, 0, 50, 11, 50, 15.8),
+    ("internalusers", 50, 0, 50, 5011, 150, 18.7),
+    ("roles", 2000, 0, 0, None, 11, 1.37),
+    ("roles", 5000, 0, 0, None, 11, 3.42),
+    ("roles", 4000, 0, 0, None, 5011, 2.71),
 ]
 
 
-@pytest.mark.parametrize(("changes", "removals", "roles", "before", "took"), MEASURED)
+@pytest.mark.parametrize(
+    ("kind", "changes", "removals", "passwords", "roles", "before", "took"), MEASURED
+)
 def test_the_estimate_is_within_a_factor_of_two_of_what_the_node_took_and_the_deadline_covers_it(
-    changes: int, removals: int, roles: int, before: int, took: float
+    kind: str,
+    changes: int,
+    removals: int,
+    passwords: int,
+    roles: int | None,
+    before: int,
+    took: float,
 ) -> None:
-    expected = pace.expected_seconds(
-        "rolesmapping", changes, before, roles=roles, removals=removals
-    )
+    size = {"roles": roles, "removals": removals, "passwords": passwords}
+    expected = pace.expected_seconds(kind, changes, before, **size)  # type: ignore[arg-type]
     assert took / 2 <= expected <= took * 2
-    assert pace.pace("rolesmapping", changes, before, 30.0, roles=roles).deadline > took * 1.5
+    assert pace.pace(kind, changes, before, 30.0, **size).deadline > took * 1.5  # type: ignore[arg-type]
 
 
 def _users_target(roles: int, deadlines: list[float]) -> Target[list[str]]:
