@@ -96,7 +96,10 @@ def run_size(
     others = [f"bench_crowd_{i:05d}" for i in range(crowd)]
     role_body = {"cluster_permissions": ["cluster_monitor"]}
     node.patch("roles", [{"op": "add", "path": f"/{n}", "value": role_body} for n in names])
-    node.patch("roles", [{"op": "add", "path": f"/{n}", "value": crowd_role(n)} for n in others])
+    if others:
+        node.patch(
+            "roles", [{"op": "add", "path": f"/{n}", "value": crowd_role(n)} for n in others]
+        )
     row: dict[str, Any] = {"roles": size, "label": f"{size}+{crowd}r" if crowd else str(size)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
