@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from osaccess.sandbox.identities import identify, sandbox_profiles
+from osaccess.sandbox.identities import Identity, identify, sandbox_profiles
 from tests.integration.conftest import ROOT, Sandbox, admin, reset_mappings
 from tests.integration.helpers import ALICE, ANALYTICS, MASTER, SSO, env_for, live, run, write
 
@@ -100,11 +102,21 @@ def test_explain_agrees_with_the_node_for_every_sandbox_principal(
         applied = run(sandbox, "sigv4-master", "apply", str(shipped), "-y")
         assert applied.returncode == 0, applied.stderr
         cluster_file = shipped / "sandbox.yaml"
-        for profile, arn in sandbox_profiles(sandbox.principals):
+
+        def ask_both(profile: str, arn: str) -> tuple[Identity, subprocess.CompletedProcess[str]]:
             node = identify(sandbox.gateway_url, sandbox.ca_certs, profile, arn)
-            result = run(
+            explained = run(
                 sandbox, "sigv4-master", "explain", arn, "-c", str(cluster_file), "-f", "json"
             )
+            return node, explained
+
+        # the cluster does not change while they are asked: ask for every principal at once
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda p: ask_both(*p), sandbox_profiles(sandbox.principals)))
+        assert answers
+        for (profile, _), (node, result) in zip(
+            sandbox_profiles(sandbox.principals), answers, strict=True
+        ):
             assert result.returncode == 0, result.stderr
             explained = json.loads(result.stdout)
             assert explained["roles"] == sorted(node.roles), profile
