@@ -4,6 +4,7 @@ The same branches run against the real node in tests/integration/test_safety.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -180,10 +181,11 @@ def test_a_write_whose_answer_never_comes_is_awaited_until_its_deadline_then_rep
     assert any("re-reading the role mappings until the change shows" in h for h in heard)
 
 
-def test_a_write_whose_answer_is_lost_but_lands_later_is_applied_with_a_note(
-    clock: list[float],
-) -> None:
-    cluster, file = setup()
+def late_write() -> tuple[
+    Callable[[FakeCluster, object], None], Callable[[FakeCluster, object], None]
+]:
+    """Two faults: a PATCH whose answer is lost before the node writes it, and a read at which
+    the node has finished the write."""
     pending: list[bytes] = []
 
     def lose_answer_write_later(_: FakeCluster, request: object) -> None:
@@ -195,6 +197,14 @@ def test_a_write_whose_answer_is_lost_but_lands_later_is_applied_with_a_note(
     def lands_now(cluster: FakeCluster, request: object) -> None:
         cluster.patch(json.loads(pending.pop()))  # the node finishes the write
 
+    return lose_answer_write_later, lands_now
+
+
+def test_a_write_whose_answer_is_lost_but_lands_later_is_applied_with_a_note(
+    clock: list[float],
+) -> None:
+    cluster, file = setup()
+    lose_answer_write_later, lands_now = late_write()
     cluster.fault("PATCH rolesmapping", lose_answer_write_later)
     cluster.fault("GET rolesmapping", *([lambda *_: None] * 4), lands_now)
     with cluster.api() as api:
@@ -371,17 +381,7 @@ def test_a_mappings_write_on_a_cluster_with_many_roles_is_announced_and_awaited_
     20 s on a node with 5,000 roles (measured on 2.19.4). A lost answer is awaited as long as
     that needs, past the 30 s read timeout, and the write lands once."""
     cluster, file = _many_roles(200, 5000)
-    pending: list[bytes] = []
-
-    def lose_answer_write_later(_: FakeCluster, request: object) -> None:
-        assert isinstance(request, requests.PreparedRequest)
-        assert isinstance(request.body, bytes)
-        pending.append(request.body)
-        raise requests.exceptions.ReadTimeout("read timed out")
-
-    def lands_now(cluster: FakeCluster, request: object) -> None:
-        cluster.patch(json.loads(pending.pop()))
-
+    lose_answer_write_later, lands_now = late_write()
     heard: list[str] = []
     with cluster.api() as api:
         planned = make_plan(api, file)
