@@ -11,7 +11,8 @@
 #                                    default OPENSEARCH_VERSION there); the JDK is chosen to match
 #   OSACCESS_SANDBOX_PORT=19200      the node's HTTPS port; the IAM gateway listens on the next port,
 #                                    STS on the one after, the node's transport on PORT+100
-#   OSACCESS_SANDBOX_JAVA_OPTS=...   the node's JVM options (default: a 512 MiB heap)
+#   OSACCESS_SANDBOX_JAVA_OPTS=...   the node's JVM options (default: a 512 MiB heap); a running
+#                                    node started with other options is restarted
 #
 # Configuration comes from sandbox/ (the same files docker-compose.yml mounts). State, logs and the
 # node itself live in .sandbox/ (git-ignored).
