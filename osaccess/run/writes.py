@@ -69,6 +69,24 @@ class Written(Generic[P]):
     note: str | None = None  # e.g. the answer was late, but the change is in place
 
 
+def _roles_on_cluster(target: Target[P], operations: int) -> int | None:
+    """How many roles the cluster holds, for a large write of a kind whose every operation makes
+    the plugin read them again; None for other writes, or when they cannot be counted (the write
+    goes ahead, estimated without them)."""
+    if target.roles is None or operations < pace.COUNT_ROLES_FROM:
+        return None
+    try:
+        return target.roles()
+    except errors.ClusterError as exc:
+        log.warning(
+            "could not count the roles on the cluster before writing the %s (%s); the write's "
+            "deadline is estimated without them",
+            target.what,
+            exc,
+        )
+        return None
+
+
 def _write(
     target: Target[P],
     first: P,
@@ -94,11 +112,7 @@ def _write(
                 hint="run plan again, review, and apply",
             )
         guard(current, fresh)
-        roles = (
-            target.roles()
-            if target.roles is not None and len(operations) >= pace.COUNT_ROLES_FROM
-            else None
-        )
+        roles = _roles_on_cluster(target, len(operations))
         speed = pace.pace(
             target.endpoint,
             len(operations),

@@ -508,3 +508,18 @@ def test_a_write_of_many_passwords_waits_for_the_node_to_hash_them() -> None:
         name="internalusers",
     )
     assert few == [30.0]
+
+
+def test_a_write_goes_ahead_when_the_roles_cannot_be_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cluster, file = _many_roles(pace.COUNT_ROLES_FROM, 100)
+    with cluster.api() as api:
+        planned = make_plan(api, file)
+        cluster.fault("GET roles", status(403, "no permissions for [] and User [name=admin]"))
+        result = execute(api, file, planned)
+    assert result.verified
+    assert len(cluster.requests_of("PATCH")) == 1
+    assert "could not count the roles on the cluster before writing the role mappings" in (
+        caplog.text
+    )
