@@ -81,13 +81,12 @@ def expected_seconds(
     roles on the cluster (None: unknown)."""
     if operations <= 0:
         return 0.0
-    grown = existing + operations / 2
-    hashing = PASSWORD_HASH * max(passwords, 0)
+    hashing = PASSWORD_HASH * passwords
     if endpoint != "rolesmapping":
         validation = _PER_ROLE_OTHER.get(endpoint, 0.0) * (roles or 0) * operations
         return _BASE + _COST_OTHER * operations + validation + hashing
+    grown = existing + operations / 2
     per_operation = PER_ROLE * (grown if roles is None else roles) + PER_MAPPING * grown
-    removals = min(max(removals, 0), operations)
     return _BASE + per_operation * (operations - removals / 2) + hashing
 
 

@@ -111,12 +111,11 @@ def test_explain_agrees_with_the_node_for_every_sandbox_principal(
             return node, explained
 
         # the cluster does not change while they are asked: ask for every principal at once
+        profiles = sandbox_profiles(sandbox.principals)
+        assert profiles
         with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda p: ask_both(*p), sandbox_profiles(sandbox.principals)))
-        assert answers
-        for (profile, _), (node, result) in zip(
-            sandbox_profiles(sandbox.principals), answers, strict=True
-        ):
+            answers = list(pool.map(lambda p: ask_both(*p), profiles))
+        for (profile, _), (node, result) in zip(profiles, answers, strict=True):
             assert result.returncode == 0, result.stderr
             explained = json.loads(result.stdout)
             assert explained["roles"] == sorted(node.roles), profile
