@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import time
@@ -112,12 +113,33 @@ def sandbox() -> Sandbox:
         requests.get(box.gateway_url, verify=box.ca_certs, timeout=5)
     except requests.RequestException as exc:
         pytest.fail(f"the sandbox does not answer ({exc}); run `make sandbox`")
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        # Alone on the sandbox (the serial part, or a run without workers): start from its
-        # initial mappings. Parallel workers never reset: that would wipe each other's mappings;
-        # their tests use mappings of their own (the `roles` fixture) and never the shipped ones.
-        reset_mappings(box)
+    _reset_once_per_run(box)
     return box
+
+
+def _reset_once_per_run(box: Sandbox) -> None:
+    """Start from the sandbox's initial mappings, whatever the demo or a user applied before.
+
+    Alone on the sandbox (the serial part, or a run without workers) this is one reset. Parallel
+    workers reset once per run, before any of them runs an integration test: every worker takes
+    a lock on its first integration test, and only the first to take it resets (a reset later
+    would wipe the mappings another worker's test had just created).
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if "PYTEST_XDIST_WORKER" not in os.environ or run is None:
+        reset_mappings(box)
+        return
+    done = STATE / f"reset-{run}"
+    with (STATE / "reset.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                for stale in STATE.glob("reset-*"):
+                    stale.unlink(missing_ok=True)
+                reset_mappings(box)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def admin(box: Sandbox, method: str, path: str, body: object = None) -> requests.Response:
