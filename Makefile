@@ -51,6 +51,7 @@ lint: install
 	$(VENV)/bin/ruff check osaccess tests benchmarks scripts
 	$(VENV)/bin/ruff format --check osaccess tests benchmarks scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache  # the layers (pyproject.toml [tool.importlinter])
 
 format: install
 	$(VENV)/bin/ruff format osaccess tests benchmarks scripts

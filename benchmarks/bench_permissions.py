@@ -23,13 +23,14 @@ from typing import Any
 
 from osaccess.access.review import review
 from osaccess.file.loader import load
-from osaccess.kinds.action_groups import ActionGroup
-from osaccess.kinds.base import DesiredDefinition, LiveDefinition
+from osaccess.kinds.action_groups import ActionGroup, builtin_groups
+from osaccess.kinds.base import DesiredDefinition
 from osaccess.kinds.internal_users import InternalUser
-from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
 from osaccess.model import LiveState
-from osaccess.run.plan import plan
+from osaccess.run.engine import plan
 
 ROLES, PER_ROLE, PRINCIPALS, GROUPS, USERS = 1000, 20, 5000, 200, 2000
 
@@ -93,12 +94,11 @@ def main() -> None:
 def run(users: int) -> None:
     rng = random.Random(7)
     all_groups = groups()
-    from osaccess.access import builtin
 
-    live_groups = {**builtin.action_groups(), **all_groups}
+    live_groups = {**builtin_groups(), **all_groups}
     names = [f"role_{i}" for i in range(ROLES)]
     live = LiveState(
-        {name: LiveMapping(mapping(rng)) for name in names},
+        {name: LiveDefinition(mapping(rng)) for name in names},
         frozenset(names),
         definitions={
             "roles": {
@@ -110,7 +110,7 @@ def run(users: int) -> None:
         },
     )
     desired_roles = [
-        DesiredRole(name, mapping(rng) if i % 10 == 0 else live.mappings[name].mapping)
+        DesiredRole(name, mapping(rng) if i % 10 == 0 else live.mappings[name].definition)
         for i, name in enumerate(names)
     ]
     desired_definitions = [
@@ -169,11 +169,11 @@ def run(users: int) -> None:
 
 def questions(live: LiveState, principals: list[str], rng: random.Random) -> None:
     """can-i for every principal, who-can, and 200 access tests, over one evaluator."""
-    from osaccess.access.assertions import AccessTest, Probe
     from osaccess.access.assertions import run as run_tests
     from osaccess.access.cani import can_i, request_for
     from osaccess.access.explain import subject_for
     from osaccess.access.whocan import who_can
+    from osaccess.file.access_tests import AccessTest, Probe
     from osaccess.run.sources import evaluated, live_state
 
     started = time.process_time()
@@ -265,7 +265,7 @@ def parse(answers: dict[str, str]) -> LiveState:
         body = json.loads(answers[kind])
         definitions[kind] = {n: LiveDefinition(model.from_wire(e)) for n, e in body.items()}
     mappings = {
-        n: LiveMapping(RoleMapping.from_wire(e))
+        n: LiveDefinition(RoleMapping.from_wire(e))
         for n, e in json.loads(answers["rolesmapping"]).items()
     }
     return LiveState(mappings, frozenset(definitions["roles"]), definitions=definitions)

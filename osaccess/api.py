@@ -23,7 +23,6 @@ from osaccess import errors
 from osaccess.access import cani, review, whocan
 from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
 from osaccess.access.explain import explain as explain_subject
-from osaccess.access.matching import Caller
 from osaccess.aws.domainpolicy import Verdict
 from osaccess.cluster.connection import (
     Overrides,
@@ -37,6 +36,7 @@ from osaccess.file.importer import includes, render_import
 from osaccess.file.loader import load as _load_result
 from osaccess.file.principals import one_iam_principal
 from osaccess.model import ClusterSpec, LiveState, MappingFile
+from osaccess.plugin.matching import Caller
 from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
 from osaccess.run.sources import State, evaluated, state_for
 
@@ -155,7 +155,7 @@ def _sso_entries(
     directories = iam_directories(spec, overrides)
     if directories is None:
         return {}
-    arns = [arn for entry in live.mappings.values() for arn in entry.mapping.backend_roles]
+    arns = [arn for entry in live.mappings.values() for arn in entry.definition.backend_roles]
     try:
         return sso_entries(arns, directories, cluster_account(spec, directories))
     except Exception:  # IAM cannot say: keep the ARNs
@@ -262,7 +262,7 @@ def who_can(
 def held_by(state: State, caller: Caller) -> tuple[tuple[str, str], ...]:
     """How the caller holds each of its roles, as explain says it: the mapping entry that
     matched it, or held directly."""
-    from osaccess.access.matching import DIRECT, roles_of
+    from osaccess.plugin.matching import DIRECT, roles_of
 
     found = []
     for role, matches in sorted(roles_of(state.mappings, caller).items()):
@@ -306,7 +306,7 @@ def _session_role_from_iam(
     host: str | None,
 ) -> Subject:
     """An STS session ARN does not carry its role's path; on AWS, IAM knows it (GetRole)."""
-    from osaccess.aws.arn import ArnKind, classify
+    from osaccess.file.arn import ArnKind, classify
 
     info = classify(principal.strip())
     if info.kind is not ArnKind.ASSUMED_ROLE or info.account is None or info.name is None:

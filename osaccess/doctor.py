@@ -133,7 +133,7 @@ def run_checks(
     live: dict[str, RoleMapping] = {}  # read once here, used by the IAM and domain checks
 
     def read() -> str:
-        live.update((n, e.mapping) for n, e in api.read_mappings().items())  # finds the prefix
+        live.update((n, e.definition) for n, e in api.read_mappings().items())  # finds the prefix
         count = len(live)
         legacy = " (legacy prefix)" if api.prefix == PREFIXES[1] else ""
         return f"GET {api.prefix}/api/rolesmapping allowed{legacy}: {count} mapping(s)"

@@ -1,43 +1,25 @@
-"""The model both sides of a plan share: what a file says, what a cluster read returned.
+"""What a mapping file says, across its kinds: the cluster block, the guards, the entries.
 
 The kinds' own values (a role mapping, a role definition, an action group, ...) live with their
-kind, under :mod:`osaccess.kinds`; this module holds what spans them.
+kind, under :mod:`osaccess.kinds`, and so does what a cluster read returned
+(:class:`~osaccess.kinds.live.LiveState`, re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from osaccess.access.assertions import AccessTest
+    from osaccess.file.access_tests import AccessTest
     from osaccess.file.principals import SsoRef
-    from osaccess.kinds.base import DesiredDefinition, LiveDefinition
-    from osaccess.kinds.mappings import DesiredRole, LiveMapping
+    from osaccess.kinds.base import DesiredDefinition
+    from osaccess.kinds.mappings import DesiredRole
 
-AUTH_KINDS = ("aws", "basic", "cert", "none")
+from osaccess.file.format import AUTH_KINDS
+from osaccess.kinds.live import LiveState
 
-
-@dataclass(frozen=True)
-class LiveState:
-    """What one read of the cluster returned."""
-
-    mappings: Mapping[str, LiveMapping]
-    roles: frozenset[str]
-    prefix: str = "_plugins/_security"
-    version: str | None = None
-    # kind name (roles, action_groups, tenants) -> name -> definition, when read
-    definitions: Mapping[str, Mapping[str, LiveDefinition]] = field(default_factory=dict)
-    # optional kinds this cluster does not offer: kind name -> why, and what to do
-    unavailable: Mapping[str, str] = field(default_factory=dict)
-
-    def defined(self, kind: str) -> Mapping[str, LiveDefinition]:
-        return self.definitions.get(kind, {})
-
-    def definition(self, kind: str, name: str) -> Any | None:
-        entry = self.defined(kind).get(name)
-        return entry.definition if entry is not None else None
+__all__ = ["AUTH_KINDS", "ClusterSpec", "LiveState", "MappingFile", "Safety"]
 
 
 @dataclass(frozen=True)

@@ -19,47 +19,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from osaccess import errors
-from osaccess.access.forms import request_for
+from osaccess.file.access_tests import AccessTest, Probe
+from osaccess.plugin.forms import request_for
 
 if TYPE_CHECKING:  # loading a file reads tests without the evaluator (validate stays quick)
     from osaccess.access.cani import Answer, Known
     from osaccess.access.permissions import Evaluator
-
-
-@dataclass(frozen=True)
-class Probe:
-    action: str
-    index: str | None = None
-    line: int = 0
-
-    @property
-    def text(self) -> str:
-        return self.action + (f" on {self.index}" if self.index else "")
-
-
-@dataclass(frozen=True)
-class AccessTest:
-    kind: str  # principal | only | nobody
-    line: int = 0
-    name: str | None = None
-    principal: str = ""
-    backend_roles: tuple[str, ...] = ()
-    attributes: tuple[tuple[str, str], ...] = ()
-    can: tuple[Probe, ...] = ()
-    cannot: tuple[Probe, ...] = ()
-    role: str = ""  # only
-    principals: tuple[str, ...] = ()  # only: who may hold the role; nobody: the exceptions
-    probe: Probe | None = None  # nobody
-
-    @property
-    def label(self) -> str:
-        if self.name:
-            return self.name
-        if self.kind == "only":
-            return f"only {', '.join(self.principals) or 'nobody'} hold {self.role}"
-        if self.kind == "nobody" and self.probe is not None:
-            return f"nobody may {self.probe.text}"
-        return f"tests of {self.principal}"
 
 
 @dataclass(frozen=True)
@@ -106,15 +71,6 @@ class Report:
         found = [f"{self.path}: {len(self.failures)} of {self.tests} access test(s) fail{where}"]
         found += [f"  {self.path}:{f.line}: {f.test}: {f.reason}" for f in self.failures]
         return found
-
-
-def check(request_text: str, index: str | None, *, loose: bool = False) -> str | None:
-    """Why a probe cannot be asked (None: it can), for the loader's file:line errors."""
-    try:
-        request_for(request_text, index, loose=loose)
-    except errors.ConfigError as exc:
-        return exc.message + (f" ({exc.hint})" if exc.hint else "")
-    return None
 
 
 def run(

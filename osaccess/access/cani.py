@@ -1,7 +1,7 @@
 """`osaccess can-i`: may a principal do a thing? Yes or no, and why, from its effective
 permissions (:mod:`osaccess.access.permissions`), checked the way the node checks a request.
 
-A request is one or more checks (:mod:`osaccess.access.forms`): cluster-level actions, which
+A request is one or more checks (:mod:`osaccess.plugin.forms`): cluster-level actions, which
 the node checks once for the request, and index-level actions, which it checks on the index.
 Index patterns are matched as the plugin does (``*``, ``?``, ``/regex/``), after filling in
 ``${user.name}``, ``${user_name}``, ``${user.roles}`` and ``${attr.internal.NAME}`` and resolving
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from osaccess.access.datemath import is_date_math, resolve
-from osaccess.access.forms import BULK, REST_FORMS, Request, request_for
-from osaccess.access.matching import Caller, covers, is_pattern, matches, overlaps
 from osaccess.access.permissions import IndexGrant, Permissions
+from osaccess.plugin.datemath import is_date_math, resolve
+from osaccess.plugin.forms import BULK, REST_FORMS, Request, request_for
+from osaccess.plugin.matching import Caller, covers, is_pattern, matches, overlaps
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.matching import DIRECT, Caller, Match, pattern_kind, roles_of, why
 from osaccess.access.notes import notes
 from osaccess.access.permissions import Evaluator, Permissions, internal_caller
-from osaccess.aws.arn import ArnKind, role_arn_for_session
 from osaccess.aws.domainpolicy import Verdict
+from osaccess.file.arn import ArnKind, role_arn_for_session
 from osaccess.file.principals import field_for
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
+from osaccess.plugin.matching import DIRECT, Caller, Match, pattern_kind, roles_of, why
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,10 @@ compared principal by principal (:func:`access_changes`), shown as the roles nam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from osaccess.access import builtin
-from osaccess.access.matching import matches
 from osaccess.access.notes import WRITES, bulk_note, pattern_notes
 from osaccess.access.permissions import (
     Evaluator,
@@ -21,15 +19,20 @@ from osaccess.access.permissions import (
     subjects_of,
     user_subjects,
 )
+from osaccess.kinds.action_groups import builtin_groups
+from osaccess.kinds.base import DefinitionChange
 from osaccess.kinds.internal_users import INTERNAL_USERS, users_of
-from osaccess.kinds.mappings import apply_to
+from osaccess.kinds.mappings import Change, apply_to
+from osaccess.kinds.roles import builtin_roles
 from osaccess.model import LiveState
-
-if TYPE_CHECKING:
-    from osaccess.run.plan import Plan
+from osaccess.plugin.matching import matches
 
 
-def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
+def states(
+    live: LiveState,
+    changes: Sequence[Change] = (),
+    definition_changes: Sequence[DefinitionChange] = (),
+) -> tuple[Evaluator, Evaluator]:
     """Effective-permission evaluators of the cluster before and after the plan. Without the
     cluster's definitions (offline), the plugin's built-in roles and action groups stand in."""
 
@@ -37,17 +40,17 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
         "roles": (
             {n: e.definition for n, e in live.defined("roles").items()}
             if "roles" in live.definitions
-            else dict(builtin.roles())
+            else dict(builtin_roles())
         ),
         "action_groups": (
             {n: e.definition for n, e in live.defined("action_groups").items()}
             if "action_groups" in live.definitions
-            else dict(builtin.action_groups())
+            else dict(builtin_groups())
         ),
         INTERNAL_USERS.name: users_of(live),
     }
     after_kinds = {name: dict(values) for name, values in kinds.items()}
-    for change in plan_.definition_changes:
+    for change in definition_changes:
         if change.kind not in after_kinds:
             continue
         if change.after is None:
@@ -55,10 +58,10 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
         else:
             after_kinds[change.kind][change.name] = change.after
     users, after_users = kinds[INTERNAL_USERS.name], after_kinds[INTERNAL_USERS.name]
-    before_mappings = {name: entry.mapping for name, entry in live.mappings.items()}
+    before_mappings = {name: entry.definition for name, entry in live.mappings.items()}
     before = Evaluator(before_mappings, kinds["roles"], kinds["action_groups"], users)
     after = Evaluator(
-        apply_to(live.mappings, plan_.changes),
+        apply_to(live.mappings, changes),
         after_kinds["roles"],
         after_kinds["action_groups"],
         after_users,
@@ -66,18 +69,22 @@ def states(live: LiveState, plan_: Plan) -> tuple[Evaluator, Evaluator]:
     return before, after
 
 
-def access_impact(live: LiveState, plan_: Plan) -> tuple[AccessChange, ...]:
+def access_impact(
+    live: LiveState,
+    changes: Sequence[Change] = (),
+    definition_changes: Sequence[DefinitionChange] = (),
+) -> tuple[AccessChange, ...]:
     """Who gains and who loses what: every principal a changed mapping names, and every
     principal mapped to a role whose definition (or one of whose action groups) changes."""
-    if plan_.empty:
+    if not changes and not definition_changes:
         return ()
-    before, after = states(live, plan_)
+    before, after = states(live, changes, definition_changes)
     subjects: list[Subject] = []
-    for change in plan_.changes:
+    for change in changes:
         for mapping in (change.before, change.after):
             if mapping is not None:
                 subjects += subjects_of(mapping)
-    affected = _affected_roles(plan_, before, after)
+    affected = _affected_roles(definition_changes, before, after)
     for role in sorted(affected):
         for mappings in (before.mappings, after.mappings):
             if role in mappings:
@@ -90,10 +97,12 @@ def access_impact(live: LiveState, plan_: Plan) -> tuple[AccessChange, ...]:
     return access_changes(before, after, subjects)
 
 
-def _affected_roles(plan_: Plan, before: Evaluator, after: Evaluator) -> set[str]:
+def _affected_roles(
+    definition_changes: Sequence[DefinitionChange], before: Evaluator, after: Evaluator
+) -> set[str]:
     """Roles whose definition changes, or that use (through any nesting) a changed group."""
-    roles = {c.name for c in plan_.definition_changes if c.kind == "roles"}
-    groups = {c.name for c in plan_.definition_changes if c.kind == "action_groups"}
+    roles = {c.name for c in definition_changes if c.kind == "roles"}
+    groups = {c.name for c in definition_changes if c.kind == "action_groups"}
     if not groups:
         return roles
     for evaluator in (before, after):

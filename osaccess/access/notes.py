@@ -16,8 +16,8 @@ import functools
 import re
 
 from osaccess.access.cani import BULK, combine, fill_pattern
-from osaccess.access.matching import Caller, matches, overlaps
 from osaccess.access.permissions import IndexGrant, Permissions
+from osaccess.plugin.matching import Caller, matches, overlaps
 
 WRITES = ("indices:data/write/index", "indices:data/write/delete", "indices:data/write/update")
 

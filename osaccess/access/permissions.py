@@ -15,11 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from osaccess.access.matching import Caller, MappingIndex, pattern_kind
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
+from osaccess.plugin.matching import Caller, MappingIndex, pattern_kind
 
 
 @dataclass(frozen=True, order=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from osaccess import errors
-from osaccess.aws.arn import ArnKind, classify
+from osaccess.file.arn import ArnKind, classify
 from osaccess.file.principals import SsoRef, one_iam_principal
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.model import MappingFile

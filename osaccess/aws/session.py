@@ -18,21 +18,13 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from osaccess import errors
-
-_REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.(?:es|aoss)\.amazonaws\.com(?:\.cn)?$")
-
-
-def region_from_endpoint(endpoint: str) -> str | None:
-    host = urlsplit(endpoint).hostname or ""
-    match = _REGION_IN_HOST.search(host)
-    return match[1] if match else None
+from osaccess.file.endpoint import region_from_endpoint
 
 
 @dataclass(frozen=True)

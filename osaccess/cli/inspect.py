@@ -317,7 +317,7 @@ def access_review(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of mapping files (for editors and CI)."""
-    from osaccess.file.format import json_schema
+    from osaccess.file.layout import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
 

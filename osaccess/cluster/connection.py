@@ -14,9 +14,9 @@ from osaccess import errors
 from osaccess.aws.domainpolicy import Domain, domain_name, read_domain
 from osaccess.aws.iam import AwsDirectories, aws_directories, resolve_file
 from osaccess.aws.session import AwsIdentity, AwsSettings, identity, signer
-from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
-from osaccess.cluster.endpoint import problem as endpoint_problem
 from osaccess.cluster.security import SecurityApi
+from osaccess.file.endpoint import FIX as ENDPOINT_FIX
+from osaccess.file.endpoint import problem as endpoint_problem
 from osaccess.model import AUTH_KINDS, ClusterSpec, MappingFile
 from osaccess.overrides import Overrides
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from osaccess import errors, kinds
 from osaccess.cluster.transport import Response, Transport
-from osaccess.kinds.base import DefinitionKind, LiveDefinition
-from osaccess.kinds.mappings import LiveMapping, RoleMapping
+from osaccess.kinds.base import DefinitionKind
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import ROLES
 from osaccess.model import ClusterSpec, LiveState
 
@@ -74,7 +75,7 @@ class SecurityApi:
                 hint="the endpoint may not be an OpenSearch cluster with the security plugin",
             ) from None
 
-    def read_mappings(self) -> dict[str, LiveMapping]:
+    def read_mappings(self) -> dict[str, LiveDefinition]:
         """All role mappings, in one GET. Detects the API prefix on the first call."""
         if self.prefix is None:
             for prefix in PREFIXES:
@@ -219,7 +220,7 @@ def _no_handler(response: Response) -> bool:
     return response.status in (400, 404, 405) and b"no handler found" in response.body
 
 
-def _mappings(body: Any, endpoint: str, path: str) -> dict[str, LiveMapping]:
+def _mappings(body: Any, endpoint: str, path: str) -> dict[str, LiveDefinition]:
     if not isinstance(body, dict):
         raise errors.UnexpectedResponse(
             "the role mappings answer is not a JSON object",
@@ -230,8 +231,8 @@ def _mappings(body: Any, endpoint: str, path: str) -> dict[str, LiveMapping]:
     for name, entry in body.items():
         if str(name).startswith("_") or not isinstance(entry, dict):
             continue
-        result[str(name)] = LiveMapping(
-            mapping=RoleMapping.from_wire(entry),
+        result[str(name)] = LiveDefinition(
+            definition=RoleMapping.from_wire(entry),
             reserved=entry.get("reserved") is True,
             hidden=entry.get("hidden") is True,
         )

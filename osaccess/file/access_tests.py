@@ -4,13 +4,62 @@ is refused before anything is sent."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from yaml.nodes import MappingNode, Node
 
-from osaccess.access.assertions import AccessTest, Probe, check
+from osaccess import errors
 from osaccess.file.format import Field, Section, text_field
 from osaccess.file.reader import Reader
 from osaccess.file.source import describe
 from osaccess.kinds.internal_users import read_attributes
+from osaccess.plugin.forms import request_for
+
+
+@dataclass(frozen=True)
+class Probe:
+    action: str
+    index: str | None = None
+    line: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.action + (f" on {self.index}" if self.index else "")
+
+
+@dataclass(frozen=True)
+class AccessTest:
+    kind: str  # principal | only | nobody
+    line: int = 0
+    name: str | None = None
+    principal: str = ""
+    backend_roles: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+    can: tuple[Probe, ...] = ()
+    cannot: tuple[Probe, ...] = ()
+    role: str = ""  # only
+    principals: tuple[str, ...] = ()  # only: who may hold the role; nobody: the exceptions
+    probe: Probe | None = None  # nobody
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.kind == "only":
+            return f"only {', '.join(self.principals) or 'nobody'} hold {self.role}"
+        if self.kind == "nobody" and self.probe is not None:
+            return f"nobody may {self.probe.text}"
+        return f"tests of {self.principal}"
+
+
+def check(request_text: str, index: str | None, *, loose: bool = False) -> str | None:
+    """Why a probe cannot be asked (None: it can), for the loader's file:line errors."""
+    try:
+        request_for(request_text, index, loose=loose)
+    except errors.ConfigError as exc:
+        return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    return None
+
 
 PROBE = Section(
     "in an access test's probe",

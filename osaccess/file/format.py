@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from osaccess.model import AUTH_KINDS
-
 # string, strings (a list of strings), number, integer, section (a mapping with known keys),
 # roles (role name -> list of principals or a role section), entries (name -> section),
 # items (a list of sections), query (a JSON object, written as YAML or as a JSON string)
@@ -36,6 +34,7 @@ Kind = Literal[
     "object",
 ]
 
+AUTH_KINDS = ("aws", "basic", "cert", "none")  # how osaccess signs in to a cluster
 MAX_VALUE_LENGTH = 256  # the security plugin's limit on strings (3.8+) and role names
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/"
 URL_PATTERN = r"^https?://[^\s?#]+$"
@@ -185,38 +184,6 @@ STATE = text_field(
 )
 
 
-def top() -> Section:
-    """The top level: the cluster block, one section per registered kind, the guards."""
-    from osaccess import kinds
-    from osaccess.file.access_tests import FIELD as TESTS
-
-    return Section(
-        "at the top level",
-        (
-            Field(
-                "cluster", "section", "How to reach the cluster.", required=True, section=CLUSTER
-            ),
-            *(kind.field() for kind in kinds.in_file_order()),
-            Field("protect", "strings", "Principals never removed from any mapping."),
-            Field(
-                "admin_roles",
-                "strings",
-                "Roles that grant the security REST API (lockout guard).",
-                non_empty=True,
-            ),
-            Field("thresholds", "section", "Removal thresholds.", section=THRESHOLDS),
-            TESTS,
-        ),
-    )
-
-
-def managed_sections() -> tuple[str, ...]:
-    """The top-level keys of which a file needs at least one: the kinds' sections."""
-    from osaccess import kinds
-
-    return tuple(kind.section for kind in kinds.in_file_order())
-
-
 # -- the JSON Schema ----------------------------------------------------------------------------
 
 _VALUE = {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH}
@@ -319,13 +286,6 @@ def _section_schema(section: Section) -> dict[str, Any]:
     return schema
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of mapping files, for editors (yaml-language-server) and CI."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "osaccess mapping file",
-        "description": "Who holds which OpenSearch security roles on one cluster, and what those "
-        "roles, action groups and tenants are.",
-        **_section_schema(top()),
-        "anyOf": [{"required": [name]} for name in managed_sections()],
-    }
+def section_schema(section: Section) -> dict[str, Any]:
+    """The JSON Schema of one section (the whole file's is in :mod:`osaccess.file.layout`)."""
+    return _section_schema(section)

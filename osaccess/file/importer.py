@@ -98,7 +98,7 @@ def render_import(
     if kinds.MAPPINGS.include in include:
         lines.append("roles:")
         for name in names:
-            lines += _role(name, live.mappings[name].mapping, sso_entries or {})
+            lines += _role(name, live.mappings[name].definition, sso_entries or {})
         if not names:
             lines.append("  # the cluster has no mappings osaccess can manage")
     for kind in kinds.registered():

@@ -11,23 +11,40 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from yaml.nodes import MappingNode, Node
 
 from osaccess import kinds
-from osaccess.aws.session import region_from_endpoint
-from osaccess.cluster.endpoint import FIX as ENDPOINT_FIX
-from osaccess.cluster.endpoint import problem as endpoint_problem
 from osaccess.file.access_tests import read_tests
-from osaccess.file.format import CLUSTER, THRESHOLDS, managed_sections, top
+from osaccess.file.endpoint import FIX as ENDPOINT_FIX
+from osaccess.file.endpoint import problem as endpoint_problem
+from osaccess.file.endpoint import region_from_endpoint
+from osaccess.file.format import CLUSTER, THRESHOLDS
+from osaccess.file.layout import managed_sections, top
 from osaccess.file.principals import bad_arn, field_for
 from osaccess.file.reader import Reader
-from osaccess.file.source import LoadResult, Problem, describe, find_files
+from osaccess.file.source import Problem, describe, find_files
 from osaccess.kinds.base import DesiredDefinition
 from osaccess.model import DEFAULT_ADMIN_ROLES, ClusterSpec, MappingFile, Safety
 
 __all__ = ["LoadResult", "Problem", "find_files", "load"]
+
+
+@dataclass
+class LoadResult:
+    path: str
+    file: MappingFile | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
 
 
 def load(path: str) -> LoadResult:

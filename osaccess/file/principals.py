@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from osaccess.aws.arn import ArnInfo, ArnKind, classify, role_arn_for_session
+from osaccess.file.arn import ArnInfo, ArnKind, classify, role_arn_for_session
 from osaccess.file.format import MAX_VALUE_LENGTH, PERMISSION_SET_PATTERN, SSO
-from osaccess.file.source import YAML_STR, describe
+from osaccess.file.source import CONTROL, YAML_STR, describe
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
-
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ def field_for(value: str) -> Placement:
 def one_iam_principal(value: str) -> bool:
     """The value names exactly one IAM user or role (an ARN, not a wildcard or regex pattern):
     what IAM and a domain policy can say something about."""
-    from osaccess.access.matching import pattern_kind
+    from osaccess.plugin.matching import pattern_kind
 
     return field_for(value).field is not None and pattern_kind(value) == "exact"
 

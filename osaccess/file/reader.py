@@ -14,8 +14,14 @@ from collections.abc import Callable, Iterator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.file.format import ACCOUNT_PATTERN, MAX_VALUE_LENGTH, Field, Section
-from osaccess.file.principals import CONTROL
-from osaccess.file.source import YAML_STR, YamlReader, describe, is_secret_key, names_a_source
+from osaccess.file.source import (
+    CONTROL,
+    YAML_STR,
+    YamlReader,
+    describe,
+    is_secret_key,
+    names_a_source,
+)
 
 
 class Reader(YamlReader):

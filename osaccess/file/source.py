@@ -10,14 +10,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-from osaccess.model import MappingFile
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # far above any real file; stops alias bombs before they expand
@@ -25,6 +23,7 @@ _SECRET_KEYS = re.compile(
     r"^(password|passwd|secret|secret_access_key|session_token|token)$", re.IGNORECASE
 )
 YAML_STR = "tag:yaml.org,2002:str"
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # control characters, refused in values
 
 Severity = Literal["error", "warning"]
 
@@ -45,21 +44,6 @@ class Problem:
     def render(self) -> str:
         text = f"{self.where}: {self.severity}: {self.message}"
         return f"{text}\n  fix: {self.fix}" if self.fix else text
-
-
-@dataclass
-class LoadResult:
-    path: str
-    file: MappingFile | None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def find_files(paths: list[str]) -> tuple[list[str], list[Problem]]:

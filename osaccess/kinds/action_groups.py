@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node
 
-from osaccess.access import builtin
 from osaccess.file.format import Field, Section, text_field
 from osaccess.kinds.base import DefinitionKind, strings, text
+from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -93,7 +94,7 @@ class ActionGroups(DefinitionKind):
     def finish(self, reader: Reader) -> None:
         """Names that are no action group (of the plugin or the file) nor an action pattern, and
         groups that refer to each other in a cycle."""
-        known = set(builtin.action_groups()) | set(reader.groups)
+        known = set(builtin.static("action_groups")) | set(reader.groups)
         hints = dict(builtin.unknown_actions((a for a, _, _ in reader.actions), known))
         for action, node, _ in reader.actions:
             if action not in hints:
@@ -115,3 +116,15 @@ class ActionGroups(DefinitionKind):
 
 
 ACTION_GROUPS = ActionGroups()
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin() -> dict[str, ActionGroup]:
+    return {
+        name: ActionGroup.from_wire(body) for name, body in builtin.static("action_groups").items()
+    }
+
+
+def builtin_groups() -> dict[str, ActionGroup]:
+    """The plugin's static action groups, as this kind's model (a new dict each call)."""
+    return dict(_builtin())

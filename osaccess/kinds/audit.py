@@ -19,7 +19,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import describe
-from osaccess.kinds.base import DefinitionKind, DesiredDefinition, LiveDefinition
+from osaccess.kinds.base import DefinitionKind, DesiredDefinition
+from osaccess.kinds.live import LiveDefinition
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader

@@ -22,10 +22,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from osaccess.file.format import STATE, Field, Section
 from osaccess.file.principals import entity_name
 from osaccess.file.source import describe
+from osaccess.kinds.live import LiveDefinition
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
-    from osaccess.model import LiveState
+    from osaccess.kinds.live import LiveState
 
 
 class Action(Enum):
@@ -54,21 +55,6 @@ class DesiredDefinition:
     name: str
     definition: Any | None  # the kind's model; None: absent (the entry must not exist)
     location: str = ""  # file:line
-
-
-@dataclass(frozen=True)
-class LiveDefinition:
-    definition: Any  # the kind's model
-    reserved: bool = False
-    hidden: bool = False
-    static: bool = False
-
-    @property
-    def protected_by_plugin(self) -> str | None:
-        for flag in ("static", "reserved", "hidden"):
-            if getattr(self, flag):
-                return flag
-        return None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, pointe
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
-    from osaccess.model import LiveState
+    from osaccess.kinds.live import LiveState
 
 PASSWORD_VERSION = "osaccess_password_version"
 SOURCES = ("env", "file", "secretsmanager", "ssm")

@@ -28,10 +28,11 @@ from osaccess.file.principals import (
 )
 from osaccess.file.source import describe
 from osaccess.kinds.base import Action, pointer, strings, text
+from osaccess.kinds.live import LiveDefinition
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
-    from osaccess.model import LiveState
+    from osaccess.kinds.live import LiveState
 
 FIELDS = ("users", "backend_roles", "and_backend_roles", "hosts")
 
@@ -87,13 +88,6 @@ class DesiredRole:
     absent: bool = False  # the mapping must not exist (exclusive only)
     location: str = ""  # file:line where the role is declared
     sso: tuple[SsoRef, ...] = ()  # permission sets still to resolve into backend roles
-
-
-@dataclass(frozen=True)
-class LiveMapping:
-    mapping: RoleMapping
-    reserved: bool = False
-    hidden: bool = False
 
 
 ROLE = Section(
@@ -351,7 +345,7 @@ def plan_mappings(
     left_alone: dict[str, dict[str, frozenset[str]]] = {}
     for role in sorted(desired, key=lambda r: r.name):
         current = live.mappings.get(role.name)
-        before = current.mapping if current is not None else None
+        before = current.definition if current is not None else None
         kept = _protected(role, before, protect)
         if role.absent:
             after = RoleMapping(description=before.description, **kept) if before and kept else None
@@ -375,9 +369,11 @@ def plan_mappings(
     return tuple(changes), tuple(unchanged), left_alone
 
 
-def apply_to(live: Mapping[str, LiveMapping], changes: Iterable[Change]) -> dict[str, RoleMapping]:
+def apply_to(
+    live: Mapping[str, LiveDefinition], changes: Iterable[Change]
+) -> dict[str, RoleMapping]:
     """What the mappings are after the changes (for the access impact and verification)."""
-    result = {name: entry.mapping for name, entry in live.items()}
+    result = {name: entry.definition for name, entry in live.items()}
     for change in changes:
         if change.after is None:
             result.pop(change.role, None)
@@ -386,12 +382,12 @@ def apply_to(live: Mapping[str, LiveMapping], changes: Iterable[Change]) -> dict
     return result
 
 
-def moved(changes: Iterable[Change], fresh: Mapping[str, LiveMapping]) -> list[str]:
+def moved(changes: Iterable[Change], fresh: Mapping[str, LiveDefinition]) -> list[str]:
     """What changed on the cluster since the plan, in the mappings these changes touch."""
     lines = []
     for change in changes:
         entry = fresh.get(change.role)
-        now = entry.mapping if entry is not None else None
+        now = entry.definition if entry is not None else None
         if now == change.before:
             continue
         if change.before is None:

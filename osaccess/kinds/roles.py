@@ -3,6 +3,7 @@ masking). The file's ``role_definitions`` section, the API's ``roles`` endpoint.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -10,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from osaccess.access import builtin
 from osaccess.file.format import Field, Section
 from osaccess.file.source import YAML_STR, yaml_value
 from osaccess.kinds.base import DefinitionKind, strings, text
+from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -274,3 +275,13 @@ def _dls(reader: Reader, node: Node) -> str | None:
 
 
 ROLES = Roles()
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin() -> dict[str, RoleDefinition]:
+    return {name: RoleDefinition.from_wire(body) for name, body in builtin.static("roles").items()}
+
+
+def builtin_roles() -> dict[str, RoleDefinition]:
+    """The plugin's static roles, as this kind's model (a new dict each call)."""
+    return dict(_builtin())

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node
 
-from osaccess.access import builtin
 from osaccess.file.format import Field, Section
 from osaccess.kinds.base import DefinitionKind, text
+from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader

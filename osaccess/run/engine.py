@@ -11,24 +11,42 @@ is :class:`~osaccess.errors.PartiallyApplied`, naming both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
-from osaccess.access.impact import states
+from osaccess.access.impact import access_impact, states
 from osaccess.cluster import pace
 from osaccess.cluster.security import SecurityApi
-from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, LiveDefinition
-from osaccess.kinds.mappings import LiveMapping, RoleMapping, moved
+from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, DesiredDefinition
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, RoleMapping, moved
 from osaccess.model import LiveState, MappingFile, Safety
-from osaccess.run.plan import Plan, plan
+from osaccess.run.plan import Plan, diff
 from osaccess.run.plandoc import fingerprint
 from osaccess.run.safety import Identity, Refusal, evaluate
 from osaccess.run.sources import cluster_facts
 from osaccess.run.writes import MAX_CONFLICT_RETRIES, Target, WriteOptions, write_parts
+
+
+def plan(
+    desired: Sequence[DesiredRole],
+    live: LiveState,
+    protect: frozenset[str] = frozenset(),
+    definitions: Sequence[DesiredDefinition] = (),
+    *,
+    impact: bool = True,
+) -> Plan:
+    """The plan (:func:`osaccess.run.plan.diff`) with its access impact: who gains and loses
+    what. ``impact=False`` leaves the impact out: enough to know whether anything is left to do."""
+    planned = diff(desired, live, protect, definitions)
+    if not impact:
+        return planned
+    found = access_impact(live, planned.changes, planned.definition_changes)
+    return replace(planned, access_changes=found)
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,13 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     report = None
     if file.tests:
         facts = cluster_facts(api)  # read only for files with tests
-        report = run_tests(file.tests, states(live, plan_)[1], file.path, AFTER, facts)
+        report = run_tests(
+            file.tests,
+            states(live, plan_.changes, plan_.definition_changes)[1],
+            file.path,
+            AFTER,
+            facts,
+        )
         refusals += test_refusals(report)
     return Planned(live, plan_, identity, tuple(refusals), report)
 
@@ -82,9 +106,9 @@ def refuse_if_unsafe(refusals: tuple[Refusal, ...] | list[Refusal], force: bool)
     )
 
 
-def _current(mappings: Mapping[str, LiveMapping], role: str) -> RoleMapping | None:
+def _current(mappings: Mapping[str, LiveDefinition], role: str) -> RoleMapping | None:
     entry = mappings.get(role)
-    return entry.mapping if entry is not None else None
+    return entry.definition if entry is not None else None
 
 
 def _refuse_stale(lines: list[str]) -> errors.Refused:
@@ -96,7 +120,7 @@ def _refuse_stale(lines: list[str]) -> errors.Refused:
 
 
 def _mapping_target(api: SecurityApi) -> Target[Plan]:
-    def landed(p: Plan, fresh: dict[str, LiveMapping]) -> int:
+    def landed(p: Plan, fresh: dict[str, LiveDefinition]) -> int:
         return sum(1 for c in p.changes if _current(fresh, c.role) == c.after)
 
     return Target(
@@ -172,7 +196,7 @@ def _apply_all(
     first: Plan,
     *,
     on_conflict: Callable[[], Plan],
-    guard: Callable[[Plan, dict[str, LiveMapping]], None],
+    guard: Callable[[Plan, dict[str, LiveDefinition]], None],
     options: WriteOptions,
 ) -> ApplyResult:
     """Write each resource type of the plan, in :func:`write_order`. When a later write fails
@@ -247,7 +271,7 @@ def execute(
         live = api.read_state()
         return plan(file.roles, live, file.safety.protect, file.definitions)
 
-    def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
+    def guard(candidate: Plan, fresh: dict[str, LiveDefinition]) -> None:
         if candidate is not planned.plan:  # a re-plan after a conflict: check it again
             state = replace(live, mappings=fresh)
             refuse_if_unsafe(evaluate(candidate, state, file.safety, planned.identity), force)
@@ -310,7 +334,7 @@ def execute_reviewed(
     def same_plan_again() -> Plan:
         return reviewed  # _write re-reads and refuses if the conflict touched our mappings
 
-    def guard(candidate: Plan, fresh: dict[str, LiveMapping]) -> None:
+    def guard(candidate: Plan, fresh: dict[str, LiveDefinition]) -> None:
         refuse_if_unsafe(
             evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
         )

@@ -168,7 +168,7 @@ def with_iam_warnings(
     file that do not exist, and orphans on the cluster."""
     if directory_for is None:
         return planned
-    live = {name: entry.mapping for name, entry in planned.live.mappings.items()}
+    live = {name: entry.definition for name, entry in planned.live.mappings.items()}
     wanted = [r.mapping for r in file.roles if not r.absent]
     found = tuple(plan_warnings(wanted, live, directory_for))
     if not found:

@@ -9,11 +9,10 @@ and loses what) is :mod:`osaccess.access.impact`; this module puts the pieces in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from osaccess import errors, kinds
-from osaccess.access import builtin
 from osaccess.access.impact import AccessChange
 from osaccess.kinds.action_groups import ACTION_GROUPS
 from osaccess.kinds.base import (
@@ -23,10 +22,10 @@ from osaccess.kinds.base import (
     plan_definitions,
     protected_entries,
 )
+from osaccess.kinds.live import LiveDefinition
 from osaccess.kinds.mappings import (
     Change,
     DesiredRole,
-    LiveMapping,
     RoleMapping,
     check,
     plan_mappings,
@@ -34,8 +33,9 @@ from osaccess.kinds.mappings import (
 from osaccess.kinds.mappings import apply_to as apply_changes
 from osaccess.kinds.roles import ROLES
 from osaccess.model import LiveState
+from osaccess.plugin import builtin
 
-__all__ = ["Action", "Change", "DefinitionChange", "Plan", "apply_to", "plan"]
+__all__ = ["Action", "Change", "DefinitionChange", "Plan", "apply_to", "diff"]
 
 
 @dataclass(frozen=True)
@@ -90,28 +90,26 @@ def check_file(
     return protected_entries(definitions, live) + check(desired, live, defined, deleted)
 
 
-def plan(
+def diff(
     desired: Sequence[DesiredRole],
     live: LiveState,
     protect: frozenset[str] = frozenset(),
     definitions: Sequence[DesiredDefinition] = (),
-    *,
-    impact: bool = True,
 ) -> Plan:
     """Compare the file with the cluster; what the file does not name is not touched, and
-    protected principals are never removed from any mapping. ``impact=False`` leaves out the
-    access impact (who gains and loses what): enough to know whether anything is left to do."""
+    protected principals are never removed from any mapping. The access impact (who gains and
+    loses what) is not here: :func:`osaccess.run.engine.plan` adds it."""
     problems = check_file(desired, live, definitions)
     if problems:
         raise errors.PlanError("the file cannot be applied to this cluster:", problems)
     changes, unchanged, left_alone = plan_mappings(desired, live, protect)
     definition_changes, definitions_unchanged = plan_definitions(definitions, live)
-    result = Plan(changes, unchanged, left_alone, definition_changes, definitions_unchanged)
-    from osaccess.access.impact import access_impact
-
-    return replace(
-        result,
-        access_changes=access_impact(live, result) if impact else (),
+    return Plan(
+        changes,
+        unchanged,
+        left_alone,
+        definition_changes,
+        definitions_unchanged,
         warnings=unknown_actions(definitions, live),
     )
 
@@ -139,6 +137,6 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
     return tuple(found)
 
 
-def apply_to(live: Mapping[str, LiveMapping], plan_: Plan) -> dict[str, RoleMapping]:
+def apply_to(live: Mapping[str, LiveDefinition], plan_: Plan) -> dict[str, RoleMapping]:
     """What the mappings are after the plan's operations (for tests and verification)."""
     return apply_changes(live, plan_.changes)

@@ -56,7 +56,7 @@ def fingerprint(live: LiveState, plan: Plan) -> str:
     roles and its definitions (absent ones as null)."""
     mappings = live.mappings
     state: dict[str, Any] = {
-        name: mappings[name].mapping.to_wire() if name in mappings else None
+        name: mappings[name].definition.to_wire() if name in mappings else None
         for name in managed_roles(plan)
     }
     named = managed_definitions(plan)

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.matching import Caller, Match, roles_of
 from osaccess.kinds.base import Action
 from osaccess.kinds.internal_users import INTERNAL_USERS
 from osaccess.kinds.mappings import FIELDS
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import LiveState, Safety
+from osaccess.plugin.matching import Caller, Match, roles_of
 from osaccess.run.plan import Plan, apply_to
 
 
@@ -61,7 +61,7 @@ def evaluate(
     plan: Plan, live: LiveState, safety: Safety, identity: Identity | None
 ) -> list[Refusal]:
     refusals: list[Refusal] = []
-    before = {name: entry.mapping for name, entry in live.mappings.items()}
+    before = {name: entry.definition for name, entry in live.mappings.items()}
     after = apply_to(live.mappings, plan)
     if identity is not None:
         refusals += _lockout(plan, before, after, safety, identity)

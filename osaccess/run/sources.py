@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from osaccess import errors
-from osaccess.access import builtin
 from osaccess.access.cani import Known
 from osaccess.access.permissions import Evaluator
-from osaccess.kinds.action_groups import ActionGroup
+from osaccess.kinds.action_groups import ActionGroup, builtin_groups
 from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
 from osaccess.kinds.mappings import RoleMapping
-from osaccess.kinds.roles import RoleDefinition
+from osaccess.kinds.roles import RoleDefinition, builtin_roles
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 
 if TYPE_CHECKING:
@@ -47,8 +46,8 @@ class State:
 def offline_state(file: MappingFile) -> State:
     """What a file grants, with the plugin's built-in roles and action groups."""
     defined = {(d.kind, d.name): d.definition for d in file.definitions}
-    definitions: dict[str, RoleDefinition] = dict(builtin.roles())
-    groups: dict[str, ActionGroup] = dict(builtin.action_groups())
+    definitions: dict[str, RoleDefinition] = dict(builtin_roles())
+    groups: dict[str, ActionGroup] = dict(builtin_groups())
     for (kind, name), definition in defined.items():
         if kind == "roles" and isinstance(definition, RoleDefinition):
             definitions[name] = definition
@@ -73,7 +72,7 @@ def offline_state(file: MappingFile) -> State:
 
 def live_state(live: LiveState, source: str) -> State:
     return State(
-        {name: entry.mapping for name, entry in live.mappings.items()},
+        {name: entry.definition for name, entry in live.mappings.items()},
         {
             n: e.definition
             for n, e in live.defined("roles").items()
@@ -128,7 +127,7 @@ def after_plan(path: Path, overrides: Overrides | None) -> State:
         if moved
         else ""
     )
-    return of_evaluator(states(live, plan)[1], source)
+    return of_evaluator(states(live, plan.changes, plan.definition_changes)[1], source)
 
 
 def state_for(

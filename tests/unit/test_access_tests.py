@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from osaccess import errors
-from osaccess.access import builtin
 from osaccess.access.assertions import run
 from osaccess.access.whocan import who_can
 from osaccess.file.loader import load
+from osaccess.kinds.action_groups import builtin_groups
+from osaccess.kinds.roles import builtin_roles
 from osaccess.run.engine import execute, make_plan
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.plandoc import load as load_plan
@@ -74,8 +75,8 @@ def line_of(text: str, needle: str) -> int:
 
 def cluster() -> FakeCluster:
     """A cluster with the plugin's built-in action groups and all_access, as a real one has."""
-    groups = {name: group.to_wire() for name, group in builtin.action_groups().items()}
-    roles = {"all_access": builtin.roles()["all_access"].to_wire()}
+    groups = {name: group.to_wire() for name, group in builtin_groups().items()}
+    roles = {"all_access": builtin_roles()["all_access"].to_wire()}
     return FakeCluster(
         mappings={"all_access": {"users": ["admin"]}},
         documents={"actiongroups": groups, "roles": roles},
@@ -328,8 +329,8 @@ def test_the_access_impact_tells_the_bulk_rule_and_filled_in_patterns(tmp_path: 
 
 def test_can_i_says_how_the_principal_holds_each_role(tmp_path: Path) -> None:
     from osaccess import api
-    from osaccess.access.forms import request_for
-    from osaccess.access.matching import Caller
+    from osaccess.plugin.forms import request_for
+    from osaccess.plugin.matching import Caller
 
     state = offline_state(
         loaded(tmp_path, FILE.replace("    attributes:", "    roles: [ingest]\n    attributes:"))

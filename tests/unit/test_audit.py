@@ -11,10 +11,9 @@ import pytest
 from osaccess import errors
 from osaccess.file.loader import load
 from osaccess.kinds.audit import AUDIT, AuditConfig
-from osaccess.kinds.base import LiveDefinition
+from osaccess.kinds.live import LiveDefinition
 from osaccess.model import LiveState, MappingFile
-from osaccess.run.engine import make_plan
-from osaccess.run.plan import plan
+from osaccess.run.engine import make_plan, plan
 from tests.unit.fakecluster import FakeCluster
 from tests.unit.loading import loaded
 

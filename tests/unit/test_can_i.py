@@ -11,11 +11,11 @@ import pytest
 
 from osaccess import errors
 from osaccess.access.cani import BULK, Known, can_i, request_for, substitute
-from osaccess.access.datemath import resolve
-from osaccess.access.matching import Caller
 from osaccess.access.permissions import Evaluator
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition
+from osaccess.plugin.datemath import resolve
+from osaccess.plugin.matching import Caller
 
 WRITER = RoleDefinition(
     index_permissions=frozenset(
@@ -184,7 +184,7 @@ def test_pattern_against_pattern_is_exact_on_every_small_case() -> None:
     pattern of up to 3 characters over a, b, * and ?, every name of up to 5 over a and b."""
     import itertools
 
-    from osaccess.access.matching import covers, matches, overlaps
+    from osaccess.plugin.matching import covers, matches, overlaps
 
     patterns = ["".join(p) for n in range(1, 4) for p in itertools.product("ab*?", repeat=n)]
     names = ["".join(p) for n in range(6) for p in itertools.product("ab", repeat=n)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.aws.session import region_from_endpoint
+from osaccess.file.endpoint import region_from_endpoint
 from osaccess.file.loader import find_files, load
 from osaccess.file.principals import role_name_problem
 from osaccess.kinds.mappings import Ownership
@@ -314,7 +314,7 @@ def test_the_longest_iam_names_are_fine(tmp_path: Path) -> None:
 
 
 def test_iam_paths_longer_than_iam_allows_are_malformed() -> None:
-    from osaccess.aws.arn import ArnKind, classify
+    from osaccess.file.arn import ArnKind, classify
 
     long_path = "/".join(["p" * 50] * 11)  # 561 characters with its slashes
     info = classify(f"arn:aws:iam::111111111111:role/{long_path}/name")

@@ -11,13 +11,13 @@ import pytest
 from osaccess import errors
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup
-from osaccess.kinds.base import Action, DesiredDefinition, LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.kinds.base import Action, DesiredDefinition
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition
 from osaccess.kinds.tenants import Tenant
 from osaccess.model import ClusterSpec, LiveState, MappingFile
-from osaccess.run.engine import execute, make_plan, write_order
-from osaccess.run.plan import plan
+from osaccess.run.engine import execute, make_plan, plan, write_order
 from osaccess.run.safety import Identity, evaluate
 from tests.unit.fakecluster import FakeCluster, status
 
@@ -136,7 +136,7 @@ def test_definitions_are_planned_in_dependency_order_and_unset_descriptions_kept
 def test_a_plan_that_only_deletes_writes_in_reverse_order() -> None:
     current = live(roles={"old": LiveDefinition(TEAM)}, action_groups={"g": LiveDefinition(GROUP)})
     state = LiveState(
-        {"old": LiveMapping(RoleMapping.of(users=["u"]))},
+        {"old": LiveDefinition(RoleMapping.of(users=["u"]))},
         current.roles,
         definitions=current.definitions,
     )

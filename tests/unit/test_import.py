@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from osaccess.file.importer import render_import
 from osaccess.file.loader import load
 from osaccess.file.principals import role_name_problem, unusable
-from osaccess.kinds.mappings import LiveMapping, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.model import ClusterSpec, LiveState
 
 # Strings YAML would read as another type if written plainly, and their kin.
@@ -69,7 +70,7 @@ names = values.filter(lambda v: role_name_problem(v) is None)
 
 
 def round_trip(tmp_path: Path, name: str, mapping: RoleMapping) -> RoleMapping:
-    live = LiveState({name: LiveMapping(mapping)}, frozenset({name}))
+    live = LiveState({name: LiveDefinition(mapping)}, frozenset({name}))
     path = tmp_path / "imported.yaml"
     spec = ClusterSpec("https://search-x.eu-west-1.es.amazonaws.com", auth="aws")
     path.write_text(render_import(live, spec, source="test"), encoding="utf-8")

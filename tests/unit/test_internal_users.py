@@ -14,12 +14,14 @@ from osaccess import errors
 from osaccess.access.impact import access_impact
 from osaccess.access.review import review
 from osaccess.file.loader import load
-from osaccess.kinds.base import Action, LiveDefinition
+from osaccess.kinds.action_groups import builtin_groups
+from osaccess.kinds.base import Action
 from osaccess.kinds.internal_users import PASSWORD_VERSION, InternalUser, PasswordSource
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.roles import builtin_roles
 from osaccess.model import LiveState, MappingFile
 from osaccess.run import plandoc, secrets
-from osaccess.run.engine import execute, make_plan
-from osaccess.run.plan import plan
+from osaccess.run.engine import execute, make_plan, plan
 from osaccess.run.safety import Identity, evaluate
 from tests.unit import loading
 from tests.unit.fakecluster import FakeCluster
@@ -300,10 +302,9 @@ def test_the_callers_own_user_is_guarded(tmp_path: Path) -> None:
 
 
 def test_a_super_user_by_direct_role_is_in_the_review_and_the_impact(tmp_path: Path) -> None:
-    from osaccess.access import builtin
 
     sneaky = InternalUser(frozenset({"ldap-analysts"}), frozenset({"all_access"}))
-    entries = review({}, dict(builtin.roles()), dict(builtin.action_groups()), {"sneaky": sneaky})
+    entries = review({}, dict(builtin_roles()), dict(builtin_groups()), {"sneaky": sneaky})
     (entry,) = entries
     assert entry.principal == "sneaky" and entry.permissions.roles == ("all_access",)
     state = live_users(sneaky=sneaky)
@@ -312,12 +313,12 @@ def test_a_super_user_by_direct_role_is_in_the_review_and_the_impact(tmp_path: P
         state.roles,
         definitions={
             **state.definitions,
-            "roles": {n: LiveDefinition(d) for n, d in builtin.roles().items()},
+            "roles": {n: LiveDefinition(d) for n, d in builtin_roles().items()},
         },
     )
     demote = resolved(loaded(tmp_path, "  sneaky:\n    backend_roles: [ldap-analysts]\n"))
     planned = plan((), state, definitions=demote.definitions)
-    (change,) = access_impact(state, planned)
+    (change,) = access_impact(state, planned.changes, planned.definition_changes)
     assert change.principal == "sneaky"
     assert change.loses.roles == ("all_access",) and not change.gains
 
@@ -325,17 +326,18 @@ def test_a_super_user_by_direct_role_is_in_the_review_and_the_impact(tmp_path: P
 def test_a_users_new_backend_role_shows_as_what_it_gains_through_the_mappings(
     tmp_path: Path,
 ) -> None:
-    from osaccess.access import builtin
-    from osaccess.kinds.mappings import LiveMapping, RoleMapping
+    from osaccess.kinds.live import LiveDefinition
+    from osaccess.kinds.mappings import RoleMapping
 
     state = LiveState(
-        {"readall": LiveMapping(RoleMapping(backend_roles=frozenset({"ldap-analysts"})))},
+        {"readall": LiveDefinition(RoleMapping(backend_roles=frozenset({"ldap-analysts"})))},
         frozenset({"readall"}),
         definitions={
             "internal_users": {"ana": LiveDefinition(InternalUser())},
-            "roles": {n: LiveDefinition(d) for n, d in builtin.roles().items()},
+            "roles": {n: LiveDefinition(d) for n, d in builtin_roles().items()},
         },
     )
     file = resolved(loaded(tmp_path, "  ana:\n    backend_roles: [ldap-analysts]\n"))
-    (change,) = access_impact(state, plan((), state, definitions=file.definitions))
+    planned = plan((), state, definitions=file.definitions)
+    (change,) = access_impact(state, planned.changes, planned.definition_changes)
     assert (change.principal, change.gains.roles, change.loses.roles) == ("ana", ("readall",), ())

@@ -16,16 +16,17 @@ import pytest
 from yaml.nodes import MappingNode, Node
 
 from osaccess import errors, kinds
-from osaccess.file.format import Field, Section, json_schema
+from osaccess.file.format import Field, Section
 from osaccess.file.importer import render_import
+from osaccess.file.layout import json_schema
 from osaccess.file.loader import load
 from osaccess.file.reader import Reader
-from osaccess.kinds.base import Action, DefinitionKind, LiveDefinition, strings, text
+from osaccess.kinds.base import Action, DefinitionKind, strings, text
+from osaccess.kinds.live import LiveDefinition
 from osaccess.kinds.mappings import DesiredRole, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import ClusterSpec, LiveState, MappingFile, Safety
-from osaccess.run.engine import execute, make_plan, write_order
-from osaccess.run.plan import plan
+from osaccess.run.engine import execute, make_plan, plan, write_order
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.plandoc import load as load_plan
 from osaccess.run.render import render_markdown, render_text

@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osaccess.access.impact import access_changes
-from osaccess.access.matching import Caller, MappingIndex, roles_of
 from osaccess.access.permissions import Evaluator, Expander, Source, subjects_of
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
+from osaccess.plugin.matching import Caller, MappingIndex, roles_of
 
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
 GROUPS = {

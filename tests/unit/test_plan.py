@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 
 from osaccess.errors import PlanError
 from osaccess.kinds.base import Action
-from osaccess.kinds.mappings import FIELDS, DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import FIELDS, DesiredRole, Ownership, RoleMapping
 from osaccess.model import LiveState
-from osaccess.run.plan import apply_to, plan
+from osaccess.run.engine import plan
+from osaccess.run.plan import apply_to
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 ADMIN_ROLE = "arn:aws:iam::111111111111:role/platform-admin"
@@ -23,7 +25,7 @@ def live(
     reserved: set[str] = frozenset(),
 ) -> LiveState:  # type: ignore[assignment]
     return LiveState(
-        mappings={n: LiveMapping(m, reserved=n in reserved) for n, m in mappings.items()},
+        mappings={n: LiveDefinition(m, reserved=n in reserved) for n, m in mappings.items()},
         roles=frozenset(
             roles if roles is not None else set(mappings) | {"all_access", "readall", "new_role"}
         ),
@@ -159,7 +161,8 @@ def scenarios(draw: st.DrawFn) -> tuple[list[DesiredRole], LiveState]:
         mapping = RoleMapping() if absent else draw(mappings)
         desired.append(DesiredRole(name, mapping, ownership, absent))
     return desired, LiveState(
-        {n: LiveMapping(m) for n, m in live_maps.items()}, frozenset(["r1", "r2", "r3", "r4", "r5"])
+        {n: LiveDefinition(m) for n, m in live_maps.items()},
+        frozenset(["r1", "r2", "r3", "r4", "r5"]),
     )
 
 
@@ -182,7 +185,7 @@ def test_applying_a_plan_reaches_the_desired_state_and_then_plans_nothing(
                 assert current.values(name) == wanted.mapping.values(name)
             else:
                 assert wanted.mapping.values(name) <= current.values(name)
-    second = plan(desired, LiveState({n: LiveMapping(m) for n, m in after.items()}, state.roles))
+    second = plan(desired, LiveState({n: LiveDefinition(m) for n, m in after.items()}, state.roles))
     assert second.empty
 
 
@@ -196,11 +199,11 @@ def test_unmanaged_roles_and_shared_strangers_are_never_touched(
     managed = {d.name for d in desired}
     for name, entry in state.mappings.items():
         if name not in managed:
-            assert after[name] == entry.mapping
+            assert after[name] == entry.definition
     for wanted in desired:
         if wanted.ownership is Ownership.SHARED and wanted.name in state.mappings:
             for field_name in FIELDS:
-                assert state.mappings[wanted.name].mapping.values(field_name) <= after[
+                assert state.mappings[wanted.name].definition.values(field_name) <= after[
                     wanted.name
                 ].values(field_name)
 
@@ -215,13 +218,13 @@ def test_plans_are_the_same_bytes_whatever_the_hash_seed() -> None:
     program = (
         "from osaccess.model import *\n"
         "from osaccess.kinds.mappings import *\n"
-        "from osaccess.run.plan import plan\n"
+        "from osaccess.run.engine import plan\n"
         "from osaccess.run.plandoc import PlanContext, dump\n"
         "from osaccess.run.render import render_markdown, render_text\n"
         "import io\n"
         "names = [f'user-{i}' for i in range(40)]\n"
-        "live = LiveState({'r': LiveMapping(RoleMapping.of(users=names[:30], hosts=names)),"
-        " 's': LiveMapping(RoleMapping.of(backend_roles=names))}, frozenset({'r', 's', 't'}))\n"
+        "live = LiveState({'r': LiveDefinition(RoleMapping.of(users=names[:30], hosts=names)),"
+        " 's': LiveDefinition(RoleMapping.of(backend_roles=names))}, frozenset({'r', 's', 't'}))\n"
         "desired = [DesiredRole('r', RoleMapping.of(users=names[10:])),"
         " DesiredRole('s', RoleMapping.of(backend_roles=names[:5]), Ownership.SHARED),"
         " DesiredRole('t', RoleMapping.of(and_backend_roles=names))]\n"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from osaccess.errors import Refused
-from osaccess.kinds.mappings import DesiredRole, LiveMapping, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, RoleMapping
 from osaccess.model import ClusterSpec, LiveState, Safety
-from osaccess.run.plan import plan
+from osaccess.run.engine import plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint
 from osaccess.run.plandoc import read as load_reviewed
 
@@ -25,7 +26,7 @@ SPEC = ClusterSpec(
 
 def write_plan(tmp_path: Path) -> Path:
     live = LiveState(
-        {"readall": LiveMapping(RoleMapping.of(users=["bob"]))}, frozenset({"readall", "logs"})
+        {"readall": LiveDefinition(RoleMapping.of(users=["bob"]))}, frozenset({"readall", "logs"})
     )
     plan_ = plan(
         [
@@ -87,16 +88,16 @@ def test_something_else_is_not_taken_for_a_plan(tmp_path: Path) -> None:
 
 
 def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
-    from osaccess.kinds.base import LiveDefinition
+    from osaccess.kinds.live import LiveDefinition
     from osaccess.kinds.roles import RoleDefinition
     from osaccess.run.plan import Plan
 
     reviewed = Plan((), ("readall",), definitions_unchanged=(("roles", "team"),))
 
     def state(users: list[str], extra: bool = False, team: str = "x") -> LiveState:
-        mappings = {"readall": LiveMapping(RoleMapping.of(users=users))}
+        mappings = {"readall": LiveDefinition(RoleMapping.of(users=users))}
         if extra:
-            mappings["other"] = LiveMapping(RoleMapping())
+            mappings["other"] = LiveDefinition(RoleMapping())
         team_role = LiveDefinition(RoleDefinition(frozenset({team})))
         return LiveState(mappings, frozenset(), definitions={"roles": {"team": team_role}})
 
@@ -171,9 +172,9 @@ def test_shared_and_protected_lines_survive_the_plan_file() -> None:
 
     live = LiveState(
         {
-            "all_access": LiveMapping(RoleMapping.of(users=["master", "other"])),
-            "readall": LiveMapping(RoleMapping.of(users=["breakglass", "bob"])),
-            "quiet": LiveMapping(RoleMapping.of(users=["someone"])),
+            "all_access": LiveDefinition(RoleMapping.of(users=["master", "other"])),
+            "readall": LiveDefinition(RoleMapping.of(users=["breakglass", "bob"])),
+            "quiet": LiveDefinition(RoleMapping.of(users=["someone"])),
         },
         frozenset({"all_access", "readall", "quiet"}),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from osaccess.aws.session import region_from_endpoint, resolve_region
+from osaccess.aws.session import resolve_region
+from osaccess.file.endpoint import region_from_endpoint
 
 ENDPOINT = "https://search-x-abc.eu-west-1.es.amazonaws.com"
 LOCAL = "https://127.0.0.1:9201"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 
-from osaccess.kinds.mappings import DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, Ownership, RoleMapping
 from osaccess.model import LiveState
-from osaccess.run.plan import plan
+from osaccess.run.engine import plan
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.render import render_markdown, render_text
 from tests.golden import assert_golden
@@ -23,12 +24,12 @@ CONTEXT = PlanContext(
 def sample_plan():  # type: ignore[no-untyped-def]
     state = LiveState(
         mappings={
-            "all_access": LiveMapping(
+            "all_access": LiveDefinition(
                 RoleMapping.of("Master user", users=["admin"], backend_roles=[MASTER])
             ),
-            "readall": LiveMapping(RoleMapping.of(users=["kibanaro", "bob"])),
-            "old_team": LiveMapping(RoleMapping.of(users=["carol", "dave"])),
-            "logs_writer": LiveMapping(RoleMapping.of(backend_roles=[ANALYTICS])),
+            "readall": LiveDefinition(RoleMapping.of(users=["kibanaro", "bob"])),
+            "old_team": LiveDefinition(RoleMapping.of(users=["carol", "dave"])),
+            "logs_writer": LiveDefinition(RoleMapping.of(backend_roles=[ANALYTICS])),
         },
         roles=frozenset({"all_access", "readall", "old_team", "logs_reader", "logs_writer"}),
     )
@@ -95,7 +96,7 @@ def test_an_empty_plan_says_so() -> None:
 def test_a_long_list_of_unchanged_roles_is_shortened() -> None:
     names = [f"role_{i:04d}" for i in range(5000)]
     state = LiveState(
-        {n: LiveMapping(RoleMapping.of(users=["a"])) for n in names}, frozenset(names)
+        {n: LiveDefinition(RoleMapping.of(users=["a"])) for n in names}, frozenset(names)
     )
     unchanged = plan([DesiredRole(n, RoleMapping.of(users=["a"])) for n in names], state)
     out = io.StringIO()

@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osaccess.access.matching import Caller, matches, roles_of
 from osaccess.kinds.base import Action
-from osaccess.kinds.mappings import DesiredRole, LiveMapping, Ownership, RoleMapping
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import DesiredRole, Ownership, RoleMapping
 from osaccess.model import LiveState, Safety
-from osaccess.run.plan import apply_to, plan
+from osaccess.plugin.matching import Caller, matches, roles_of
+from osaccess.run.engine import plan
+from osaccess.run.plan import apply_to
 from osaccess.run.safety import Identity, evaluate
 
 MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
@@ -20,7 +22,7 @@ ALICE = "arn:aws:iam::111111111111:user/alice"
 
 def state(**mappings: RoleMapping) -> LiveState:
     return LiveState(
-        {n: LiveMapping(m) for n, m in mappings.items()},
+        {n: LiveDefinition(m) for n, m in mappings.items()},
         frozenset(mappings) | {"readall", "all_access", "security_manager"},
     )
 
@@ -186,7 +188,7 @@ def test_protected_principals_are_never_removed(
     absent: bool,
 ) -> None:
     live = LiveState(
-        {n: LiveMapping(m) for n, m in live_maps.items()}, frozenset(["r1", "r2", "all_access"])
+        {n: LiveDefinition(m) for n, m in live_maps.items()}, frozenset(["r1", "r2", "all_access"])
     )
     roles = [
         DesiredRole(n, RoleMapping() if absent else m, Ownership.EXCLUSIVE, absent)
@@ -195,7 +197,7 @@ def test_protected_principals_are_never_removed(
     after = apply_to(live.mappings, plan(roles, live, frozenset(protect)))
     for name, entry in live.mappings.items():
         for field_name in ("users", "backend_roles"):
-            kept = entry.mapping.values(field_name) & protect
+            kept = entry.definition.values(field_name) & protect
             assert kept <= (after[name].values(field_name) if name in after else frozenset())
 
 

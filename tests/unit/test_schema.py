@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from osaccess.file.format import json_schema as mapping_file_schema
+from osaccess.file.layout import json_schema as mapping_file_schema
 from osaccess.file.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,8 @@ def mutations() -> list[tuple[str, dict[str, object]]]:
     import copy
 
     from osaccess import kinds
-    from osaccess.file.format import CLUSTER, THRESHOLDS, Section, top
+    from osaccess.file.format import CLUSTER, THRESHOLDS, Section
+    from osaccess.file.layout import top
     from osaccess.kinds.mappings import ROLE
     from osaccess.kinds.roles import INDEX_PERMISSION, TENANT_PERMISSION
 

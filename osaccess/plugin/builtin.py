@@ -11,11 +11,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from osaccess.kinds.action_groups import ActionGroup
-    from osaccess.kinds.roles import RoleDefinition
+from typing import Any
 
 # Reserved on Amazon OpenSearch Service and in the sandbox, though not static in open source.
 RESERVED_ROLES = frozenset({"security_manager"})
@@ -29,16 +25,11 @@ def _data() -> dict[str, Any]:
     return data
 
 
-def action_groups() -> dict[str, ActionGroup]:
-    from osaccess.kinds.action_groups import ActionGroup
-
-    return {name: ActionGroup.from_wire(body) for name, body in _data()["action_groups"].items()}
-
-
-def roles() -> dict[str, RoleDefinition]:
-    from osaccess.kinds.roles import RoleDefinition
-
-    return {name: RoleDefinition.from_wire(body) for name, body in _data()["roles"].items()}
+def static(section: str) -> Mapping[str, Any]:
+    """The plugin's own entries of one section (``action_groups``, ``roles``, ``tenants``), in
+    the REST API's wire form: each kind builds its model from them."""
+    entries: Mapping[str, Any] = _data()[section]
+    return entries
 
 
 def reserved_problem(kind: str, name: str) -> tuple[str, str] | None:

@@ -44,3 +44,12 @@ def problem(value: str) -> str | None:
     if parts.query or parts.fragment or "?" in text or "#" in text:
         return "has a query or fragment (?, #), which an endpoint never has"
     return None
+
+
+_REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.(?:es|aoss)\.amazonaws\.com(?:\.cn)?$")
+
+
+def region_from_endpoint(endpoint: str) -> str | None:
+    host = urlsplit(endpoint).hostname or ""
+    match = _REGION_IN_HOST.search(host)
+    return match[1] if match else None

@@ -13,9 +13,20 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-from osaccess.kinds.mappings import RoleMapping
+
+class MappingValues(Protocol):
+    """What the plugin matches in a role mapping (the mappings kind's model has these)."""
+
+    @property
+    def users(self) -> frozenset[str]: ...
+    @property
+    def backend_roles(self) -> frozenset[str]: ...
+    @property
+    def and_backend_roles(self) -> frozenset[str]: ...
+    @property
+    def hosts(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ def _first(patterns: Iterable[str], values: Iterable[str]) -> tuple[str, str] | 
     return None
 
 
-def why(role: str, mapping: RoleMapping, caller: Caller) -> list[Match]:
+def why(role: str, mapping: MappingValues, caller: Caller) -> list[Match]:
     """Every reason the mapping grants ``role`` to the caller (empty: it does not)."""
     reasons = []
     hit = _first(mapping.users, [caller.user_name])
@@ -119,7 +130,7 @@ def why(role: str, mapping: RoleMapping, caller: Caller) -> list[Match]:
     return reasons
 
 
-def roles_of(mappings: Mapping[str, RoleMapping], caller: Caller) -> dict[str, list[Match]]:
+def roles_of(mappings: Mapping[str, MappingValues], caller: Caller) -> dict[str, list[Match]]:
     """The roles the mappings grant the caller, and those it holds directly, with the reasons."""
     result = {}
     for role, mapping in mappings.items():
@@ -135,7 +146,7 @@ class MappingIndex:
     """The roles a caller holds, like :func:`roles_of` but fast for many callers: exact values
     are looked up, only wildcard and regex entries are matched one by one."""
 
-    def __init__(self, mappings: Mapping[str, RoleMapping]) -> None:
+    def __init__(self, mappings: Mapping[str, MappingValues]) -> None:
         self.exact: dict[str, dict[str, set[str]]] = {"users": {}, "backend_roles": {}}
         self.patterns: dict[str, list[tuple[str, str]]] = {
             "users": [],
@@ -145,7 +156,7 @@ class MappingIndex:
         self.conjunctions: list[tuple[str, frozenset[str]]] = []
         for role, mapping in mappings.items():
             for name in ("users", "backend_roles"):
-                for value in mapping.values(name):
+                for value in getattr(mapping, name):
                     if pattern_kind(value) == "exact":
                         self.exact[name].setdefault(value, set()).add(role)
                     else:

@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, replace
 
 from osaccess import errors
-from osaccess.access.matching import is_pattern
+from osaccess.plugin.matching import is_pattern
 
 BULK = "indices:data/write/bulk"
 SHARD_BULK = "indices:data/write/bulk[s]"  # the bulk's part on each shard, checked on the index
