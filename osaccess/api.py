@@ -115,7 +115,7 @@ def read_live(
     *,
     client: SecurityApi | None = None,
 ) -> LiveState:
-    """Every role mapping and role of a cluster (2 requests). ``client`` reuses a connection."""
+    """Everything a cluster holds of every kind. ``client`` reuses a connection."""
     if client is not None:
         return client.read_state()
     with connect(_cluster(cluster), overrides or Overrides()) as api:

@@ -9,8 +9,12 @@ detected once, on the first read.
 from __future__ import annotations
 
 import logging
+import os
 import re
-from typing import Any
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from osaccess import errors, kinds
 from osaccess.cluster.transport import Response, Transport
@@ -23,6 +27,36 @@ from osaccess.model import ClusterSpec, LiveState
 log = logging.getLogger("osaccess.cluster")
 
 PREFIXES = ("_plugins/_security", "_opendistro/_security")
+# How many of a plan's reads are in flight at once (1: one after another). The reads are
+# independent GETs; docs/safety.md says why reading them concurrently is as safe as in turn.
+READ_CONCURRENCY_ENV = "OSACCESS_READ_CONCURRENCY"
+DEFAULT_READ_CONCURRENCY = 8
+
+T = TypeVar("T")
+
+
+def read_concurrency() -> int:
+    """The reads in flight at once: OSACCESS_READ_CONCURRENCY, else 8 (1 reads in turn)."""
+    value = os.environ.get(READ_CONCURRENCY_ENV, "")
+    try:
+        return max(1, int(value)) if value.strip() else DEFAULT_READ_CONCURRENCY
+    except ValueError:
+        raise errors.ConfigError(
+            f"{READ_CONCURRENCY_ENV}={value!r} is not a number",
+            hint=f"set it to a whole number of reads in flight (1 reads one after another), "
+            f"or unset it (default {DEFAULT_READ_CONCURRENCY})",
+        ) from None
+
+
+def all_of(calls: Sequence[Callable[[], T]], workers: int) -> list[T]:
+    """Every call's result, in the calls' order, with up to ``workers`` running at once. Every
+    call finishes before this returns; the first failure in the calls' order is raised (so the
+    error a user sees does not depend on which answer came first)."""
+    if workers <= 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(min(workers, len(calls)), thread_name_prefix="osaccess-read") as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
 
 
 class SecurityApi:
@@ -37,6 +71,8 @@ class SecurityApi:
         # the effective cluster block this client was built from (recorded in plan files)
         self.cluster = cluster or ClusterSpec(endpoint=transport.endpoint)
         self.requests = 0  # how many HTTP requests this object sent (for benchmarks and tests)
+        self._counting = threading.Lock()  # reads may be sent from several threads
+        self.read_concurrency = read_concurrency()
 
     def close(self) -> None:
         self.transport.close()
@@ -54,7 +90,8 @@ class SecurityApi:
     def _send(
         self, method: str, path: str, body: Any = None, *, timeout: float | None = None
     ) -> Response:
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
         return self.transport.request(method, path, body, timeout=timeout)
 
     def _fail(self, response: Response, method: str, path: str) -> errors.ClusterError:
@@ -129,25 +166,57 @@ class SecurityApi:
         return None if response.status in (200, 400) else self._fail(response, "PATCH", path)
 
     def read_state(self) -> LiveState:
-        """Everything a plan needs, one GET per kind: mappings, then each definition kind (roles,
-        action groups, tenants, ...), whatever the number of entries."""
+        """Everything a plan needs, one GET per kind: mappings (which finds the API prefix),
+        then every definition kind (roles, action groups, tenants, ...) at once."""
+        state, _ = self._read_state_with()
+        return state
+
+    def read_state_and_authinfo(self) -> tuple[LiveState, dict[str, Any]]:
+        """:meth:`read_state` and :meth:`authinfo`, the authinfo read with the definitions: two
+        round trips in all, whatever the number of kinds."""
+        state, info = self._read_state_with(self.authinfo)
+        return state, info if info is not None else {}
+
+    def _read_state_with(
+        self, also: Callable[[], dict[str, Any]] | None = None
+    ) -> tuple[LiveState, dict[str, Any] | None]:
         mappings = self.read_mappings()
-        definitions = {}
-        unavailable = {}
-        for kind in kinds.definition_kinds():
-            try:
-                definitions[kind.name] = self.read_definitions(kind)
-            except (errors.ApiError, errors.SecurityApiDenied, errors.UnexpectedResponse) as exc:
-                if not kind.optional:
-                    raise
-                unavailable[kind.name] = _unavailable(kind, exc)
-        return LiveState(
+        unavailable: dict[str, str] = {}
+
+        def reader(kind: DefinitionKind) -> Callable[[], dict[str, LiveDefinition] | None]:
+            def read() -> dict[str, LiveDefinition] | None:
+                try:
+                    return self.read_definitions(kind)
+                except (
+                    errors.ApiError,
+                    errors.SecurityApiDenied,
+                    errors.UnexpectedResponse,
+                ) as exc:
+                    if not kind.optional:
+                        raise
+                    unavailable[kind.name] = _unavailable(kind, exc)
+                    return None
+
+            return read
+
+        definition_kinds = kinds.definition_kinds()
+        calls: list[Callable[[], Any]] = [reader(kind) for kind in definition_kinds]
+        if also is not None:
+            calls.append(also)
+        results = all_of(calls, self.read_concurrency)
+        definitions = {
+            kind.name: found
+            for kind, found in zip(definition_kinds, results, strict=False)
+            if found is not None
+        }
+        state = LiveState(
             mappings=mappings,
             roles=frozenset(definitions[ROLES.name]),
             prefix=self.prefix or "",
             definitions=definitions,
-            unavailable=unavailable,
+            unavailable=dict(sorted(unavailable.items())),
         )
+        return state, results[-1] if also is not None else None
 
     def patch_mappings(
         self, operations: list[dict[str, Any]], *, timeout: float | None = None

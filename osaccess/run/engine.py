@@ -1,6 +1,6 @@
 """Plan and apply for one cluster, through one code path: a dry run rehearses what apply does.
 
-make_plan(api, file)   -> Planned            5 requests: one GET per resource type, authinfo
+make_plan(api, file)   -> Planned            one GET per kind and authinfo, two round trips
 execute(api, planned)  -> ApplyResult        per type: re-read (1), one PATCH (1); verify
 execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
 
@@ -62,8 +62,8 @@ class Planned:
 
 def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     """Read everything (one GET per resource type, and who the caller is) and plan."""
-    live = api.read_state()
-    identity = Identity.from_authinfo(api.authinfo())
+    live, info = api.read_state_and_authinfo()
+    identity = Identity.from_authinfo(info)
     plan_ = plan(file.roles, live, file.safety.protect, file.definitions)
     refusals = evaluate(plan_, live, file.safety, identity)
     report = None

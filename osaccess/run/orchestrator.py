@@ -179,7 +179,7 @@ def with_iam_warnings(
 def plan_files(
     files: Sequence[MappingFile], overrides: Overrides, *, parallel: int = 8
 ) -> list[Outcome]:
-    """Plan every file against its cluster. Read-only: 3 requests per cluster."""
+    """Plan every file against its cluster. Read-only."""
     outcomes = []
     for item in _prepare(files, overrides, parallel):
         if isinstance(item, _Prepared):

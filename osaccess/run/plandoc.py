@@ -6,8 +6,8 @@ document is lossless: ``load(dump(plans)) == plans`` (a property test holds it t
 reviewed plan shows, when applied, exactly what the reviewer saw.
 
 It carries a checksum over its whole content, each plan's connection settings (never a secret),
-the file's safety settings, and a fingerprint of the live mappings of the file's roles as they
-were read; `apply --plan` refuses the plan when that fingerprint no longer matches the cluster.
+the file's safety settings, and a fingerprint of every entry the file names, of every kind, as
+the cluster held it when read; `apply --plan` refuses the plan when that fingerprint no longer matches the cluster.
 Format: docs/plan-format.md.
 """
 
@@ -42,7 +42,7 @@ class PlanContext:
     api_prefix: str
     cluster: ClusterSpec | None = None  # how to connect again (apply --plan); no secrets
     safety: Safety | None = None
-    fingerprint: str | None = None  # of the live mappings of the file's roles, as read
+    fingerprint: str | None = None  # of every entry the file names, of every kind, as read
     caller: str | None = None  # who made the plan, as the cluster sees it
     refusals: tuple[Refusal, ...] = ()
     tests: Report | None = None  # the file's access tests on the cluster after the plan
