@@ -7,7 +7,8 @@ reviewed plan shows, when applied, exactly what the reviewer saw.
 
 It carries a checksum over its whole content, each plan's connection settings (never a secret),
 the file's safety settings, and a fingerprint of every entry the file names, of every kind, as
-the cluster held it when read; `apply --plan` refuses the plan when that fingerprint no longer matches the cluster.
+the cluster held it when read; `apply --plan` refuses the plan when that fingerprint no longer
+matches the cluster.
 Format: docs/plan-format.md.
 """
 
