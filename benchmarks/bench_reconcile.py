@@ -190,6 +190,40 @@ def validate_wall(runs: int = 7) -> float:
     return statistics.median(times)
 
 
+def plan_reads(env: dict[str, str], runs: int = 9) -> dict[str, tuple[float, float]]:
+    """The wall time of a plan of mappings/sandbox.yaml through the IAM gateway as the master
+    role (SigV4), reads one after another and at once: (median wall, median read wall)."""
+    keep = {name: os.environ.get(name) for name in (*env, "AWS_PROFILE")}
+    os.environ.update(env)
+    os.environ["AWS_PROFILE"] = "sandbox-master"
+    loaded = load(str(ROOT / "mappings" / "sandbox.yaml"))
+    assert loaded.file is not None, loaded.problems[:3]
+    found: dict[str, tuple[float, float]] = {}
+    try:
+        for label, concurrency in (("in turn", "1"), ("at once", "8")):
+            os.environ["OSACCESS_READ_CONCURRENCY"] = concurrency
+            walls, reads = [], []
+            for _ in range(runs):
+                with connect(
+                    loaded.file.cluster, Overrides(endpoint=env["OSACCESS_GATEWAY_URL"])
+                ) as api:
+                    api.read_mappings()  # credentials and the connection, outside the timing
+                    start = time.perf_counter()
+                    api.read_state_and_authinfo()
+                    read = time.perf_counter() - start
+                    make_plan(api, loaded.file)
+                    walls.append(time.perf_counter() - start - read)
+                    reads.append(read)
+            found[label] = (statistics.median(walls), statistics.median(reads))
+    finally:
+        for name, value in keep.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,1000,2000,5000")
@@ -222,6 +256,14 @@ def main() -> None:
     if args.crowded:
         size, _, crowd = args.crowded.partition(":")
         runs.append((int(size), int(crowd)))
+    reads = plan_reads(env)
+    serial, parallel = reads["in turn"], reads["at once"]
+    print(
+        "plan of mappings/sandbox.yaml through the IAM gateway (SigV4), median of 9: "
+        f"plan wall, reads in turn {serial[0]:.3f}s (the reads alone {serial[1]:.3f}s) | "
+        f"reads at once {parallel[0]:.3f}s (the reads alone {parallel[1]:.3f}s)",
+        flush=True,
+    )
     for size, crowd in runs:
         row = run_size(size, node, env, args.baseline_limit, crowd)
         cheap, default = row.get("baseline_cheap_wall_s"), row.get("baseline_default_wall_s")
