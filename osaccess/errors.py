@@ -42,6 +42,11 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_REFUSED = 3
+# can-i and who-can answer with their exit code: 0 yes (someone may), and codes of their own
+# for no and for "it depends", never 1 (an error: a script that reads any non-zero as "no" must
+# not take an unreachable cluster for a refusal) nor 2 (plan's "changes pending").
+EXIT_NO = 4
+EXIT_DEPENDS = 5
 EXIT_USAGE = 64
 
 

@@ -8,6 +8,8 @@ Exit codes (the same for every command; each exception class carries its own, er
   2   plan --detailed-exitcode: changes are pending (drift)
   3   apply refused for safety: lockout, protected principal, removal threshold, stale or
       altered plan
+  4   can-i: no; who-can: nobody may
+  5   can-i: it depends on what only the node knows
   64  usage error: unknown option, missing argument
 """
 
@@ -30,7 +32,9 @@ import typer
 from osaccess import __version__
 from osaccess.errors import (
     EXIT_CHANGES,
+    EXIT_DEPENDS,
     EXIT_ERROR,
+    EXIT_NO,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -41,11 +45,22 @@ from osaccess.errors import (
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
     from osaccess.model import MappingFile
 
-__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "app", "main"]
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_DEPENDS",
+    "EXIT_ERROR",
+    "EXIT_NO",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "app",
+    "main",
+]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (plan: no changes), 1 error, 2 changes pending "
-    "(plan --detailed-exitcode), 3 refused for safety, 64 usage error."
+    "(plan --detailed-exitcode), 3 refused for safety, 4 no (can-i, who-can), 5 it depends "
+    "(can-i), 64 usage error."
 )
 
 app = typer.Typer(
@@ -67,9 +82,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class OutputFormat(str, Enum):
+    """What plan, apply and the access review render."""
+
     text = "text"
     json = "json"
     markdown = "markdown"
+
+
+class AnswerFormat(str, Enum):
+    """What test, explain, can-i and who-can render (no Markdown: --format markdown is refused)."""
+
+    text = "text"
+    json = "json"
 
 
 def _version(value: bool) -> None:
@@ -95,6 +119,7 @@ PathsArg = Annotated[
     typer.Argument(help="Mapping files or directories of them.", show_default="mappings/"),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+AnswerFormatOpt = Annotated[AnswerFormat, typer.Option("--format", "-f", help="Output format.")]
 ParallelOpt = Annotated[
     int,
     typer.Option(

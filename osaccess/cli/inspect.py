@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from osaccess.cli import (
-    EXIT_CHANGES,
+    EXIT_DEPENDS,
     EXIT_ERROR,
+    EXIT_NO,
     EXIT_OK,
     EXIT_USAGE,
+    AnswerFormat,
+    AnswerFormatOpt,
     ClusterFileOpt,
-    FormatOpt,
-    OutputFormat,
     PathsArg,
     app,
     load_files,
@@ -102,7 +103,7 @@ def explain(
     from_file: FromOpt = None,
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
-    output_format: FormatOpt = OutputFormat.text,
+    output_format: AnswerFormatOpt = AnswerFormat.text,
 ) -> None:
     """Who has access, and why: the mappings that match a principal, its roles, and what they
     allow; or, with --role, who holds a role."""
@@ -129,7 +130,7 @@ def explain(
             plan=plan,
         )
         data, text = result.data(), render_explanation(result)
-    if output_format is OutputFormat.json:
+    if output_format is AnswerFormat.json:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(text)
@@ -154,9 +155,9 @@ def can_i(
     from_file: FromOpt = None,
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
-    output_format: FormatOpt = OutputFormat.text,
+    output_format: AnswerFormatOpt = AnswerFormat.text,
 ) -> None:
-    """May PRINCIPAL do ACTION (on INDEX)? Yes or no, and why. Exit 0: yes; 2: no, or it
+    """May PRINCIPAL do ACTION (on INDEX)? Yes or no, and why. Exit 0: yes; 4: no; 5: it
     depends on what only the node knows."""
     from osaccess import api
 
@@ -180,7 +181,7 @@ def can_i(
         offline=offline,
         plan=plan,
     )
-    if output_format is OutputFormat.json:
+    if output_format is AnswerFormat.json:
         data = answer.data()
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
@@ -190,7 +191,7 @@ def can_i(
         lines.append(f"  roles: {', '.join(answer.roles) or '(none)'}")
         lines += [f"    {role}: {how}" for role, how in answer.held]
         sys.stdout.write("\n".join(lines) + "\n")
-    raise typer.Exit(EXIT_OK if answer.allowed else EXIT_CHANGES)
+    raise typer.Exit(EXIT_OK if answer.allowed else EXIT_DEPENDS if answer.depends else EXIT_NO)
 
 
 @app.command("who-can")
@@ -210,22 +211,22 @@ def who_can(
     from_file: FromOpt = None,
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
-    output_format: FormatOpt = OutputFormat.text,
+    output_format: AnswerFormatOpt = AnswerFormat.text,
 ) -> None:
     """Every principal that may do ACTION (on INDEX), and through which roles. Exit 0: someone
-    may; 2: nobody may."""
+    may; 4: nobody may."""
     from osaccess import api
     from osaccess.access.whocan import render
 
     offline = from_file is not None
     cluster = _source(from_file, plan, cluster_file)
     result = api.who_can(action, index, cluster, overrides, offline=offline, plan=plan)
-    if output_format is OutputFormat.json:
+    if output_format is AnswerFormat.json:
         text = json.dumps(result.data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         sys.stdout.write(text)
     else:
         sys.stdout.write(render(result))
-    raise typer.Exit(EXIT_OK if result.principals else EXIT_CHANGES)
+    raise typer.Exit(EXIT_OK if result.principals else EXIT_NO)
 
 
 @app.command()

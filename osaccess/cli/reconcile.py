@@ -12,6 +12,8 @@ import typer
 from osaccess.cli import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
+    AnswerFormat,
+    AnswerFormatOpt,
     FormatOpt,
     OutputFormat,
     ParallelOpt,
@@ -111,7 +113,7 @@ def test_(
         bool,
         typer.Option("--offline", help="Against the file alone, with the built-in definitions."),
     ] = False,
-    output_format: FormatOpt = OutputFormat.text,
+    output_format: AnswerFormatOpt = AnswerFormat.text,
 ) -> None:
     """Run the files' access tests (tests:) against the state each file would produce on its
     cluster (its plan applied, read-only), or with --offline against the file alone. Exit 0:
@@ -136,7 +138,7 @@ def test_(
                 failed = True
             elif outcome.context is not None and outcome.context.tests is not None:
                 reports.append(outcome.context.tests)
-    if output_format is OutputFormat.json:
+    if output_format is AnswerFormat.json:
         data = {"reports": [r.data() for r in reports], "ok": all(r.ok for r in reports)}
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:

@@ -66,7 +66,7 @@ tests:
             "-f",
             "json",
         )
-        assert asked.returncode == 2, asked.stderr
+        assert asked.returncode == 4, asked.stderr
         assert json.loads(asked.stdout)["allowed"] is False
         holders = run(
             sandbox,

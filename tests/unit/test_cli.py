@@ -180,3 +180,51 @@ def test_a_missing_ca_bundle_is_named_not_an_unexpected_error(tmp_path: Path) ->
     assert result.returncode == 1
     assert f"cluster.ca_certs: {tmp_path / 'nothere.pem'} is not a file" in result.stderr
     assert "unexpected" not in result.stderr
+
+
+ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
+SANDBOX = "mappings/sandbox.yaml"
+
+
+@pytest.mark.parametrize(
+    ("action", "index", "verdict", "code"),
+    [
+        ("indices:data/read/search", "logs-app-1", "yes", 0),
+        ("indices:data/write/index", "logs-app-1", "no", 4),
+        ("indices:data/read/search", ".kibana", "depends", 5),  # the system-index settings
+    ],
+)
+def test_can_i_answers_with_an_exit_code_of_its_own_for_no_and_depends(
+    action: str, index: str, verdict: str, code: int
+) -> None:
+    asked = osaccess("can-i", ANALYTICS, action, index, "--from", "mappings/sandbox.yaml")
+    assert asked.stdout.splitlines()[0] == verdict, asked.stdout + asked.stderr
+    assert asked.returncode == code
+
+
+def test_who_can_exits_0_when_someone_may_and_4_when_nobody_may() -> None:
+    someone = osaccess("who-can", "indices:data/read/search", "logs-app-1", "--from", SANDBOX)
+    assert someone.returncode == 0, someone.stderr
+    # the security index refuses writes whatever the roles (all_access included)
+    nobody = osaccess(
+        "who-can", "indices:data/write/index", ".opendistro_security", "--from", SANDBOX
+    )
+    assert nobody.stdout.startswith("nobody known to"), nobody.stdout + nobody.stderr
+    assert nobody.returncode == 4
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["can-i", ANALYTICS, "indices:data/read/search", "logs"],
+        ["who-can", "indices:data/read/search", "logs"],
+        ["explain", ANALYTICS],
+        ["test", "--offline", "mappings/sandbox.yaml"],
+    ],
+)
+def test_commands_refuse_a_format_they_do_not_render(command: list[str]) -> None:
+    extra = [] if command[0] == "test" else ["--from", "mappings/sandbox.yaml"]
+    asked = osaccess(*command, *extra, "--format", "markdown")
+    assert asked.returncode == 64
+    assert "'markdown' is not one of 'text', 'json'" in asked.stderr
+    assert asked.stdout == ""
