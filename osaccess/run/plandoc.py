@@ -70,6 +70,26 @@ def fingerprint(live: LiveState, plan: Plan) -> str:
     return _digest(state)
 
 
+def by_kind(plan: Plan) -> dict[str, dict[str, int]]:
+    """What the plan does to each kind it touches or names: creates, updates, deletes, and the
+    entries left as they are (the summary's top-level counts are the mappings' alone)."""
+    found: dict[str, dict[str, int]] = {}
+
+    def count(kind: str, what: str) -> None:
+        entry = found.setdefault(kind, {"create": 0, "update": 0, "delete": 0, "unchanged": 0})
+        entry[what] += 1
+
+    for change in plan.changes:
+        count(kinds.MAPPINGS.name, change.action.value)
+    for _ in plan.unchanged:
+        count(kinds.MAPPINGS.name, "unchanged")
+    for definition in plan.definition_changes:
+        count(definition.kind, definition.action.value)
+    for kind, _ in plan.definitions_unchanged:
+        count(kind, "unchanged")
+    return found
+
+
 def managed_roles(plan: Plan) -> list[str]:
     """The roles a plan's file maps: the fingerprint covers exactly these, and its definitions."""
     return sorted({c.role for c in plan.changes} | set(plan.unchanged))
@@ -98,6 +118,7 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
             "unchanged": len(plan.unchanged),
             "principals_added": plan.added_count,
             "principals_removed": plan.removed_count,
+            "by_kind": by_kind(plan),
         },
         "changes": [_change_data(change) for change in plan.changes],
         "unchanged": list(plan.unchanged),
