@@ -81,9 +81,35 @@ def test_json_plan_is_stable_and_complete() -> None:
         "unchanged": 1,
         "principals_added": 3,
         "principals_removed": 3,
+        "by_kind": {"mappings": {"create": 1, "update": 2, "delete": 1, "unchanged": 1}},
     }
     removed = {c["role"]: c["removed"] for c in data["changes"]}
     assert removed["readall"] == {"users": ["bob"]}
+
+
+def test_the_summary_counts_every_kind_not_only_the_mappings() -> None:
+    from osaccess.kinds.base import DesiredDefinition
+    from osaccess.kinds.live import LiveDefinition
+    from osaccess.kinds.tenants import Tenant
+
+    state = LiveState(
+        {},
+        frozenset(),
+        definitions={
+            "tenants": {"old": LiveDefinition(Tenant("o")), "kept": LiveDefinition(Tenant("k"))}
+        },
+    )
+    wanted = [
+        DesiredDefinition("tenants", "new", Tenant("n")),
+        DesiredDefinition("tenants", "kept", Tenant("k")),
+        DesiredDefinition("tenants", "old", None),
+    ]
+    planned = plan([], state, definitions=wanted)
+    summary = json.loads(dump([(planned, CONTEXT)]))["plans"][0]["summary"]
+    assert summary["by_kind"] == {
+        "tenants": {"create": 1, "update": 0, "delete": 1, "unchanged": 1}
+    }
+    assert summary["create"] == 0  # the top-level counts stay the mappings'
 
 
 def test_an_empty_plan_says_so() -> None:
