@@ -291,9 +291,11 @@ def apply(
         typer.echo(f"{file}: {line}" if len(files) > 1 else line, err=True)
 
     def done(outcome: Outcome) -> None:
+        from osaccess.run.audit import Result
+
         if outcome.error is not None:
             print_error(outcome.error, outcome.file)
-        elif outcome.result == "applied" and outcome.plan is not None:
+        elif outcome.result is Result.APPLIED and outcome.plan is not None:
             requests = len(outcome.writes)
             how = "in one request" if requests <= 1 else f"in {requests} requests"
             typer.echo(

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,29 @@ from osaccess.kinds.mappings import FIELDS
 from osaccess.run.plan import Plan
 
 
+class Result(str, Enum):
+    """How one file's run against its cluster ended: an Outcome's result, and an audit record's
+    (an audit record is written for each apply, so never ``planned``)."""
+
+    PLANNED = "planned"  # plan only
+    APPLIED = "applied"
+    NOTHING_TO_DO = "nothing to do"
+    REFUSED = "refused"
+    DECLINED = "declined"
+    FAILED = "failed"
+    PARTIALLY_APPLIED = "partially applied"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class AuditRecord:
     file: str
     cluster: str
     caller: str | None = None
     plan: Plan | None = None
-    result: str = "started"  # applied | nothing to do | refused | declined | failed
+    result: Result = Result.FAILED
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -56,7 +73,7 @@ class AuditRecord:
             "cluster": self.cluster,
             "caller": self.caller,
             "changes": changes,
-            "result": self.result,
+            "result": self.result.value,
             "error": self.error,
             **self.extra,
         }
@@ -64,7 +81,7 @@ class AuditRecord:
     def summary(self) -> str:
         count = len(self.plan.changes) + len(self.plan.definition_changes) if self.plan else 0
         who = self.caller or "unknown caller"
-        return f"audit: {self.result}: {count} change(s) to {self.cluster} by {who}"
+        return f"audit: {self.result.value}: {count} change(s) to {self.cluster} by {who}"
 
 
 def append(path: Path, record: AuditRecord) -> None:

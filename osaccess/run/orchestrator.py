@@ -29,6 +29,7 @@ from osaccess.cluster.connection import (
 from osaccess.cluster.security import SecurityApi
 from osaccess.model import MappingFile
 from osaccess.run import audit, secrets
+from osaccess.run.audit import Result
 from osaccess.run.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.run.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.run.parallel import map_bounded
@@ -45,9 +46,7 @@ class Outcome:
     endpoint: str
     plan: Plan | None = None
     context: PlanContext | None = None
-    # planned (plan only) | applied | nothing to do | refused | declined | failed |
-    # partially applied
-    result: str = "planned"
+    result: Result = Result.PLANNED
     error: Exception | None = None
     attempts: int = 0  # write attempts (more than one after a conflict)
     reviewed: bool = False  # applied from a plan file
@@ -65,9 +64,9 @@ class Outcome:
     def exit_code(self, detailed: bool = False) -> int:
         if self.error is not None:
             return errors.exit_code(self.error)
-        if self.result == "declined":
+        if self.result == Result.DECLINED:
             return errors.EXIT_ERROR
-        if self.result == "planned" and detailed and self.pending:
+        if self.result == Result.PLANNED and detailed and self.pending:
             return errors.EXIT_CHANGES
         return errors.EXIT_OK
 
@@ -155,7 +154,7 @@ def _prepare(
     for file, result in zip(files, results, strict=True):
         if isinstance(result, Exception):
             endpoint = overrides.endpoint or file.cluster.endpoint
-            prepared.append(Outcome(file.path, endpoint, result="failed", error=result))
+            prepared.append(Outcome(file.path, endpoint, result=Result.FAILED, error=result))
         else:
             prepared.append(result)
     return prepared
@@ -223,19 +222,19 @@ def apply_files(
                 continue
             on_planned(item.outcome)
             if item.planned.plan.empty:
-                item.outcome.result = "nothing to do"
+                item.outcome.result = Result.NOTHING_TO_DO
                 finish(item.outcome)
                 continue
             try:
                 _refuse_if_unsafe(item.planned.refusals, force)
             except errors.Refused as exc:
-                item.outcome.result, item.outcome.error = "refused", exc
+                item.outcome.result, item.outcome.error = Result.REFUSED, exc
                 finish(item.outcome)
                 continue
             ready.append(item)
         if ready and not confirm([item.outcome for item in ready]):
             for item in ready:
-                item.outcome.result = "declined"
+                item.outcome.result = Result.DECLINED
                 finish(item.outcome)
             return _in_order(files, finished)
 
@@ -267,7 +266,7 @@ def apply_files(
 def _record(outcome: Outcome, result: ApplyResult) -> None:
     outcome.plan, outcome.attempts = result.plan, result.attempts
     outcome.writes, outcome.notes = result.writes, result.notes
-    outcome.result = "applied"
+    outcome.result = Result.APPLIED
 
 
 def _in_order(files: Sequence[MappingFile], outcomes: list[Outcome]) -> list[Outcome]:
@@ -330,16 +329,16 @@ def apply_reviewed(
                 hint="change the file until `osaccess test` passes, plan again, and apply",
             )
         if problem is not None:
-            outcome.result, outcome.error = "refused", problem
+            outcome.result, outcome.error = Result.REFUSED, problem
             finish(outcome)
             break
         on_planned(outcome)
         if plan.empty:
-            outcome.result = "nothing to do"
+            outcome.result = Result.NOTHING_TO_DO
             finish(outcome)
             continue
         if not confirm([outcome]):
-            outcome.result = "declined"
+            outcome.result = Result.DECLINED
             finish(outcome)
             break
         assert context.cluster is not None and context.safety is not None  # plandoc.load
@@ -379,7 +378,7 @@ def apply_reviewed(
     return outcomes
 
 
-def _failure(exc: BaseException) -> str:
+def _failure(exc: BaseException) -> Result:
     if isinstance(exc, errors.PartiallyApplied):
-        return "partially applied"
-    return "refused" if isinstance(exc, errors.Refused) else "failed"
+        return Result.PARTIALLY_APPLIED
+    return Result.REFUSED if isinstance(exc, errors.Refused) else Result.FAILED

@@ -4,6 +4,7 @@ file that has an audit section."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,15 @@ def test_a_cluster_without_the_api_fails_only_a_file_with_an_audit_section(tmp_p
     assert "f.yaml:3: the cluster refuses the audit configuration API" in problem
     assert "enable audit logs for the domain first" in problem
     assert AUDIT.optional
+
+
+def test_every_result_an_outcome_can_have_is_one_of_the_documented_ones() -> None:
+    from osaccess.run.audit import AuditRecord, Result
+
+    documented = Path(__file__).resolve().parents[2].joinpath("docs", "safety.md").read_text()
+    for result in Result:
+        if result is not Result.PLANNED:
+            assert f"`{result.value}`" in documented, result
+    record = AuditRecord("f.yaml", "https://c", result=Result.PARTIALLY_APPLIED)
+    assert record.data()["result"] == "partially applied"
+    assert json.loads(json.dumps(record.data()))["result"] == "partially applied"
