@@ -41,12 +41,14 @@ from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan
 from osaccess.run.sources import State, evaluated, state_for
 
 __all__ = [
+    "IamCheck",
     "Outcome",
     "Overrides",
     "WhoAmI",
     "access_review",
     "apply",
     "apply_plan_file",
+    "check_iam",
     "connect",
     "explain",
     "import_file",
@@ -353,6 +355,48 @@ def access_review(
     state = state_for(cluster, overrides, offline, plan)
     entries = review.review(state.mappings, state.definitions, state.groups, state.users)
     return entries, state.source
+
+
+@dataclass(frozen=True)
+class IamCheck:
+    """What IAM says of the principals one file names (validate --iam)."""
+
+    path: str
+    checked: bool  # False: the cluster's auth is not aws, IAM was not asked
+    names: Mapping[str, str]  # sso: entries resolved: role ARN -> what the file called it
+    problems: tuple[str, ...]  # sso: entries that resolve to no role
+    findings: tuple[Any, ...]  # osaccess.aws.iam.Finding, one per IAM user and role ARN
+
+    @property
+    def missing(self) -> int:
+        return len(self.problems) + sum(1 for f in self.findings if f.status == "missing")
+
+    @property
+    def existing(self) -> int:
+        return sum(1 for f in self.findings if f.status == "exists")
+
+
+def check_iam(files: Sequence[MappingFile], overrides: Overrides | None = None) -> list[IamCheck]:
+    """Ask IAM (read-only) whether every IAM user and role ARN each file names exists exactly,
+    after resolving its ``sso:`` entries; one result per file, in order."""
+    from osaccess.aws.iam import check_all, values_of
+    from osaccess.cluster.connection import resolve_sso_entries
+
+    overrides = overrides or Overrides()
+    results = []
+    for file in files:
+        directory_for = iam_directories(file.cluster, overrides)
+        if directory_for is None:
+            results.append(IamCheck(file.path, False, {}, (), ()))
+            continue
+        problems: tuple[str, ...] = ()
+        try:
+            file, names = resolve_sso_entries(file, overrides)
+        except errors.PlanError as exc:
+            problems, names = tuple(exc.problems), {}
+        findings = check_all(values_of(r.mapping for r in file.roles), directory_for)
+        results.append(IamCheck(file.path, True, dict(names), problems, tuple(findings)))
+    return results
 
 
 @dataclass(frozen=True)

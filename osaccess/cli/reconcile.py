@@ -50,35 +50,24 @@ def validate(
         raise typer.Exit(EXIT_ERROR)
     if not iam:
         return
-    from osaccess.aws.iam import check_all, values_of
-    from osaccess.cluster.connection import iam_directories, resolve_sso_entries
-    from osaccess.errors import PlanError
+    from osaccess.api import check_iam
 
-    missing = 0
-    for file in files:
-        directory_for = iam_directories(file.cluster, overrides)
-        if directory_for is None:
-            typer.echo(f"{file.path}: IAM not checked (auth is not aws)", err=True)
+    checks = check_iam(files, overrides)
+    for check in checks:
+        if not check.checked:
+            typer.echo(f"{check.path}: IAM not checked (auth is not aws)", err=True)
             continue
-        try:
-            file, names = resolve_sso_entries(file, overrides)
-        except PlanError as exc:
-            missing += len(exc.problems)
-            for problem in exc.problems:
-                typer.echo(f"error: {problem}", err=True)
-            names = {}
-        for arn, name in sorted(names.items(), key=lambda item: item[1]):
-            typer.echo(f"{file.path}: {name} is {arn}", err=True)
-        findings = check_all(values_of(r.mapping for r in file.roles), directory_for)
-        for finding in findings:
+        for problem in check.problems:
+            typer.echo(f"error: {problem}", err=True)
+        for arn, name in sorted(check.names.items(), key=lambda item: item[1]):
+            typer.echo(f"{check.path}: {name} is {arn}", err=True)
+        for finding in check.findings:
             if finding.status == "missing":
-                missing += 1
-                typer.echo(f"{file.path}: error: {finding.text()}", err=True)
+                typer.echo(f"{check.path}: error: {finding.text()}", err=True)
             elif finding.status == "not checked":
-                typer.echo(f"{file.path}: note: {finding.text()}", err=True)
-        existing = sum(1 for f in findings if f.status == "exists")
-        typer.echo(f"{file.path}: IAM: {existing} principal(s) exist exactly", err=True)
-    if missing:
+                typer.echo(f"{check.path}: note: {finding.text()}", err=True)
+        typer.echo(f"{check.path}: IAM: {check.existing} principal(s) exist exactly", err=True)
+    if any(check.missing for check in checks):
         raise typer.Exit(EXIT_ERROR)
 
 
