@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osaccess import errors
 from osaccess.access import cani, review, whocan
@@ -38,7 +38,10 @@ from osaccess.file.principals import one_iam_principal
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.plugin.matching import Caller
 from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
-from osaccess.run.sources import State, evaluated, state_for
+from osaccess.run.sources import State, evaluated, offline_state, state_for
+
+if TYPE_CHECKING:
+    from osaccess.access.assertions import Report
 
 __all__ = [
     "IamCheck",
@@ -56,6 +59,7 @@ __all__ = [
     "plan",
     "read_live",
     "role_holders",
+    "test_offline",
     "whoami",
 ]
 
@@ -355,6 +359,21 @@ def access_review(
     state = state_for(cluster, overrides, offline, plan)
     entries = review.review(state.mappings, state.definitions, state.groups, state.users)
     return entries, state.source
+
+
+OFFLINE = "offline: the file with the built-in roles and action groups"
+
+
+def test_offline(files: Sequence[MappingFile]) -> list[Report]:
+    """Each file's access tests against the file alone (the plugin's built-in roles and action
+    groups standing in for the cluster's): a report per file that has tests, in order."""
+    from osaccess.access.assertions import run
+
+    return [
+        run(file.tests, evaluated(offline_state(file)), file.path, OFFLINE)
+        for file in files
+        if file.tests
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,6 +172,24 @@ def run_checks(
         yield attempt("IAM principals", lambda: _principals_exist(live, file, directory_for))
     if domain is not None:
         yield _domain_policy(live, file, domain)
+
+
+def diagnose_files(
+    files: Sequence[MappingFile],
+    overrides: Overrides,
+    *,
+    check_passwords: bool = False,
+    login_endpoint: str | None = None,
+) -> list[tuple[MappingFile, str, list[Check]]]:
+    """:func:`diagnose` for every file (and, when asked, :func:`password_checks`): the file, its
+    endpoint and its checks, in order."""
+    found = []
+    for file in files:
+        endpoint, checks = diagnose(file, overrides)
+        if check_passwords:
+            checks += list(password_checks(file, overrides, login_endpoint))
+        found.append((file, endpoint, checks))
+    return found
 
 
 def password_checks(

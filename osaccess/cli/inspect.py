@@ -269,13 +269,14 @@ def doctor(
     login_endpoint: Annotated[str | None, typer.Option(help=_LOGIN_ENDPOINT)] = None,
 ) -> None:
     """Check, in order, everything plan and apply need; one line per check, with advice."""
-    from osaccess.doctor import diagnose, password_checks
+    from osaccess.doctor import diagnose_files
 
     healthy = True
-    for file in load_files(paths, quiet_ok=True):
-        endpoint, checks = diagnose(file, overrides)
-        if check_passwords:
-            checks += list(password_checks(file, overrides, login_endpoint))
+    files = load_files(paths, quiet_ok=True)
+    diagnosed = diagnose_files(
+        files, overrides, check_passwords=check_passwords, login_endpoint=login_endpoint
+    )
+    for file, endpoint, checks in diagnosed:
         typer.echo(f"{file.path} -> {endpoint}")
         for check in checks:
             typer.echo("  " + check.render().replace("\n", "\n  "))

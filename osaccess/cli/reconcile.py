@@ -75,22 +75,13 @@ def _offline_tests(files: list[Any], *, quiet: bool = False) -> list[Any]:
     """Run each file's access tests against the file alone; print them; the failing reports."""
     if not any(file.tests for file in files):
         return []
-    from osaccess.access.assertions import run
-    from osaccess.run.sources import evaluated, offline_state
+    from osaccess.api import test_offline
 
-    failing = []
-    for file in files:
-        if not file.tests:
-            continue
-        report = run(file.tests, evaluated(offline_state(file)), file.path, OFFLINE)
+    reports = test_offline(files)
+    for report in reports:
         if not (quiet and report.ok):
             typer.echo("\n".join(report.lines()), err=not report.ok)
-        if not report.ok:
-            failing.append(report)
-    return failing
-
-
-OFFLINE = "offline: the file with the built-in roles and action groups"
+    return [report for report in reports if not report.ok]
 
 
 @app.command("test")
@@ -109,15 +100,12 @@ def test_(
     all hold; 1: a test fails (each is named, with the reason)."""
     import json
 
-    from osaccess.access.assertions import run
-    from osaccess.run.sources import evaluated, offline_state
-
     files = load_files(paths, quiet_ok=True)
     reports, failed = [], False
     if offline:
-        reports = [
-            run(f.tests, evaluated(offline_state(f)), f.path, OFFLINE) for f in files if f.tests
-        ]
+        from osaccess.api import test_offline
+
+        reports = test_offline(files)
     else:
         from osaccess.run.orchestrator import plan_files
 

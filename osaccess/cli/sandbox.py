@@ -98,14 +98,13 @@ def sandbox_identities(
 ) -> None:
     """Show who each sandbox principal is to OpenSearch (signed authinfo via the gateway)."""
     from osaccess.errors import OsaccessError
-    from osaccess.sandbox.identities import identify, sandbox_profiles
+    from osaccess.sandbox.identities import identities
     from osaccess.sandbox.principals import PrincipalTableError, load_principals
 
     try:
         table = load_principals(principals)
-        for profile, arn in sandbox_profiles(table):
-            who = identify(gateway, ca_certs, profile, arn)
-            typer.echo(f"{profile}")
+        for who in identities(table, gateway, ca_certs):
+            typer.echo(f"{who.profile}")
             typer.echo(f"  user name      {who.user_name}")
             typer.echo(f"  backend roles  {', '.join(who.backend_roles) or '(none)'}")
             typer.echo(f"  roles          {', '.join(who.roles) or '(none)'}")

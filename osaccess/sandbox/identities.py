@@ -25,6 +25,13 @@ def sandbox_profiles(table: PrincipalTable) -> list[tuple[str, str]]:
     return own + assumed
 
 
+def identities(table: PrincipalTable, gateway_url: str, ca_certs: str) -> list[Identity]:
+    """Who every sandbox profile is to OpenSearch, in :func:`sandbox_profiles` order."""
+    return [
+        identify(gateway_url, ca_certs, profile, arn) for profile, arn in sandbox_profiles(table)
+    ]
+
+
 def identify(gateway_url: str, ca_certs: str, profile: str, arn: str) -> Identity:
     spec = ClusterSpec(gateway_url, auth="aws", ca_certs=ca_certs)
     with connect(spec, Overrides(profile=profile)) as api:
