@@ -48,19 +48,19 @@ demo: sandbox
 	scripts/demo.sh
 
 lint: install
-	$(VENV)/bin/ruff check osaccess tests benchmarks scripts
-	$(VENV)/bin/ruff format --check osaccess tests benchmarks scripts
+	$(VENV)/bin/ruff check osaccess sandbox tests benchmarks scripts
+	$(VENV)/bin/ruff format --check osaccess sandbox tests benchmarks scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache  # the layers (pyproject.toml [tool.importlinter])
 
 format: install
-	$(VENV)/bin/ruff format osaccess tests benchmarks scripts
-	$(VENV)/bin/ruff check --fix osaccess tests benchmarks scripts
+	$(VENV)/bin/ruff format osaccess sandbox tests benchmarks scripts
+	$(VENV)/bin/ruff check --fix osaccess sandbox tests benchmarks scripts
 
 # The project's own byte code (the packages' is compiled at install): the tests run osaccess as a
 # command hundreds of times, and nothing is cached where PYTHONDONTWRITEBYTECODE is set.
 bytecode: install
-	$(PY) -m compileall -q osaccess tests benchmarks scripts
+	$(PY) -m compileall -q osaccess sandbox tests benchmarks scripts
 
 ## Everything: lint, unit tests, and integration tests against the sandbox (started if needed;
 ## lint runs while it starts). Two parts: everything that may share the sandbox, in parallel

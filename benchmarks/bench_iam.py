@@ -27,7 +27,7 @@ from osaccess.aws import iam
 from osaccess.cluster.connection import Overrides
 from osaccess.file.loader import load
 from osaccess.run.orchestrator import plan_files
-from osaccess.sandbox.principals import load_principals
+from sandbox.principals import load_principals
 
 from .bench_reconcile import ROOT, sandbox_env
 

@@ -17,7 +17,7 @@ export OSACCESS_ENDPOINT=$OSACCESS_GATEWAY_URL
 step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 
 step "Who each sandbox principal is to OpenSearch (signed GET _plugins/_security/authinfo)"
-$osaccess sandbox identities
+.venv/bin/python -m sandbox identities
 
 step "osaccess validate mappings/"
 $osaccess validate mappings/

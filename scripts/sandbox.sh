@@ -251,7 +251,7 @@ start_gateway() {
   port_busy "$STS_PORT" && die "port $STS_PORT (STS, PORT+2) is taken by another program"
   say "starting the IAM gateway on $GATEWAY_URL and STS on $STS_URL (log: $STATE/gateway.log)"
   # exec, so that the recorded pid is the gateway's own and `stop` ends it.
-  (cd "$ROOT" && exec nohup "$PYTHON" -m osaccess sandbox gateway --listen "127.0.0.1:$GATEWAY_PORT" \
+  (cd "$ROOT" && exec nohup "$PYTHON" -m sandbox gateway --listen "127.0.0.1:$GATEWAY_PORT" \
      --upstream "$NODE_URL" --sts-port "$STS_PORT" >>"$STATE/gateway.log" 2>&1) &
   echo $! >"$STATE/gateway.pid"
   local waited=0
@@ -263,7 +263,7 @@ start_gateway() {
 }
 
 write_env() {
-  (cd "$ROOT" && "$PYTHON" -m osaccess sandbox profiles --out-dir "$STATE/aws" --sts-url "$STS_URL" >/dev/null)
+  (cd "$ROOT" && "$PYTHON" -m sandbox profiles --out-dir "$STATE/aws" --sts-url "$STS_URL" >/dev/null)
   cat >"$STATE/env" <<ENV
 # Written by scripts/sandbox.sh: source it to talk to the sandbox.
 export OSACCESS_SANDBOX_VERSION=$VERSION

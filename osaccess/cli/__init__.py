@@ -72,11 +72,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-sandbox_app = typer.Typer(
-    help="The local sandbox: an IAM gateway and STS endpoint in front of a local OpenSearch.",
-    no_args_is_help=True,
-)
-app.add_typer(sandbox_app, name="sandbox")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -388,5 +383,5 @@ def main() -> None:
 
 
 # The commands register themselves on `app` when their modules are imported, in this order.
-for _module in ("reconcile", "inspect", "sandbox"):
+for _module in ("reconcile", "inspect"):
     importlib.import_module(f"osaccess.cli.{_module}")

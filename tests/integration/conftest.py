@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from osaccess.sandbox.principals import PrincipalTable, load_principals
+from sandbox.principals import PrincipalTable, load_principals
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.sandbox.identities import Identity, identify, sandbox_profiles
+from sandbox.identities import Identity, identify, sandbox_profiles
 from tests.integration.conftest import ROOT, Sandbox, admin, reset_mappings
 from tests.integration.helpers import ALICE, ANALYTICS, MASTER, SSO, env_for, live, run, write
 

@@ -386,7 +386,7 @@ def test_environment_credentials_without_a_profile_reach_the_sandboxs_aws_endpoi
 ) -> None:
     """`.sandbox/env` exports the AWS endpoints it serves, so keys in the environment (no
     profile, no config file) resolve `sso:` entries through the local STS and IAM."""
-    from osaccess.sandbox.principals import load_principals
+    from sandbox.principals import load_principals
     from tests.integration.conftest import STATE, _read_env
 
     master = load_principals(ROOT / "sandbox" / "principals.yml").by_name("master")

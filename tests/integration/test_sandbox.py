@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 
-from osaccess.sandbox.identities import identify
+from sandbox.identities import identify
 from tests.integration.conftest import Sandbox
 from tests.signing import clock, sign
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.sandbox.principals import load_principals
-from osaccess.sandbox.sigv4 import ResolvedCredentials, SignatureRejected, verify_request
+from sandbox.principals import load_principals
+from sandbox.sigv4 import ResolvedCredentials, SignatureRejected, verify_request
 from tests.signing import clock, sign
 
 ROOT = Path(__file__).resolve().parents[2]

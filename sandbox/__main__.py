@@ -1,4 +1,5 @@
-"""The sandbox commands (test fixtures): gateway, profiles, identities."""
+"""The sandbox's commands (test tooling, not part of the installed osaccess): run from the
+repository's root as ``python -m sandbox gateway|profiles|identities``."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Annotated
 
 import typer
 
-from osaccess.cli import (
-    sandbox_app,
+app = typer.Typer(
+    help="The local sandbox: an IAM gateway and STS endpoint in front of a local OpenSearch.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
-@sandbox_app.command("gateway")
+@app.command("gateway")
 def sandbox_gateway(
     listen: Annotated[str, typer.Option(help="HOST:PORT to serve HTTPS on.")] = "127.0.0.1:9201",
     upstream: Annotated[str, typer.Option(help="The OpenSearch node.")] = "https://127.0.0.1:9200",
@@ -36,8 +39,8 @@ def sandbox_gateway(
     ] = 9202,
 ) -> None:
     """Serve the local IAM gateway (SigV4 verification, as Amazon OpenSearch Service does)."""
-    from osaccess.sandbox.gateway import GatewayConfig, serve
-    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+    from sandbox.gateway import GatewayConfig, serve
+    from sandbox.principals import PrincipalTableError, load_principals
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
@@ -61,7 +64,7 @@ def sandbox_gateway(
         serve(config, table, sts_port or None)
 
 
-@sandbox_app.command("profiles")
+@app.command("profiles")
 def sandbox_profiles(
     out_dir: Annotated[Path, typer.Option(help="Where to write config and credentials.")],
     principals: Annotated[Path, typer.Option(help="Table of fake IAM principals.")] = Path(
@@ -72,8 +75,8 @@ def sandbox_profiles(
     ),
 ) -> None:
     """Write AWS config/credentials files with a profile per sandbox principal."""
-    from osaccess.sandbox.gateway import write_aws_profiles
-    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+    from sandbox.gateway import write_aws_profiles
+    from sandbox.principals import PrincipalTableError, load_principals
 
     try:
         table = load_principals(principals)
@@ -84,7 +87,7 @@ def sandbox_profiles(
     typer.echo(f"{config_path}\n{cred_path}")
 
 
-@sandbox_app.command("identities")
+@app.command("identities")
 def sandbox_identities(
     gateway: Annotated[
         str, typer.Option(envvar="OSACCESS_GATEWAY_URL", help="The IAM gateway.")
@@ -98,8 +101,8 @@ def sandbox_identities(
 ) -> None:
     """Show who each sandbox principal is to OpenSearch (signed authinfo via the gateway)."""
     from osaccess.errors import OsaccessError
-    from osaccess.sandbox.identities import identities
-    from osaccess.sandbox.principals import PrincipalTableError, load_principals
+    from sandbox.identities import identities
+    from sandbox.principals import PrincipalTableError, load_principals
 
     try:
         table = load_principals(principals)
@@ -114,3 +117,7 @@ def sandbox_identities(
         if hint:
             typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":
+    app()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from osaccess.cluster.connection import Overrides, connect
 from osaccess.model import ClusterSpec
-from osaccess.sandbox.principals import PrincipalTable
+from sandbox.principals import PrincipalTable
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,15 @@ from typing import Any
 
 import urllib3
 
-from osaccess.sandbox.principals import PrincipalTable
-from osaccess.sandbox.sigv4 import (
+from sandbox.principals import PrincipalTable
+from sandbox.sigv4 import (
     ResolvedCredentials,
     SignatureRejected,
     http_action,
     verify_request,
 )
 
-log = logging.getLogger("osaccess.sandbox.gateway")
+log = logging.getLogger("sandbox.gateway")
 
 USER_HEADER = "x-osaccess-principal"
 ROLES_HEADER = "x-osaccess-backend-roles"
