@@ -8,6 +8,7 @@ detected once, on the first read.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -148,6 +149,19 @@ class SecurityApi:
             )
         return kind.from_document(body)
 
+    def _read_offered(
+        self, kind: DefinitionKind, unavailable: dict[str, str]
+    ) -> dict[str, LiveDefinition] | None:
+        """One kind's entries; None (and why, in ``unavailable``) when an optional kind's API
+        is not offered by this cluster."""
+        try:
+            return self.read_definitions(kind)
+        except (errors.ApiError, errors.SecurityApiDenied, errors.UnexpectedResponse) as exc:
+            if not kind.optional:
+                raise
+            unavailable[kind.name] = _unavailable(kind, exc)
+            return None
+
     def read_roles(self) -> frozenset[str]:
         return frozenset(self.read_definitions(ROLES))
 
@@ -183,24 +197,10 @@ class SecurityApi:
         mappings = self.read_mappings()
         unavailable: dict[str, str] = {}
 
-        def reader(kind: DefinitionKind) -> Callable[[], dict[str, LiveDefinition] | None]:
-            def read() -> dict[str, LiveDefinition] | None:
-                try:
-                    return self.read_definitions(kind)
-                except (
-                    errors.ApiError,
-                    errors.SecurityApiDenied,
-                    errors.UnexpectedResponse,
-                ) as exc:
-                    if not kind.optional:
-                        raise
-                    unavailable[kind.name] = _unavailable(kind, exc)
-                    return None
-
-            return read
-
         definition_kinds = kinds.definition_kinds()
-        calls: list[Callable[[], Any]] = [reader(kind) for kind in definition_kinds]
+        calls: list[Callable[[], Any]] = [
+            functools.partial(self._read_offered, kind, unavailable) for kind in definition_kinds
+        ]
         if also is not None:
             calls.append(also)
         results = all_of(calls, self.read_concurrency)
