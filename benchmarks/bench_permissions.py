@@ -139,11 +139,11 @@ def run(users: int) -> None:
         v
         for m in live.mappings.values()
         for f in ("users", "backend_roles")
-        for v in m.mapping.values(f)
+        for v in m.definition.values(f)
     }
     started = time.process_time()
     entries = review(
-        {n: e.mapping for n, e in live.mappings.items()},
+        {n: e.definition for n, e in live.mappings.items()},
         {n: e.definition for n, e in live.defined("roles").items()},  # type: ignore[misc]
         live_groups,
         {n: e.definition for n, e in live.defined("internal_users").items()},
@@ -246,7 +246,7 @@ def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition])
 def wire(live: LiveState) -> dict[str, str]:
     """The four GET answers as the cluster sends them (JSON text)."""
     return {
-        "rolesmapping": json.dumps({n: e.mapping.to_wire() for n, e in live.mappings.items()}),
+        "rolesmapping": json.dumps({n: e.definition.to_wire() for n, e in live.mappings.items()}),
         **{
             kind: json.dumps({n: e.definition.to_wire() for n, e in live.defined(kind).items()})
             for kind in ("roles", "action_groups", "tenants", "internal_users")

@@ -6,11 +6,11 @@ compared principal by principal (:func:`access_changes`), shown as the roles nam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from osaccess.access.notes import WRITES, bulk_note, pattern_notes
+from osaccess.access.notes import pattern_notes, unbulked_note
 from osaccess.access.permissions import (
     Evaluator,
     Expander,
@@ -25,7 +25,7 @@ from osaccess.kinds.internal_users import INTERNAL_USERS, users_of
 from osaccess.kinds.mappings import Change, apply_to
 from osaccess.kinds.roles import builtin_roles
 from osaccess.model import LiveState
-from osaccess.plugin.matching import matches
+from osaccess.plugin.forms import writes_documents
 
 
 def states(
@@ -212,12 +212,21 @@ class AccessChange:
 def _grouped(pairs: Iterable[tuple[str, str]]) -> _IndexPairs:
     """(pattern, action) pairs as (patterns, actions) lines: patterns with the same actions
     together."""
-    by_action: dict[str, set[str]] = {}
-    for pattern, action in pairs:
-        by_action.setdefault(action, set()).add(pattern)
+    by_action: dict[str, list[str]] = {}
+    for pattern, action in pairs:  # the pairs are distinct: no pattern twice for one action
+        found = by_action.get(action)
+        if found is None:
+            by_action[action] = [pattern]
+        else:
+            found.append(pattern)
     by_patterns: dict[tuple[str, ...], list[str]] = {}
     for action, patterns in by_action.items():
-        by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
+        key = tuple(sorted(patterns)) if len(patterns) > 1 else tuple(patterns)
+        found = by_patterns.get(key)
+        if found is None:
+            by_patterns[key] = [action]
+        else:
+            found.append(action)
     return tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items()))
 
 
@@ -225,56 +234,138 @@ _G = TypeVar("_G", str, tuple[str, str])
 
 
 def _as_written(
-    named: frozenset[_G], expanded: frozenset[_G], expand: Callable[[_G], set[_G]]
+    named: frozenset[_G], expanded: frozenset[_G], expand: Callable[[_G], Iterable[_G]]
 ) -> set[_G]:
     """The named grants (actions, or (pattern, action) pairs) that explain an expanded
     difference, and the expanded grants that none of them explains."""
     shown: set[_G] = set()
     covered: set[_G] = set()
     for grant in named:
-        concrete = expand(grant) & expanded
+        concrete = [g for g in expand(grant) if g in expanded]
         if concrete:
             shown.add(grant)
-            covered |= concrete
+            covered.update(concrete)
     return shown | (expanded - covered)
 
 
 def _difference(first: Summary, second: Summary, expander: Expander) -> Access:
     """What ``first`` allows and ``second`` does not; ``expander`` expands ``first``'s groups."""
-    cluster = first.cluster - second.cluster
-    pairs = first.index - second.index
-
-    def actions(action: str) -> set[str]:
-        return set(expander.expand(action))
-
-    def pairs_of(pair: tuple[str, str]) -> set[tuple[str, str]]:
-        return {(pair[0], a) for a in expander.expand(pair[1])}
-
-    return Access(
-        roles=tuple(sorted(first.roles - second.roles)),
-        cluster=tuple(sorted(cluster)),
-        index=_grouped(pairs),
-        tenants=tuple(sorted(first.tenants - second.tenants)),
-        written_cluster=tuple(
-            sorted(_as_written(first.named_cluster - second.named_cluster, cluster, actions))
-        ),
-        written_index=_grouped(
-            _as_written(first.named_index - second.named_index, pairs, pairs_of)
-        ),
+    return _access(
+        first.roles - second.roles,
+        first.cluster - second.cluster,
+        first.index - second.index,
+        first.tenants - second.tenants,
+        first.named_cluster - second.named_cluster,
+        first.named_index - second.named_index,
+        expander,
     )
+
+
+def _access(
+    roles: frozenset[str],
+    cluster: frozenset[str],
+    pairs: frozenset[tuple[str, str]],
+    tenants: frozenset[tuple[str, str]],
+    named_cluster: frozenset[str],
+    named_pairs: frozenset[tuple[str, str]],
+    expander: Expander,
+) -> Access:
+    """An :class:`Access` from the differences of each part (the named ones explain the
+    expanded ones)."""
+    index = _grouped(pairs) if pairs else ()
+    written_cluster: tuple[str, ...] = ()
+    if cluster:
+        written_cluster = tuple(sorted(_as_written(named_cluster, cluster, expander.expand)))
+    written_index = index
+    if pairs and named_pairs:
+
+        def pairs_of(pair: tuple[str, str]) -> Iterable[tuple[str, str]]:
+            return ((pair[0], a) for a in expander.expand(pair[1]))
+
+        written_index = _grouped(_as_written(named_pairs, pairs, pairs_of))
+    return Access(
+        roles=tuple(sorted(roles)),
+        cluster=tuple(sorted(cluster)),
+        index=index,
+        tenants=tuple(sorted(tenants)),
+        written_cluster=written_cluster,
+        written_index=written_index,
+    )
+
+
+class _RoleDeltas:
+    """What ``first`` allows a set of roles and ``second`` does not allow another, from what
+    each role grants, without the union of everything the roles grant.
+
+    A grant is gained when some role of the first set grants it (a role held in both states
+    only with what its definition gains) and no role of the second set grants it: a few small
+    sets per principal, since a plan usually changes a few definitions or who holds a few roles,
+    and each role's delta is worked out once."""
+
+    def __init__(self, first: Evaluator, second: Evaluator) -> None:
+        self.first, self.second = first, second
+        self._deltas: dict[str, _Parts] = {}
+
+    def _delta(self, role: str) -> _Parts:
+        found = self._deltas.get(role)
+        if found is None:
+            a, b = self.first.grants(role), self.second.grants(role)
+            found = (
+                a.cluster.keys() - b.cluster.keys(),
+                a.pairs - b.pairs,
+                a.named_cluster - b.named_cluster,
+                a.named_pairs - b.named_pairs,
+            )
+            self._deltas[role] = found
+        return found
+
+    def _whole(self, role: str) -> _Parts:
+        grants = self.first.grants(role)
+        return (grants.cluster.keys(), grants.pairs, grants.named_cluster, grants.named_pairs)
+
+    def difference(self, first: frozenset[str], second: frozenset[str]) -> Access:
+        """:func:`_difference` of ``first``'s summary in the first state and ``second``'s in
+        the second."""
+        candidates = [self._delta(r) if r in second else self._whole(r) for r in first]
+        parts: list[frozenset[Any]] = [frozenset()] * 4
+        if any(any(c) for c in candidates):
+            held = [self.second.grants(r) for r in second]
+            parts = [
+                _unless(candidates, 0, [g.cluster.keys() for g in held]),
+                _unless(candidates, 1, [g.pairs for g in held]),
+                _unless(candidates, 2, [g.named_cluster for g in held]),
+                _unless(candidates, 3, [g.named_pairs for g in held]),
+            ]
+        tenants = self.first.tenant_access(first) - self.second.tenant_access(second)
+        cluster, pairs, named_cluster, named_pairs = parts
+        return _access(
+            first - second,
+            cluster,
+            pairs,
+            tenants,
+            named_cluster,
+            named_pairs,
+            self.first.expander,
+        )
+
+
+_Parts = tuple[Collection[Any], Collection[Any], Collection[Any], Collection[Any]]
+
+
+def _unless(candidates: list[_Parts], part: int, held: list[Collection[Any]]) -> frozenset[Any]:
+    """The grants of one part that some candidate holds and no role of the other side does."""
+    return frozenset().union(*(c[part] for c in candidates)).difference(*held)
 
 
 def access_changes(
     before: Evaluator, after: Evaluator, subjects: Iterable[Subject]
 ) -> tuple[AccessChange, ...]:
     """For every subject whose access differs between the two states: gains and losses."""
+    gaining, losing = _RoleDeltas(after, before), _RoleDeltas(before, after)
     changes = []
     for who in sorted(set(subjects)):
-        old, new = before.summary(who.caller), after.summary(who.caller)
-        if old == new:
-            continue
-        gains = _difference(new, old, after.expander)
-        loses = _difference(old, new, before.expander)
+        old, new = before.roles(who.caller), after.roles(who.caller)
+        gains, loses = gaining.difference(new, old), losing.difference(old, new)
         if gains or loses:
             changes.append(AccessChange(who.label, gains, loses, _notes(gains, after, who)))
     return tuple(changes)
@@ -284,18 +375,17 @@ def _notes(gains: Access, after: Evaluator, who: Subject) -> tuple[str, ...]:
     """The node's rules about what is gained: writes that still lack the cluster permission
     for bulk, and gained index patterns with variables as they are for this principal."""
     gained = [(patterns, actions) for patterns, actions in gains.index]
-    writes = any(matches(a, w) for _, actions in gained for a in actions for w in WRITES)
+    writes = any(writes_documents(actions) for _, actions in gained)
     varied = any("${" in p for patterns, _ in gained for p in patterns)
     if not writes and not varied:
         return ()
     caller = after.resolve(who.caller) or who.caller
-    permissions = after.of(caller)
     found = []
-    if writes and (note := bulk_note(permissions)) is not None:
+    if writes and (note := unbulked_note(after.unbulked_writes(caller))) is not None:
         found.append(note)
     if varied:
         shown = {p for patterns, _ in gained for p in patterns}
         found += [
-            n for n in pattern_notes(permissions, caller) if any(f" {p} " in n for p in shown)
+            n for n in pattern_notes(after.of(caller), caller) if any(f" {p} " in n for p in shown)
         ]
     return tuple(found)

@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
-from osaccess.access.cani import BULK, combine, fill_pattern
+from osaccess.access.cani import combine, fill_pattern
 from osaccess.access.permissions import IndexGrant, Permissions
-from osaccess.plugin.matching import Caller, matches, overlaps
-
-WRITES = ("indices:data/write/index", "indices:data/write/delete", "indices:data/write/update")
+from osaccess.plugin.forms import BULK, grants_bulk, writes_documents
+from osaccess.plugin.matching import Caller, overlaps
 
 
 def bulk_note(permissions: Permissions) -> str | None:
     """The classic 403: write actions on indices, but not the cluster permission for bulk."""
-    if any(matches(granted, BULK) for granted in permissions.cluster):
+    if grants_bulk(permissions.cluster):
         return None
-    patterns = sorted(
-        {pattern for grant in permissions.index if writes(grant) for pattern in grant.patterns}
+    return unbulked_note(
+        sorted({p for grant in permissions.index if writes(grant) for p in grant.patterns})
     )
+
+
+def unbulked_note(patterns: Sequence[str]) -> str | None:
+    """The bulk note for these write patterns (none: no note)."""
     if not patterns:
         return None
     return (
@@ -41,16 +45,7 @@ def bulk_note(permissions: Permissions) -> str | None:
 def writes(grant: IndexGrant) -> bool:
     """Does the grant hold a document write action (exact names are looked up, patterns
     matched)?"""
-    if not _WRITES.isdisjoint(grant.actions):
-        return True
-    return any(
-        ("*" in action or "?" in action or action.startswith("/"))
-        and any(matches(action, w) for w in WRITES)
-        for action in grant.actions
-    )
-
-
-_WRITES = frozenset(WRITES)
+    return writes_documents(grant.actions)
 
 
 def pattern_notes(permissions: Permissions, caller: Caller) -> list[str]:

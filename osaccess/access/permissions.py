@@ -19,6 +19,7 @@ from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
+from osaccess.plugin.forms import grants_bulk, writes_documents
 from osaccess.plugin.matching import Caller, MappingIndex, pattern_kind
 
 
@@ -125,7 +126,7 @@ class Evaluator:
         self.users: Mapping[str, InternalUser] = users or {}
         self.index = MappingIndex(mappings)
         self.expander = Expander(groups)
-        self._roles: dict[str, _RoleGrants] = {}
+        self._roles: dict[str, RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
         self._known: list[Subject] | None = None
@@ -165,16 +166,11 @@ class Evaluator:
 
     def _summary(self, roles: frozenset[str]) -> Summary:
         grants = [self._role(r) for r in roles]
-        tenants: dict[str, str] = {}
-        for grant in grants:
-            for name, (access, _) in grant.tenants.items():
-                if tenants.get(name) != "write":
-                    tenants[name] = access
         return Summary(
             roles=roles,
             cluster=frozenset().union(*(g.cluster.keys() for g in grants)),
             index=frozenset().union(*(g.pairs for g in grants)),
-            tenants=frozenset(tenants.items()),
+            tenants=self.tenant_access(roles),
             named_cluster=frozenset().union(*(g.named_cluster for g in grants)),
             named_index=frozenset().union(*(g.named_pairs for g in grants)),
         )
@@ -182,7 +178,30 @@ class Evaluator:
     def for_roles(self, roles: Iterable[str]) -> Permissions:
         return self._by_roles(frozenset(roles))
 
-    def _role(self, role: str) -> _RoleGrants:
+    def tenant_access(self, roles: frozenset[str]) -> frozenset[tuple[str, str]]:
+        """(tenant, read|write) for a set of roles: write where any of them writes."""
+        tenants: dict[str, str] = {}
+        for role in roles:
+            for name, (access, _) in self._role(role).tenants.items():
+                if tenants.get(name) != "write":
+                    tenants[name] = access
+        return frozenset(tenants.items())
+
+    def grants(self, role: str) -> RoleGrants:
+        """What one role grants in this state, expanded (cached: the same object each time)."""
+        return self._role(role)
+
+    def unbulked_writes(self, caller: Caller) -> tuple[str, ...]:
+        """The index patterns on which the caller's roles grant document writes, when none of
+        them grants the cluster permission for bulk (empty otherwise): what the node refuses.
+        The same answer as :func:`osaccess.access.notes.bulk_note` over :meth:`of`, from what
+        each role grants, without merging the roles' permissions."""
+        grants = [self._role(r) for r in self.roles(caller)]
+        if any(g.bulk for g in grants):
+            return ()
+        return tuple(sorted(frozenset().union(*(g.write_patterns for g in grants))))
+
+    def _role(self, role: str) -> RoleGrants:
         """What one role grants, expanded once and reused for every set it is part of."""
         cached = self._roles.get(role)
         if cached is not None:
@@ -215,7 +234,7 @@ class Evaluator:
                     held, sources = tenants.get(name, ("read", []))
                     tenants[name] = ("write" if "write" in (held, access) else "read", sources)
                     sources.append(Source(role))
-        grants = _RoleGrants(
+        grants = RoleGrants(
             {a: tuple(s) for a, s in cluster.items()},
             {k: {a: tuple(s) for a, s in v.items()} for k, v in index.items()},
             {n: (a, tuple(s)) for n, (a, s) in tenants.items()},
@@ -229,6 +248,8 @@ class Evaluator:
             )
             if definition
             else frozenset(),
+            grants_bulk(cluster),
+            frozenset(p for k, v in index.items() if writes_documents(v) for p in k[0]),
         )
         self._roles[role] = grants
         return grants
@@ -275,7 +296,9 @@ _IndexKey = tuple[tuple[str, ...], str, tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
-class _RoleGrants:
+class RoleGrants:
+    """What one role grants, its action groups expanded, each grant with its sources."""
+
     cluster: dict[str, tuple[Source, ...]]
     index: dict[_IndexKey, dict[str, tuple[Source, ...]]]
     tenants: dict[str, tuple[str, tuple[Source, ...]]]
@@ -283,6 +306,8 @@ class _RoleGrants:
     # as the role names them (action groups unexpanded), for people
     named_cluster: frozenset[str] = frozenset()
     named_pairs: frozenset[tuple[str, str]] = frozenset()
+    bulk: bool = False  # a cluster action covers indices:data/write/bulk
+    write_patterns: frozenset[str] = frozenset()  # patterns of its grants with document writes
 
 
 # -- who a mapping entry stands for ------------------------------------------------------------

@@ -9,16 +9,41 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from osaccess import errors
-from osaccess.plugin.matching import is_pattern
+from osaccess.plugin.matching import is_pattern, matches
 
 BULK = "indices:data/write/bulk"
 SHARD_BULK = "indices:data/write/bulk[s]"  # the bulk's part on each shard, checked on the index
 MGET = "indices:data/read/mget"  # checked at cluster level; each shard's part on the index
 MSEARCH = "indices:data/read/msearch"  # cluster level; each search on its indices
 SCROLL = "indices:data/read/scroll"  # cluster level only: a scroll names no index
+# the index actions of a document write; each also needs BULK at cluster level
+DOCUMENT_WRITES = (
+    "indices:data/write/index",
+    "indices:data/write/delete",
+    "indices:data/write/update",
+)
+_DOCUMENT_WRITES = frozenset(DOCUMENT_WRITES)
+
+
+def grants_bulk(actions: Iterable[str]) -> bool:
+    """Does one of these granted cluster actions (names or patterns) cover :data:`BULK`?"""
+    return any(matches(granted, BULK) for granted in actions)
+
+
+def writes_documents(actions: Iterable[str]) -> bool:
+    """Does one of these granted index actions (exact names looked up, patterns matched) cover
+    a document write?"""
+    found = frozenset(actions)
+    if not _DOCUMENT_WRITES.isdisjoint(found):
+        return True
+    return any(
+        is_pattern(action) and any(matches(action, w) for w in DOCUMENT_WRITES) for action in found
+    )
+
 
 # (method, path with {index}/{id}, cluster actions, index actions): what the node checks
 REST_FORMS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
