@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from osaccess import collector
 from osaccess.access.review import review
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup, builtin_groups
@@ -87,6 +88,7 @@ def mapping(rng: random.Random) -> RoleMapping:
 
 
 def main() -> None:
+    collector.tune()  # as the command line runs
     for users in (0, USERS):  # without internal users (as before they counted), and with
         run(users)
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from osaccess import __version__
+from osaccess import __version__, collector
 from osaccess.errors import (
     EXIT_CHANGES,
     EXIT_DEPENDS,
@@ -357,6 +357,7 @@ def _optional(module: Any, name: str) -> tuple[type[BaseException], ...]:
 def main() -> None:
     """Entry point, and the one error handler: usage errors exit 64, osaccess errors exit with
     their class's code (errors.py), anything else is reported as a bug (exit 1)."""
+    collector.tune()
     command = typer.main.get_command(app)
     click_exceptions = _click_exceptions()
     aborts: tuple[type[BaseException], ...] = (typer.Abort, *_optional(click_exceptions, "Abort"))
