@@ -15,7 +15,6 @@ from osaccess.access.permissions import (
     Evaluator,
     Expander,
     Subject,
-    Summary,
     subjects_of,
     user_subjects,
 )
@@ -214,19 +213,10 @@ def _grouped(pairs: Iterable[tuple[str, str]]) -> _IndexPairs:
     together."""
     by_action: dict[str, list[str]] = {}
     for pattern, action in pairs:  # the pairs are distinct: no pattern twice for one action
-        found = by_action.get(action)
-        if found is None:
-            by_action[action] = [pattern]
-        else:
-            found.append(pattern)
+        by_action.setdefault(action, []).append(pattern)
     by_patterns: dict[tuple[str, ...], list[str]] = {}
     for action, patterns in by_action.items():
-        key = tuple(sorted(patterns)) if len(patterns) > 1 else tuple(patterns)
-        found = by_patterns.get(key)
-        if found is None:
-            by_patterns[key] = [action]
-        else:
-            found.append(action)
+        by_patterns.setdefault(tuple(sorted(patterns)), []).append(action)
     return tuple(sorted((p, tuple(sorted(a))) for p, a in by_patterns.items()))
 
 
@@ -246,19 +236,6 @@ def _as_written(
             shown.add(grant)
             covered.update(concrete)
     return shown | (expanded - covered)
-
-
-def _difference(first: Summary, second: Summary, expander: Expander) -> Access:
-    """What ``first`` allows and ``second`` does not; ``expander`` expands ``first``'s groups."""
-    return _access(
-        first.roles - second.roles,
-        first.cluster - second.cluster,
-        first.index - second.index,
-        first.tenants - second.tenants,
-        first.named_cluster - second.named_cluster,
-        first.named_index - second.named_index,
-        expander,
-    )
 
 
 def _access(
@@ -324,8 +301,8 @@ class _RoleDeltas:
         return (grants.cluster.keys(), grants.pairs, grants.named_cluster, grants.named_pairs)
 
     def difference(self, first: frozenset[str], second: frozenset[str]) -> Access:
-        """:func:`_difference` of ``first``'s summary in the first state and ``second``'s in
-        the second."""
+        """What the roles ``first`` allow in the first state and the roles ``second`` do not
+        allow in the second."""
         candidates = [self._delta(r) if r in second else self._whole(r) for r in first]
         parts: list[frozenset[Any]] = [frozenset()] * 4
         if any(any(c) for c in candidates):

@@ -27,7 +27,14 @@ def bulk_note(permissions: Permissions) -> str | None:
     if grants_bulk(permissions.cluster):
         return None
     return unbulked_note(
-        sorted({p for grant in permissions.index if writes(grant) for p in grant.patterns})
+        sorted(
+            {
+                p
+                for grant in permissions.index
+                if writes_documents(grant.actions)
+                for p in grant.patterns
+            }
+        )
     )
 
 
@@ -40,12 +47,6 @@ def unbulked_note(patterns: Sequence[str]) -> str | None:
         f"_bulk, _update, DELETE of a document) also needs the cluster permission {BULK}, which "
         "none of the roles grants: the node refuses them (403)"
     )
-
-
-def writes(grant: IndexGrant) -> bool:
-    """Does the grant hold a document write action (exact names are looked up, patterns
-    matched)?"""
-    return writes_documents(grant.actions)
 
 
 def pattern_notes(permissions: Permissions, caller: Caller) -> list[str]:

@@ -128,7 +128,6 @@ class Evaluator:
         self.expander = Expander(groups)
         self._roles: dict[str, RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
-        self._summaries = functools.lru_cache(maxsize=65536)(self._summary)
         self._known: list[Subject] | None = None
         self._held: dict[Caller, frozenset[str]] = {}  # roles per caller, once each
 
@@ -160,21 +159,6 @@ class Evaluator:
     def of(self, caller: Caller) -> Permissions:
         return self._by_roles(self.roles(caller))
 
-    def summary(self, caller: Caller) -> Summary:
-        """Only what access comparisons need (sets), much cheaper than :meth:`of`."""
-        return self._summaries(self.roles(caller))
-
-    def _summary(self, roles: frozenset[str]) -> Summary:
-        grants = [self._role(r) for r in roles]
-        return Summary(
-            roles=roles,
-            cluster=frozenset().union(*(g.cluster.keys() for g in grants)),
-            index=frozenset().union(*(g.pairs for g in grants)),
-            tenants=self.tenant_access(roles),
-            named_cluster=frozenset().union(*(g.named_cluster for g in grants)),
-            named_index=frozenset().union(*(g.named_pairs for g in grants)),
-        )
-
     def for_roles(self, roles: Iterable[str]) -> Permissions:
         return self._by_roles(frozenset(roles))
 
@@ -182,27 +166,24 @@ class Evaluator:
         """(tenant, read|write) for a set of roles: write where any of them writes."""
         tenants: dict[str, str] = {}
         for role in roles:
-            for name, (access, _) in self._role(role).tenants.items():
+            for name, (access, _) in self.grants(role).tenants.items():
                 if tenants.get(name) != "write":
                     tenants[name] = access
         return frozenset(tenants.items())
-
-    def grants(self, role: str) -> RoleGrants:
-        """What one role grants in this state, expanded (cached: the same object each time)."""
-        return self._role(role)
 
     def unbulked_writes(self, caller: Caller) -> tuple[str, ...]:
         """The index patterns on which the caller's roles grant document writes, when none of
         them grants the cluster permission for bulk (empty otherwise): what the node refuses.
         The same answer as :func:`osaccess.access.notes.bulk_note` over :meth:`of`, from what
         each role grants, without merging the roles' permissions."""
-        grants = [self._role(r) for r in self.roles(caller)]
+        grants = [self.grants(r) for r in self.roles(caller)]
         if any(g.bulk for g in grants):
             return ()
         return tuple(sorted(frozenset().union(*(g.write_patterns for g in grants))))
 
-    def _role(self, role: str) -> RoleGrants:
-        """What one role grants, expanded once and reused for every set it is part of."""
+    def grants(self, role: str) -> RoleGrants:
+        """What one role grants, expanded once and reused for every set it is part of (the
+        same object each time)."""
         cached = self._roles.get(role)
         if cached is not None:
             return cached
@@ -259,7 +240,7 @@ class Evaluator:
         index: dict[_IndexKey, dict[str, tuple[Source, ...]]] = {}
         tenants: dict[str, tuple[str, tuple[Source, ...]]] = {}
         for role in sorted(roles):
-            grants = self._role(role)
+            grants = self.grants(role)
             for action, sources in grants.cluster.items():
                 cluster[action] = cluster.get(action, ()) + sources
             for key, actions in grants.index.items():
@@ -390,16 +371,3 @@ def _subject(field_name: str, value: str) -> Subject:
         label = f"anyone matching {value}" if pattern else value
         return Subject(label, Caller(value, frozenset({value})), value)
     return Subject(f"anyone with backend role {value}", Caller("", frozenset({value})), value)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What a set of roles allows, as sets: enough to compare two states."""
-
-    roles: frozenset[str]
-    cluster: frozenset[str]
-    index: frozenset[tuple[str, str]]  # (index pattern, action)
-    tenants: frozenset[tuple[str, str]]  # (tenant, read|write)
-    # the same, as the roles name it (action groups unexpanded)
-    named_cluster: frozenset[str] = frozenset()
-    named_index: frozenset[tuple[str, str]] = frozenset()
