@@ -25,10 +25,10 @@ from osaccess import collector
 from osaccess.access.review import review
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup, builtin_groups
-from osaccess.kinds.base import DesiredDefinition
+from osaccess.kinds.base import Desired
 from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition, TenantPermission
 from osaccess.model import LiveState
 from osaccess.run.engine import plan
@@ -84,7 +84,7 @@ def mapping(rng: random.Random) -> RoleMapping:
     for n in rng.sample(range(PRINCIPALS), PER_ROLE):
         field, value = principal(n)
         fields[field].append(value)
-    return RoleMapping.of(**fields)
+    return RoleMapping.of(None, **fields)
 
 
 def main() -> None:
@@ -100,9 +100,8 @@ def run(users: int) -> None:
     live_groups = {**builtin_groups(), **all_groups}
     names = [f"role_{i}" for i in range(ROLES)]
     live = LiveState(
-        {name: LiveDefinition(mapping(rng)) for name in names},
-        frozenset(names),
         definitions={
+            "mappings": {name: LiveDefinition(mapping(rng)) for name in names},
             "roles": {
                 n: LiveDefinition(definition(i, f"mid_{i % 60}")) for i, n in enumerate(names)
             },
@@ -111,16 +110,15 @@ def run(users: int) -> None:
             "internal_users": {f"user_{i}": LiveDefinition(user(rng, names)) for i in range(users)},
         },
     )
-    desired_roles = [
-        DesiredRole(name, mapping(rng) if i % 10 == 0 else live.mappings[name].definition)
-        for i, name in enumerate(names)
-    ]
+    current = live.models("mappings")
+    desired_roles = {
+        name: mapping(rng) if i % 10 == 0 else current[name] for i, name in enumerate(names)
+    }
     desired_definitions = [
-        DesiredDefinition("roles", n, definition(i, f"top_{i % 40}")) for i, n in enumerate(names)
-    ] + [DesiredDefinition("action_groups", n, g) for n, g in all_groups.items()]
+        Desired("roles", n, definition(i, f"top_{i % 40}")) for i, n in enumerate(names)
+    ] + [Desired("action_groups", n, g) for n, g in all_groups.items()]
     desired_definitions += [
-        DesiredDefinition("internal_users", f"user_{i}", user(rng, names))
-        for i in range(0, users, 10)
+        Desired("internal_users", f"user_{i}", user(rng, names)) for i in range(0, users, 10)
     ]
     file_text = mapping_file(desired_roles, desired_definitions)
     answers = wire(live)
@@ -135,18 +133,15 @@ def run(users: int) -> None:
     parsed = parse(answers)
     parse_cpu = time.process_time() - started
     started = time.process_time()
-    result = plan(loaded.file.roles, parsed, frozenset(), loaded.file.definitions)
+    result = plan(loaded.file.entries, parsed, frozenset())
     plan_cpu = time.process_time() - started
     distinct = {
-        v
-        for m in live.mappings.values()
-        for f in ("users", "backend_roles")
-        for v in m.definition.values(f)
+        v for m in current.values() for f in ("users", "backend_roles") for v in m.values(f)
     }
     started = time.process_time()
     entries = review(
-        {n: e.definition for n, e in live.mappings.items()},
-        {n: e.definition for n, e in live.defined("roles").items()},  # type: ignore[misc]
+        current,
+        {n: e.definition for n, e in live.defined("roles").items()},
         live_groups,
         {n: e.definition for n, e in live.defined("internal_users").items()},
     )
@@ -161,8 +156,9 @@ def run(users: int) -> None:
     )
     print(
         f"plan with access impact: {plan_cpu:.2f}s CPU "
-        f"({len(result.changes)} mapping changes, {len(result.definition_changes)} definition "
-        f"changes, {len(result.access_changes)} principals whose access changes)"
+        f"({len(result.of('mappings'))} mapping changes, "
+        f"{len(result.changes) - len(result.of('mappings'))} definition changes, "
+        f"{len(result.access_changes)} principals whose access changes)"
     )
     print(f"access review: {review_cpu:.2f}s CPU ({len(entries)} principals)")
     if users:
@@ -223,7 +219,7 @@ def questions(live: LiveState, principals: list[str], rng: random.Random) -> Non
     )
 
 
-def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition]) -> str:
+def mapping_file(roles: dict[str, RoleMapping], definitions: list[Desired]) -> str:
     """The desired state as a mapping file, written the way import writes one."""
     from osaccess import kinds
     from osaccess.file.importer import emit
@@ -231,8 +227,8 @@ def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition])
     document: dict[str, Any] = {
         "cluster": {"endpoint": "https://search-bench.eu-west-1.es.amazonaws.com"},
         "roles": {
-            r.name: {f: sorted(r.mapping.values(f)) for f in ("users", "backend_roles")}
-            for r in roles
+            name: {f: sorted(value.values(f)) for f in ("users", "backend_roles")}
+            for name, value in roles.items()
         },
         "role_definitions": {},
         "action_groups": {},
@@ -246,31 +242,23 @@ def mapping_file(roles: list[DesiredRole], definitions: list[DesiredDefinition])
 
 
 def wire(live: LiveState) -> dict[str, str]:
-    """The four GET answers as the cluster sends them (JSON text)."""
+    """The GET answers as the cluster sends them (JSON text), by kind."""
     return {
-        "rolesmapping": json.dumps({n: e.definition.to_wire() for n, e in live.mappings.items()}),
-        **{
-            kind: json.dumps({n: e.definition.to_wire() for n, e in live.defined(kind).items()})
-            for kind in ("roles", "action_groups", "tenants", "internal_users")
-        },
+        kind: json.dumps({n: e.definition.to_wire() for n, e in live.defined(kind).items()})
+        for kind in ("mappings", "roles", "action_groups", "tenants", "internal_users")
     }
 
 
 def parse(answers: dict[str, str]) -> LiveState:
-    models: dict[str, Any] = {
-        "roles": RoleDefinition,
-        "action_groups": ActionGroup,
-        "internal_users": InternalUser,
-    }
-    definitions: dict[str, dict[str, LiveDefinition]] = {"tenants": {}}
-    for kind, model in models.items():
-        body = json.loads(answers[kind])
-        definitions[kind] = {n: LiveDefinition(model.from_wire(e)) for n, e in body.items()}
-    mappings = {
-        n: LiveDefinition(RoleMapping.from_wire(e))
-        for n, e in json.loads(answers["rolesmapping"]).items()
-    }
-    return LiveState(mappings, frozenset(definitions["roles"]), definitions=definitions)
+    """Each answer read as the cluster read reads it (each kind's from_document)."""
+    from osaccess import kinds
+
+    return LiveState(
+        definitions={
+            kind: kinds.by_name(kind).from_document(json.loads(body))
+            for kind, body in answers.items()
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def run_size(
             row["expected_s"] = pace.expected_seconds(
                 "rolesmapping",
                 size,
-                len(planned.live.mappings),
+                len(planned.live.defined("mappings")),
                 roles=len(node.call("GET", "/_plugins/_security/api/roles").json()),
             )
             row["plan_cpu_s"] = time.process_time() - cpu0
@@ -207,7 +207,7 @@ def plan_reads(env: dict[str, str], runs: int = 9) -> dict[str, tuple[float, flo
                 with connect(
                     loaded.file.cluster, Overrides(endpoint=env["OSACCESS_GATEWAY_URL"])
                 ) as api:
-                    api.read_mappings()  # credentials and the connection, outside the timing
+                    api.read_state()  # credentials and the connection, outside the timing
                     start = time.perf_counter()
                     api.read_state_and_authinfo()
                     read = time.perf_counter() - start

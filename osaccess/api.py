@@ -35,6 +35,7 @@ from osaccess.cluster.security import SecurityApi
 from osaccess.file.importer import includes, render_import
 from osaccess.file.loader import load as _load_result
 from osaccess.file.principals import one_iam_principal
+from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.plugin.matching import Caller
 from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
@@ -161,7 +162,7 @@ def _sso_entries(
     directories = iam_directories(spec, overrides)
     if directories is None:
         return {}
-    arns = [arn for entry in live.mappings.values() for arn in entry.definition.backend_roles]
+    arns = [arn for mapping in live.models(MAPPINGS.name).values() for arn in mapping.backend_roles]
     try:
         return sso_entries(arns, directories, cluster_account(spec, directories))
     except Exception:  # IAM cannot say: keep the ARNs
@@ -413,7 +414,7 @@ def check_iam(files: Sequence[MappingFile], overrides: Overrides | None = None) 
             file, names = resolve_sso_entries(file, overrides)
         except errors.PlanError as exc:
             problems, names = tuple(exc.problems), {}
-        findings = check_all(values_of(r.mapping for r in file.roles), directory_for)
+        findings = check_all(values_of(present(file.entries).values()), directory_for)
         results.append(IamCheck(file.path, True, dict(names), problems, tuple(findings)))
     return results
 
@@ -435,8 +436,8 @@ def whoami(cluster: MappingFile | ClusterSpec | None, overrides: Overrides | Non
         info = api.authinfo()
         refusal: errors.ClusterError | None
         try:
-            api.read_mappings()
-            refusal = api.write_refusal()
+            api.read_definitions(MAPPINGS)  # finds the prefix
+            refusal = api.write_refusal(MAPPINGS)
         except errors.ClusterError as exc:
             refusal = exc
         return WhoAmI(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from osaccess import errors
+from osaccess import errors, kinds
 from osaccess.aws.domainpolicy import Domain, PolicyError, stale_principals
 from osaccess.aws.iam import Directory, plan_warnings, values_of
 from osaccess.cluster import compat
@@ -28,7 +28,9 @@ from osaccess.cluster.connection import (
     resolve_sso_entries,
 )
 from osaccess.cluster.security import PREFIXES, SecurityApi
-from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.base import Kind
+from osaccess.kinds.mappings import MAPPINGS, RoleMapping, present
+from osaccess.kinds.roles import ROLES
 from osaccess.model import MappingFile
 
 
@@ -133,37 +135,35 @@ def run_checks(
     live: dict[str, RoleMapping] = {}  # read once here, used by the IAM and domain checks
 
     def read() -> str:
-        live.update((n, e.definition) for n, e in api.read_mappings().items())  # finds the prefix
-        count = len(live)
+        # the mappings, read first: they find the prefix, and the IAM checks use them
+        found = api.read_definitions(MAPPINGS)
+        live.update((n, e.definition) for n, e in found.items())
         legacy = " (legacy prefix)" if api.prefix == PREFIXES[1] else ""
-        return f"GET {api.prefix}/api/rolesmapping allowed{legacy}: {count} mapping(s)"
+        return f"GET {api.prefix}/api/{MAPPINGS.endpoint} allowed{legacy}: {len(live)} mapping(s)"
 
     check = attempt("read role mappings", read)
     yield check
     if not check.ok:
         return
 
-    def write() -> str:
-        refusal = api.write_refusal()
-        if refusal is not None:
-            raise refusal
-        return "PATCH rolesmapping allowed (probed with an empty patch; nothing written)"
-
-    check = attempt("write role mappings", write)
-    yield check
+    # every kind the file names: may the caller write it?
+    for kind in kinds.registered():
+        if file.of(kind.name):
+            yield attempt(f"write {kind.label}s", functools.partial(_write_probe, api, kind))
 
     def roles_exist() -> str:
         existing = api.read_roles() | {
-            d.name for d in file.definitions if d.kind == "roles" and d.definition is not None
+            d.name for d in file.of(ROLES.name) if d.definition is not None
         }
-        missing = sorted(r.name for r in file.roles if not r.absent and r.name not in existing)
+        wanted = present(file.entries)
+        missing = sorted(name for name in wanted if name not in existing)
         if missing:
             raise errors.PlanError(
                 f"missing on the cluster: {', '.join(missing)}",
                 [],
                 hint="create the roles first, or fix their names in the file",
             )
-        return f"all {len(file.roles)} role(s) of {file.path} exist"
+        return f"all {len(wanted)} role(s) of {file.path} exist"
 
     yield attempt("roles of the file", roles_exist)
     if unresolved is not None:
@@ -211,10 +211,8 @@ def password_checks(
         return
     users = [
         d
-        for d in file.definitions
-        if d.kind == INTERNAL_USERS.name
-        and d.definition is not None
-        and d.definition.secret is not None
+        for d in file.of(INTERNAL_USERS.name)
+        if d.definition is not None and d.definition.secret is not None
     ]
     if not users:
         yield Check("passwords", True, "the file names no password source")
@@ -250,6 +248,13 @@ def password_checks(
         yield Check(name, True, f"the {user.password.text()} logs in (roles: {roles})")
 
 
+def _write_probe(api: SecurityApi, kind: Kind) -> str:
+    refusal = api.write_refusal(kind)
+    if refusal is not None:
+        raise refusal
+    return f"PATCH {kind.endpoint} allowed (probed with an empty patch; nothing written)"
+
+
 def _detail(exc: errors.OsaccessError) -> str:
     """The message, and each problem of a PlanError on a line of its own."""
     problems = getattr(exc, "problems", [])
@@ -261,7 +266,7 @@ def _domain_policy(live: dict[str, RoleMapping], file: MappingFile, domain: Doma
     name = "domain access policy"
     if isinstance(domain, str):
         return Check(name, True, f"not checked: {domain}")
-    mapped = values_of([*live.values(), *(r.mapping for r in file.roles if not r.absent)])
+    mapped = values_of([*live.values(), *present(file.entries).values()])
     try:
         verdicts = domain.verdicts(mapped)
     except PolicyError as exc:
@@ -295,7 +300,7 @@ def _principals_exist(
     file: MappingFile,
     directory_for: Callable[[str], Directory | str],
 ) -> str:
-    problems = plan_warnings([r.mapping for r in file.roles if not r.absent], live, directory_for)
+    problems = plan_warnings(list(present(file.entries).values()), live, directory_for)
     if problems:
         raise errors.PlanError(
             f"{len(problems)} principal(s) do not exist as written",

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from osaccess.file.access_tests import AccessTest
-    from osaccess.file.principals import SsoRef
-    from osaccess.kinds.base import DesiredDefinition
-    from osaccess.kinds.mappings import DesiredRole
+    from osaccess.kinds.base import Desired
 
 from osaccess.file.format import AUTH_KINDS
 from osaccess.kinds.live import LiveState
@@ -63,12 +61,11 @@ class Safety:
 class MappingFile:
     path: str
     cluster: ClusterSpec
-    roles: tuple[DesiredRole, ...] = field(default_factory=tuple)
+    # every entry the file names, of every kind (role mappings, role definitions, ...)
+    entries: tuple[Desired, ...] = field(default_factory=tuple)
     safety: Safety = field(default_factory=Safety)
-    definitions: tuple[DesiredDefinition, ...] = field(default_factory=tuple)
     tests: tuple[AccessTest, ...] = field(default_factory=tuple)  # the tests: section
 
-    @property
-    def sso_refs(self) -> tuple[SsoRef, ...]:
-        """Every permission set named by ``sso:`` (resolved at plan time)."""
-        return tuple(ref for role in self.roles for ref in role.sso)
+    def of(self, kind: str) -> tuple[Desired, ...]:
+        """The file's entries of one kind."""
+        return tuple(entry for entry in self.entries if entry.kind == kind)

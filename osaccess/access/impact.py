@@ -7,7 +7,7 @@ compared principal by principal (:func:`access_changes`), shown as the roles nam
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from osaccess.access.notes import pattern_notes, unbulked_note
@@ -18,72 +18,60 @@ from osaccess.access.permissions import (
     subjects_of,
     user_subjects,
 )
-from osaccess.kinds.action_groups import builtin_groups
-from osaccess.kinds.base import DefinitionChange
-from osaccess.kinds.internal_users import INTERNAL_USERS, users_of
-from osaccess.kinds.mappings import Change, apply_to
-from osaccess.kinds.roles import builtin_roles
+from osaccess.kinds.action_groups import ACTION_GROUPS, builtin_groups
+from osaccess.kinds.base import Change
+from osaccess.kinds.internal_users import users_of
+from osaccess.kinds.live import LiveDefinition
+from osaccess.kinds.mappings import MAPPINGS
+from osaccess.kinds.planning import applied
+from osaccess.kinds.roles import ROLES, builtin_roles
 from osaccess.model import LiveState
 from osaccess.plugin.forms import writes_documents
 
 
-def states(
-    live: LiveState,
-    changes: Sequence[Change] = (),
-    definition_changes: Sequence[DefinitionChange] = (),
-) -> tuple[Evaluator, Evaluator]:
-    """Effective-permission evaluators of the cluster before and after the plan. Without the
-    cluster's definitions (offline), the plugin's built-in roles and action groups stand in."""
-
-    kinds: dict[str, dict[str, Any]] = {
-        "roles": (
-            {n: e.definition for n, e in live.defined("roles").items()}
-            if "roles" in live.definitions
-            else dict(builtin_roles())
-        ),
-        "action_groups": (
-            {n: e.definition for n, e in live.defined("action_groups").items()}
-            if "action_groups" in live.definitions
-            else dict(builtin_groups())
-        ),
-        INTERNAL_USERS.name: users_of(live),
-    }
-    after_kinds = {name: dict(values) for name, values in kinds.items()}
-    for change in definition_changes:
-        if change.kind not in after_kinds:
-            continue
-        if change.after is None:
-            after_kinds[change.kind].pop(change.name, None)
-        else:
-            after_kinds[change.kind][change.name] = change.after
-    users, after_users = kinds[INTERNAL_USERS.name], after_kinds[INTERNAL_USERS.name]
-    before_mappings = {name: entry.definition for name, entry in live.mappings.items()}
-    before = Evaluator(before_mappings, kinds["roles"], kinds["action_groups"], users)
-    after = Evaluator(
-        apply_to(live.mappings, changes),
-        after_kinds["roles"],
-        after_kinds["action_groups"],
-        after_users,
+def evaluator_of(live: LiveState) -> Evaluator:
+    """The effective-permission evaluator of a cluster state. Without the cluster's definitions
+    (offline), the plugin's built-in roles and action groups stand in."""
+    roles, groups = ROLES.name, ACTION_GROUPS.name
+    return Evaluator(
+        live.models(MAPPINGS.name),
+        live.models(roles) if roles in live.definitions else dict(builtin_roles()),
+        live.models(groups) if groups in live.definitions else dict(builtin_groups()),
+        users_of(live),
     )
-    return before, after
 
 
-def access_impact(
-    live: LiveState,
-    changes: Sequence[Change] = (),
-    definition_changes: Sequence[DefinitionChange] = (),
-) -> tuple[AccessChange, ...]:
+def states(live: LiveState, changes: Sequence[Change] = ()) -> tuple[Evaluator, Evaluator]:
+    """Effective-permission evaluators of the cluster before and after the changes."""
+    # offline, the changes land on the plugin's built-in roles and action groups
+    builtins: dict[str, Callable[[], Mapping[str, Any]]] = {
+        ROLES.name: builtin_roles,
+        ACTION_GROUPS.name: builtin_groups,
+    }
+    missing = {k: _entries(found()) for k, found in builtins.items() if k not in live.definitions}
+    if missing:
+        live = replace(live, definitions={**live.definitions, **missing})
+    return evaluator_of(live), evaluator_of(applied(live, changes))
+
+
+def _entries(models: Mapping[str, Any]) -> dict[str, LiveDefinition]:
+    return {name: LiveDefinition(model) for name, model in models.items()}
+
+
+def access_impact(live: LiveState, changes: Sequence[Change] = ()) -> tuple[AccessChange, ...]:
     """Who gains and who loses what: every principal a changed mapping names, and every
     principal mapped to a role whose definition (or one of whose action groups) changes."""
-    if not changes and not definition_changes:
+    if not changes:
         return ()
-    before, after = states(live, changes, definition_changes)
+    before, after = states(live, changes)
     subjects: list[Subject] = []
     for change in changes:
+        if change.kind != MAPPINGS.name:
+            continue
         for mapping in (change.before, change.after):
             if mapping is not None:
                 subjects += subjects_of(mapping)
-    affected = _affected_roles(definition_changes, before, after)
+    affected = _affected_roles(changes, before, after)
     for role in sorted(affected):
         for mappings in (before.mappings, after.mappings):
             if role in mappings:
@@ -97,11 +85,11 @@ def access_impact(
 
 
 def _affected_roles(
-    definition_changes: Sequence[DefinitionChange], before: Evaluator, after: Evaluator
+    definition_changes: Sequence[Change], before: Evaluator, after: Evaluator
 ) -> set[str]:
     """Roles whose definition changes, or that use (through any nesting) a changed group."""
-    roles = {c.name for c in definition_changes if c.kind == "roles"}
-    groups = {c.name for c in definition_changes if c.kind == "action_groups"}
+    roles = {c.name for c in definition_changes if c.kind == ROLES.name}
+    groups = {c.name for c in definition_changes if c.kind == ACTION_GROUPS.name}
     if not groups:
         return roles
     for evaluator in (before, after):

@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from osaccess import errors
 from osaccess.file.arn import ArnKind, classify
 from osaccess.file.principals import SsoRef, one_iam_principal
-from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.mappings import RoleMapping, WantedMapping
 from osaccess.model import MappingFile
 
 _T = TypeVar("_T")
@@ -165,8 +165,12 @@ def resolve_file(
     resolved ARN was called in the file. Every entry is tried; the errors come together."""
     names: dict[str, str] = {}
     problems: list[str] = []
-    roles = []
-    for role in file.roles:
+    entries = []
+    for entry in file.entries:
+        role = entry.definition
+        if not isinstance(role, WantedMapping) or not role.sso:
+            entries.append(entry)
+            continue
         arns = set()
         for ref in role.sso:
             account = ref.account or default_account
@@ -178,14 +182,14 @@ def resolve_file(
             arns.add(arn)
             names[arn] = f"sso: {ref.permission_set}"
         mapping = replace(role.mapping, backend_roles=role.mapping.backend_roles | arns)
-        roles.append(replace(role, mapping=mapping, sso=()))
+        entries.append(replace(entry, definition=replace(role, mapping=mapping, sso=())))
     if problems:
         raise errors.PlanError(
             f"{len(problems)} IAM Identity Center permission set(s) do not resolve to one role",
             problems,
             hint="fix the names or accounts, or write the role ARNs",
         )
-    return replace(file, roles=tuple(roles)), names
+    return replace(file, entries=tuple(entries)), names
 
 
 def sso_entries(

@@ -301,6 +301,7 @@ def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingF
     """Load and validate every file; print problems; stop (exit 1) if any file has errors."""
     from osaccess import kinds
     from osaccess.file.loader import find_files, load
+    from osaccess.kinds.mappings import present
 
     files, problems = find_files(paths or ["mappings"])
     for problem in problems:
@@ -319,16 +320,16 @@ def load_files(paths: list[str] | None, quiet_ok: bool = False) -> list[MappingF
         else:
             loaded.append(result.file)
             if not quiet_ok:
-                roles = len(result.file.roles)
-                principals = sum(r.mapping.principal_count for r in result.file.roles)
                 warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
-                counts: dict[str, int] = {}
-                for definition in result.file.definitions:
-                    label = kinds.by_name(definition.kind).label
-                    counts[label] = counts.get(label, 0) + 1
-                defined = "".join(f", {n} {label}(s)" for label, n in counts.items())
+                counts = [
+                    f"{len(result.file.of(kind.name))} {kind.label}(s)"
+                    for kind in kinds.registered()
+                    if result.file.of(kind.name)
+                ]
+                mapped = present(result.file.entries).values()
+                principals = sum(mapping.principal_count for mapping in mapped)
                 typer.echo(
-                    f"{path}: OK ({roles} role(s), {principals} principal(s){defined}{warned})",
+                    f"{path}: OK ({', '.join(counts)}; {principals} principal(s){warned})",
                     err=True,
                 )
     if failed:

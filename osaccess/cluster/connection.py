@@ -17,6 +17,7 @@ from osaccess.aws.session import AwsIdentity, AwsSettings, identity, signer
 from osaccess.cluster.security import SecurityApi
 from osaccess.file.endpoint import FIX as ENDPOINT_FIX
 from osaccess.file.endpoint import problem as endpoint_problem
+from osaccess.kinds.mappings import sso_refs
 from osaccess.model import AUTH_KINDS, ClusterSpec, MappingFile
 from osaccess.overrides import Overrides
 
@@ -103,11 +104,12 @@ def resolve_sso_entries(
     """The file with its ``sso:`` entries resolved to role ARNs through IAM (read-only), and what
     the file called each resolved ARN. A file without them is returned as it is, with no call.
     ``directories`` reuses the lookups (and their cache) of the same run."""
-    if not file.sso_refs:
+    refs = sso_refs(file.entries)
+    if not refs:
         return file, {}
     directories = directories or iam_directories(file.cluster, overrides)
     if directories is None:
-        ref = file.sso_refs[0]
+        ref = refs[0]
         raise errors.ConfigError(
             f"{ref.location}: {ref.label}: resolving a permission set needs AWS credentials "
             "(auth: aws)",

@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 
 from osaccess import errors, kinds
 from osaccess.cluster.transport import Response, Transport
-from osaccess.kinds.base import DefinitionKind
+from osaccess.kinds.base import Kind
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import ROLES
 from osaccess.model import ClusterSpec, LiveState
 
@@ -113,44 +112,55 @@ class SecurityApi:
                 hint="the endpoint may not be an OpenSearch cluster with the security plugin",
             ) from None
 
-    def read_mappings(self) -> dict[str, LiveDefinition]:
-        """All role mappings, in one GET. Detects the API prefix on the first call."""
-        if self.prefix is None:
-            for prefix in PREFIXES:
-                path = f"{prefix}/api/rolesmapping"
-                response = self._send("GET", path)
-                if _no_handler(response):
-                    log.debug("%s: no handler, trying the next prefix", path)
-                    continue
-                if response.status != 200:
-                    raise self._fail(response, "GET", path)
-                self.prefix = prefix
-                return _mappings(response.json(), self.endpoint, path)
-            raise errors.UnexpectedResponse(
-                "neither _plugins/_security nor _opendistro/_security answers",
-                hint="the security plugin is not installed or not enabled on this cluster "
-                "(OpenSearch Serverless has none)",
-                endpoint=self.endpoint,
-                request="GET /_plugins/_security/api/rolesmapping",
-            )
-        path = f"{self.prefix}/api/rolesmapping"
-        return _mappings(self._get_json(path), self.endpoint, path)
+    def detect_prefix(self, kind: Kind) -> dict[str, LiveDefinition]:
+        """Find the API prefix (``_plugins/_security``, else the legacy one) by reading one
+        kind's entries, and return them."""
+        for prefix in PREFIXES:
+            path = f"{prefix}/api/{kind.endpoint}"
+            response = self._send("GET", path)
+            if _no_handler(response):
+                log.debug("%s: no handler, trying the next prefix", path)
+                continue
+            if response.status != 200:
+                raise self._fail(response, "GET", path)
+            self.prefix = prefix
+            return self._entries(kind, response, path)
+        raise errors.UnexpectedResponse(
+            "neither _plugins/_security nor _opendistro/_security answers",
+            hint="the security plugin is not installed or not enabled on this cluster "
+            "(OpenSearch Serverless has none)",
+            endpoint=self.endpoint,
+            request=f"GET /{PREFIXES[0]}/api/{kind.endpoint}",
+        )
 
-    def read_definitions(self, kind: DefinitionKind) -> dict[str, LiveDefinition]:
-        """All entries of one definition kind, in one GET, with the plugin's flags."""
-        assert self.prefix is not None, "read_mappings() first: it detects the prefix"
+    def read_definitions(self, kind: Kind) -> dict[str, LiveDefinition]:
+        """All entries of one kind, in one GET, with the plugin's flags (the first read of
+        this client finds the API prefix)."""
+        if self.prefix is None:
+            return self.detect_prefix(kind)
         path = f"{self.prefix}/api/{kind.endpoint}"
-        body = self._get_json(path)
+        response = self._send("GET", path)
+        if response.status != 200:
+            raise self._fail(response, "GET", path)
+        return self._entries(kind, response, path)
+
+    def _entries(self, kind: Kind, response: Response, path: str) -> dict[str, LiveDefinition]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
             raise errors.UnexpectedResponse(
                 f"the {kind.endpoint} answer is not a JSON object",
                 endpoint=self.endpoint,
                 request=f"GET /{path}",
+                status=response.status,
+                hint="the endpoint may not be an OpenSearch cluster with the security plugin",
             )
         return kind.from_document(body)
 
     def _read_offered(
-        self, kind: DefinitionKind, unavailable: dict[str, str]
+        self, kind: Kind, unavailable: dict[str, str]
     ) -> dict[str, LiveDefinition] | None:
         """One kind's entries; None (and why, in ``unavailable``) when an optional kind's API
         is not offered by this cluster."""
@@ -170,23 +180,23 @@ class SecurityApi:
         body = self._get_json("")
         return dict(body) if isinstance(body, dict) else {}
 
-    def write_refusal(self) -> errors.ClusterError | None:
-        """Why role mappings may not be written (None: they may), found without writing: an
+    def write_refusal(self, kind: Kind) -> errors.ClusterError | None:
+        """Why a kind's entries may not be written (None: they may), found without writing: an
         empty PATCH passes the access checks (IAM's and the plugin's) and is then refused as an
         empty patch (400)."""
-        assert self.prefix is not None, "read_mappings() first: it detects the prefix"
-        path = f"{self.prefix}/api/rolesmapping"
+        assert self.prefix is not None, "read a kind first: it detects the prefix"
+        path = f"{self.prefix}/api/{kind.endpoint}"
         response = self._send("PATCH", path, [])
         return None if response.status in (200, 400) else self._fail(response, "PATCH", path)
 
     def read_state(self) -> LiveState:
-        """Everything a plan needs, one GET per kind: mappings (which finds the API prefix),
-        then every definition kind (roles, action groups, tenants, ...) at once."""
+        """Everything a plan needs, one GET per kind: the first kind (which finds the API
+        prefix when it is not known yet), then every other kind at once."""
         state, _ = self._read_state_with()
         return state
 
     def read_state_and_authinfo(self) -> tuple[LiveState, dict[str, Any]]:
-        """:meth:`read_state` and :meth:`authinfo`, the authinfo read with the definitions: two
+        """:meth:`read_state` and :meth:`authinfo`, the authinfo read with the kinds: two
         round trips in all, whatever the number of kinds."""
         state, info = self._read_state_with(self.authinfo)
         return state, info if info is not None else {}
@@ -194,35 +204,26 @@ class SecurityApi:
     def _read_state_with(
         self, also: Callable[[], dict[str, Any]] | None = None
     ) -> tuple[LiveState, dict[str, Any] | None]:
-        mappings = self.read_mappings()
+        every = kinds.registered()
         unavailable: dict[str, str] = {}
-
-        definition_kinds = kinds.definition_kinds()
+        first: dict[Kind, dict[str, LiveDefinition] | None] = {}
+        if self.prefix is None:  # a kind that every cluster offers finds the prefix
+            kind = next(k for k in every if not k.optional)
+            first[kind] = self.detect_prefix(kind)
+        rest = [kind for kind in every if kind not in first]
         calls: list[Callable[[], Any]] = [
-            functools.partial(self._read_offered, kind, unavailable) for kind in definition_kinds
+            functools.partial(self._read_offered, kind, unavailable) for kind in rest
         ]
         if also is not None:
             calls.append(also)
         results = all_of(calls, self.read_concurrency)
-        definitions = {
-            kind.name: found
-            for kind, found in zip(definition_kinds, results, strict=False)
-            if found is not None
-        }
+        found = {**first, **dict(zip(rest, results, strict=False))}
         state = LiveState(
-            mappings=mappings,
-            roles=frozenset(definitions[ROLES.name]),
+            definitions={k.name: v for k in every if (v := found.get(k)) is not None},
             prefix=self.prefix or "",
-            definitions=definitions,
             unavailable=dict(sorted(unavailable.items())),
         )
         return state, results[-1] if also is not None else None
-
-    def patch_mappings(
-        self, operations: list[dict[str, Any]], *, timeout: float | None = None
-    ) -> str:
-        """Send one collection PATCH of the mappings (all or nothing); the plugin's message."""
-        return self.patch("rolesmapping", operations, timeout=timeout)
 
     def patch(
         self, endpoint: str, operations: list[dict[str, Any]], *, timeout: float | None = None
@@ -280,29 +281,10 @@ class SecurityApi:
         return dict(body) if isinstance(body, dict) else {}
 
 
-def _unavailable(kind: DefinitionKind, exc: errors.ClusterError) -> str:
+def _unavailable(kind: Kind, exc: errors.ClusterError) -> str:
     """Why the cluster does not offer an optional kind's endpoint, and what to do."""
     return f"the cluster refuses the {kind.label} API ({exc}): {kind.unavailable_hint}"
 
 
 def _no_handler(response: Response) -> bool:
     return response.status in (400, 404, 405) and b"no handler found" in response.body
-
-
-def _mappings(body: Any, endpoint: str, path: str) -> dict[str, LiveDefinition]:
-    if not isinstance(body, dict):
-        raise errors.UnexpectedResponse(
-            "the role mappings answer is not a JSON object",
-            endpoint=endpoint,
-            request=f"GET /{path}",
-        )
-    result = {}
-    for name, entry in body.items():
-        if str(name).startswith("_") or not isinstance(entry, dict):
-            continue
-        result[str(name)] = LiveDefinition(
-            definition=RoleMapping.from_wire(entry),
-            reserved=entry.get("reserved") is True,
-            hidden=entry.get("hidden") is True,
-        )
-    return result

@@ -18,8 +18,7 @@ import yaml
 
 from osaccess import __version__, kinds
 from osaccess.file.principals import role_name_problem
-from osaccess.kinds.base import DefinitionKind
-from osaccess.kinds.mappings import RoleMapping, import_body
+from osaccess.kinds.base import Kind
 from osaccess.model import ClusterSpec, LiveState
 
 
@@ -44,7 +43,7 @@ def emit(data: Any) -> str:
 
 def includes() -> tuple[str, ...]:
     """What `import --include` may name: every kind, as the file orders them."""
-    return tuple(kind.include for kind in kinds.in_file_order())
+    return tuple(kind.include for kind in kinds.registered())
 
 
 def render_import(
@@ -63,19 +62,6 @@ def render_import(
         f"# Imported by osaccess {__version__} from {source} on {now}.",
         "# Review it, commit it, then `osaccess plan` shows no changes.",
     ]
-    skipped = sorted(name for name, m in live.mappings.items() if m.reserved or m.hidden)
-    if skipped:
-        header.append(
-            "# Left out, reserved or hidden (osaccess cannot manage them): " + ", ".join(skipped)
-        )
-    names = sorted(
-        n
-        for n, m in live.mappings.items()
-        if not (m.reserved or m.hidden) and role_name_problem(n) is None
-    )
-    unnameable = sorted(n for n in live.mappings if n not in names and n not in skipped)
-    if unnameable:
-        header.append("# Left out, names the role API cannot address: " + ", ".join(unnameable))
     block: dict[str, Any] = {"endpoint": cluster.endpoint, "auth": cluster.auth}
     for key in (
         "region",
@@ -95,46 +81,45 @@ def render_import(
     if cluster.session_name != "osaccess":
         block["session_name"] = cluster.session_name
     lines = [*header, emit({"cluster": block}).rstrip("\n")]
-    if kinds.MAPPINGS.include in include:
-        lines.append("roles:")
-        for name in names:
-            lines += _role(name, live.mappings[name].definition, sso_entries or {})
-        if not names:
-            lines.append("  # the cluster has no mappings osaccess can manage")
     for kind in kinds.registered():
         if kind.include in include:
-            lines += _definitions(live, kind)
+            lines += _section(live, kind, sso_entries or {})
     return "\n".join(lines) + "\n"
 
 
-def _definitions(live: LiveState, kind: DefinitionKind) -> list[str]:
-    """One kind's section; what the plugin keeps to itself is listed in a comment."""
+def _section(live: LiveState, kind: Kind, sso_entries: Mapping[str, dict[str, str]]) -> list[str]:
+    """One kind's section; what the plugin keeps to itself, and names the security API cannot
+    address, are listed in a comment."""
     entries, section = live.defined(kind.name), kind.section
     if kind.name in live.unavailable:
         return [f"# {section}: not imported: {live.unavailable[kind.name]}"]
-    kept = sorted(
+    reserved = sorted(
         name
         for name, entry in entries.items()
-        if entry.protected_by_plugin is None
-        and role_name_problem(name) is None
-        and kind.reserved_problem(name) is None
+        if entry.protected_by_plugin is not None or kind.reserved_problem(name) is not None
     )
-    left_out = sorted(set(entries) - set(kept))
+    unnameable = sorted(
+        name for name in entries if name not in reserved and role_name_problem(name) is not None
+    )
+    kept = sorted(set(entries) - set(reserved) - set(unnameable))
     lines = []
-    if left_out:
-        lines.append(f"# Left out of {section}, built in or reserved: {', '.join(left_out)}")
+    if reserved:
+        lines.append(f"# Left out of {section}, built in or reserved: {', '.join(reserved)}")
+    if unnameable:
+        lines.append(
+            f"# Left out of {section}, names the security API cannot address: "
+            + ", ".join(unnameable)
+        )
     if not kept:
         return [*lines, f"# {section}: the cluster has none that osaccess can manage"]
-    body = kind.import_section({name: kind.import_body(entries[name].definition) for name in kept})
-    return [*lines, emit({section: body}).rstrip("\n")]
-
-
-def _role(name: str, mapping: RoleMapping, sso_entries: Mapping[str, dict[str, str]]) -> list[str]:
-    body, dropped = import_body(mapping, sso_entries)
-    comments = [f"  # left on the cluster, not in this file: {reason}" for reason in dropped]
-    emitted = ["  " + line for line in emit({name: body}).rstrip("\n").split("\n")]
-    notes = {
-        "    ownership: shared": "   # keeps the values left out above",
-        "    users: []": "   # an empty mapping: it matches nobody",
-    }
-    return comments + [line + notes.get(line, "") for line in emitted]
+    imported = {name: kind.import_entry(entries[name].definition, sso_entries) for name in kept}
+    if kind.single_document:
+        body = kind.import_section({name: body for name, (body, _) in imported.items()})
+        return [*lines, emit({section: body}).rstrip("\n")]
+    lines.append(f"{section}:")
+    for name, (body, comments) in imported.items():
+        lines += [f"  # {comment}" for comment in comments]
+        for line in emit({name: body}).rstrip("\n").split("\n"):
+            note = kind.import_notes.get(line.strip())
+            lines.append(f"  {line}" + (f"   # {note}" if note and line.startswith("  ") else ""))
+    return lines

@@ -22,7 +22,7 @@ def top() -> Section:
             Field(
                 "cluster", "section", "How to reach the cluster.", required=True, section=CLUSTER
             ),
-            *(kind.field() for kind in kinds.in_file_order()),
+            *(kind.field() for kind in kinds.registered()),
             Field("protect", "strings", "Principals never removed from any mapping."),
             Field(
                 "admin_roles",
@@ -38,7 +38,7 @@ def top() -> Section:
 
 def managed_sections() -> tuple[str, ...]:
     """The top-level keys of which a file needs at least one: the kinds' sections."""
-    return tuple(kind.section for kind in kinds.in_file_order())
+    return tuple(kind.section for kind in kinds.registered())
 
 
 def json_schema() -> dict[str, Any]:

@@ -26,7 +26,7 @@ from osaccess.file.layout import managed_sections, top
 from osaccess.file.principals import bad_arn, field_for
 from osaccess.file.reader import Reader
 from osaccess.file.source import Problem, describe, find_files
-from osaccess.kinds.base import DesiredDefinition
+from osaccess.kinds.base import Desired
 from osaccess.model import DEFAULT_ADMIN_ROLES, ClusterSpec, MappingFile, Safety
 
 __all__ = ["LoadResult", "Problem", "find_files", "load"]
@@ -74,22 +74,24 @@ class _Loader(Reader):
             return None
         top_keys = self.keys(root, top())
         cluster = self._cluster(top_keys.get("cluster"), root)
-        definitions: list[DesiredDefinition] = []
-        for kind in kinds.definition_kinds():
+        entries: list[Desired] = []
+        for kind in kinds.registered():
             if kind.section in top_keys:
-                definitions += kind.read_section(self, top_keys[kind.section])
-        for kind in kinds.definition_kinds():
+                entries += kind.read_section(self, top_keys[kind.section])
+        for kind in kinds.registered():
             kind.finish(self)
-        # mappings: required unless the file manages something else
-        others = [s for s in managed_sections() if s != kinds.MAPPINGS.section]
-        roles = []
-        if kinds.MAPPINGS.section in top_keys or not any(s in top_keys for s in others):
-            roles = kinds.MAPPINGS.read_section(self, top_keys.get(kinds.MAPPINGS.section), root)
+        if not any(s in top_keys for s in managed_sections()):
+            self.error(
+                root,
+                "no roles: the file manages nothing (it has none of the sections "
+                f"{', '.join(managed_sections())})",
+                "list at least one role and who holds it under 'roles'",
+            )
         safety = self._safety(top_keys)
         tests = read_tests(self, top_keys.get("tests"))
         if cluster is None:
             return None
-        return MappingFile(self.path, cluster, tuple(roles), safety, tuple(definitions), tests)
+        return MappingFile(self.path, cluster, tuple(entries), safety, tests)
 
     def _safety(self, top: dict[str, Node]) -> Safety:
         protect: set[str] = set()

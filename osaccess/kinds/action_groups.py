@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from yaml.nodes import MappingNode, Node
 
 from osaccess.file.format import Field, Section, text_field
-from osaccess.kinds.base import DefinitionKind, strings, text
+from osaccess.kinds.base import Kind, strings, text
 from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ ACTION_GROUP = Section(
 )
 
 
-class ActionGroups(DefinitionKind):
+class ActionGroups(Kind):
     name = "action_groups"
     section = "action_groups"
     endpoint = "actiongroups"

@@ -19,7 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import describe
-from osaccess.kinds.base import DefinitionKind, DesiredDefinition
+from osaccess.kinds.base import Desired, Kind
 from osaccess.kinds.live import LiveDefinition
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class AuditConfig:
         return cls.of(body)
 
 
-class Audit(DefinitionKind):
+class Audit(Kind):
     name = "audit"
     section = "audit"
     endpoint = "audit"
@@ -113,6 +113,7 @@ class Audit(DefinitionKind):
     entry = AUDIT_SECTION
     summary = "The audit configuration, in the shape of _plugins/_security/api/audit/config."
     spread = ("audit", "compliance")
+    single_document = True
     optional = True  # clusters without the API are told apart; only a file with audit: fails
     unavailable_hint = (
         "on Amazon OpenSearch Service, enable audit logs for the domain first (console: Logs, "
@@ -125,14 +126,14 @@ class Audit(DefinitionKind):
     def field(self) -> Field:
         return Field(self.section, "section", self.summary, section=AUDIT_SECTION)
 
-    def read_section(self, reader: Reader, node: Node) -> list[DesiredDefinition]:
+    def read_section(self, reader: Reader, node: Node) -> list[Desired]:
         if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
             return []
         data = _read_section(reader, node, AUDIT_SECTION, "audit")
         if data is None:
             return []
         location = f"{reader.path}:{node.start_mark.line + 1}"
-        return [DesiredDefinition(self.name, NAME, AuditConfig.of(data), location)]
+        return [Desired(self.name, NAME, AuditConfig.of(data), location)]
 
     def from_document(self, body: Mapping[str, Any]) -> dict[str, LiveDefinition]:
         config = body.get("config")

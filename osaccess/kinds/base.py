@@ -2,7 +2,7 @@
 
 A *definition kind* (role definitions, action groups, tenants, and any kind registered later) is
 a named collection that the security API keeps in one document: one GET reads all of it, one
-collection PATCH writes it, and each entry is replaced whole. :class:`DefinitionKind` gives such
+collection PATCH writes it, and each entry is replaced whole. :class:`Kind` gives such
 a kind everything but its model and its keys: reading its file section (names, reserved names,
 ``state: absent``), the diff, the plugin's flags, the wire form, import. A kind module subclasses
 it, says what differs, and registers it (``osaccess/kinds/__init__.py``). Role mappings are a
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -50,22 +50,37 @@ def text(raw: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class DesiredDefinition:
-    kind: str  # a DefinitionKind.name
+class Desired:
+    """One entry of the file, of any kind."""
+
+    kind: str  # a Kind.name
     name: str
-    definition: Any | None  # the kind's model; None: absent (the entry must not exist)
+    definition: Any | None  # what the kind reads from the file; None: absent (must not exist)
     location: str = ""  # file:line
 
 
 @dataclass(frozen=True)
-class DefinitionChange:
-    """An entry of a definition kind to create, update or delete."""
+class Line:
+    """One line of a change, for people: ``+`` added, ``-`` removed, ``~`` changed, ``=`` kept
+    (with why, in ``note``)."""
 
-    kind: str  # a DefinitionKind.name
+    sign: str
+    key: str
+    value: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """An entry of any kind to create, update or delete. ``detail``: what the kind adds about
+    the change (a mapping's ownership and the principals it keeps), or None."""
+
+    kind: str  # a Kind.name
     name: str
     action: Action
     before: Any | None
     after: Any | None
+    detail: Any = None
 
     @property
     def label(self) -> str:
@@ -99,6 +114,28 @@ class DefinitionChange:
         lines += [("+", key, value) for key, value in sorted(after - before)]
         return sorted(lines, key=lambda line: (line[1], line[0] == "+", line[2]))
 
+    def lines(self) -> list[Line]:
+        """The change for people, as its kind shows it."""
+        return by_name(self.kind).lines(self)
+
+    @property
+    def principals(self) -> tuple[int, int]:
+        """(added, removed): principals this change gives or takes a role (mappings only)."""
+        return by_name(self.kind).principals(self)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """An entry of the file that needs no write; ``detail`` as a change's (a shared mapping's
+    principals left alone)."""
+
+    kind: str
+    name: str
+    detail: Any = None
+
+    def lines(self) -> list[Line]:
+        return by_name(self.kind).kept_lines(self)
+
 
 def _flat(definition: Any | None, spread: tuple[str, ...] = ()) -> set[tuple[str, str]]:
     """An entry as (key, value) pairs, one per granted thing, for readable diffs."""
@@ -118,32 +155,8 @@ def _flat(definition: Any | None, spread: tuple[str, ...] = ()) -> set[tuple[str
     return pairs
 
 
-class Kind(Protocol):
-    """What the loader, importer and engine need of any kind (mappings included)."""
-
-    @property
-    def name(self) -> str: ...  # in the plan and its document
-
-    @property
-    def section(self) -> str: ...  # the file's top-level key
-
-    @property
-    def endpoint(self) -> str: ...  # after <prefix>/api/
-
-    @property
-    def label(self) -> str: ...  # for people
-
-    @property
-    def include(self) -> str: ...  # the `import --include` value
-
-    @property
-    def order(self) -> int: ...  # write order when creating: lower first
-
-    def field(self) -> Field: ...
-
-
-class DefinitionKind:
-    """One kind of named definition. Subclasses set the class attributes and ``read``."""
+class Kind:
+    """One kind of entry. Subclasses set the class attributes and ``read``."""
 
     name: ClassVar[str]  # in the plan and its document: roles, action_groups, tenants
     section: ClassVar[str]  # the file's top-level key: role_definitions, action_groups, ...
@@ -159,6 +172,18 @@ class DefinitionKind:
     optional: ClassVar[bool] = False
     unavailable_hint: ClassVar[str] = ""  # optional kinds: what to do when a cluster lacks it
     spread: ClassVar[tuple[str, ...]] = ()  # wire members (objects) a diff shows key by key
+    # the kind whose entries this kind's entries are named after (a mapping names its role): an
+    # entry needs that one, on the cluster or in the file
+    named_after: ClassVar[str | None] = None
+    # what one changed entry costs the node to write, relative to a small entry (cluster/pace)
+    write_cost: ClassVar[float] = 1.0
+    # the node re-reads every role definition on each write of this kind (cluster/pace)
+    write_reads_roles: ClassVar[bool] = False
+    key_width: ClassVar[int] = 19  # a plan's text aligns the values of a change's lines here
+    # a plan's Markdown table of this kind: what the entry, the key and the value are
+    columns: ClassVar[tuple[str, str, str]] = ("definition", "key", "value")
+    # the safety guard that a deletion of an entry meets (docs/safety.md)
+    deletion_guard: ClassVar[str] = "definition-deletion"
 
     # -- the file -----------------------------------------------------------------------------
 
@@ -181,9 +206,9 @@ class DefinitionKind:
     def finish(self, reader: Reader) -> None:
         """Checks that need the whole file (every kind read): problems go to the reader."""
 
-    def read_section(self, reader: Reader, node: Node) -> list[DesiredDefinition]:
+    def read_section(self, reader: Reader, node: Node) -> list[Desired]:
         """The section: name -> entry, or ``state: absent``. Every problem goes to the reader."""
-        found: list[DesiredDefinition] = []
+        found: list[Desired] = []
         if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
             return found
         if not isinstance(node, MappingNode):
@@ -215,12 +240,12 @@ class DefinitionKind:
                         f"{self.label} {name!r} is 'absent' but says what it holds",
                         "remove the other keys or the state",
                     )
-                found.append(DesiredDefinition(self.name, name, None, location))
+                found.append(Desired(self.name, name, None, location))
                 continue
             keys.pop("state", None)
             definition = self.read(reader, name, keys, value, key)
             if definition is not None:
-                found.append(DesiredDefinition(self.name, name, definition, location))
+                found.append(Desired(self.name, name, definition, location))
         return found
 
     # -- values -------------------------------------------------------------------------------
@@ -256,7 +281,7 @@ class DefinitionKind:
         body: dict[str, Any] = value.to_wire()
         return body
 
-    def operations(self, change: DefinitionChange) -> list[dict[str, Any]]:
+    def operations(self, change: Change) -> list[dict[str, Any]]:
         """The PATCH operations of a change: the whole entry (or its removal)."""
         return [change.operation()]
 
@@ -264,9 +289,89 @@ class DefinitionKind:
         """Why this entry cannot be planned against this cluster (beyond the plugin's flags)."""
         return None
 
+    def plan_entry(self, wanted: Desired, before: Any | None, protect: frozenset[str]) -> Any:
+        """What the entry must be after apply (None: absent), and the change's detail: the
+        file's entry settled against the live one."""
+        after = wanted.definition
+        return (self.settle(after, before) if after is not None else None), None
+
+    def plan_problems(self, desired: Sequence[Desired], live: LiveState) -> list[str]:
+        """Why entries of this kind cannot be planned, seen with the whole file (every kind)."""
+        return []
+
+    @property
+    def plural(self) -> str:
+        """The kind's entries, for people: "roles", "role mappings"."""
+        return f"{self.label}s"
+
+    def called(self, name: str) -> str:
+        """An entry, for people: "the role 'x'"."""
+        return f"the {self.label} {name!r}"
+
+    # -- changes, for people and for the plan document ----------------------------------------
+
+    def title(self, name: str) -> str:
+        """An entry in a plan: "role team"."""
+        return f"{self.label} {name}"
+
+    def heading(self, change: Change) -> tuple[str, str]:
+        """The change's title and what it does: ("role team", "create role")."""
+        if change.action is Action.DELETE:
+            return self.title(change.name), f"DELETE the {self.label}"
+        return self.title(change.name), f"{change.action.value} {self.label}"
+
+    def lines(self, change: Change) -> list[Line]:
+        """What a change adds and removes, one granted thing per line."""
+        return [Line(sign, key, value) for sign, key, value in change.differences()]
+
+    def kept_lines(self, unchanged: Unchanged) -> list[Line]:
+        """What people should know of an entry that needs no write."""
+        return []
+
+    def principals(self, change: Change) -> tuple[int, int]:
+        """(added, removed) principals: only a kind that grants roles to principals has any."""
+        return 0, 0
+
+    def stale(self, change: Change, now: Any | None) -> str | None:
+        """Why the entry, read again before the write (``now``), no longer matches the plan."""
+        if now == change.before:
+            return None
+        return f"{change.name}: changed by someone else since the plan"
+
+    def detail_data(self, detail: Any) -> Any:
+        """The plan document's form of a change's detail (None: none)."""
+        return None
+
+    def detail_from_data(self, raw: Any) -> Any:
+        return None
+
+    def change_data(self, change: Change) -> dict[str, Any]:
+        """What the plan document adds to a change, for programs (derived: not read back)."""
+        return {}
+
+    def from_plan(self, body: Mapping[str, Any]) -> Any:
+        """Exactly the entry a plan document holds: refused (ValueError) when it does not read
+        back as written."""
+        value = self.from_wire(body)
+        if value.to_wire() != dict(body):
+            raise ValueError(f"a {self.name} entry that does not read back as written")
+        return value
+
     def actions(self, value: Any) -> frozenset[str]:
         """The actions and action groups an entry names (for the cluster's unknown-name check)."""
         return frozenset()
+
+    # one document, not named entries (the audit configuration): import writes it whole
+    single_document: ClassVar[bool] = False
+    # import: a note after a line it writes (the line without its indentation -> the note)
+    import_notes: ClassVar[dict[str, str]] = {}
+
+    def import_entry(
+        self, value: Any, sso_entries: Mapping[str, dict[str, str]]
+    ) -> tuple[Any, list[str]]:
+        """What `import` writes for an entry, and comments to put before it (``sso_entries``:
+        the ``sso:`` entry to write for an IAM Identity Center role ARN)."""
+        return self.import_body(value), []
 
     def import_section(self, entries: dict[str, Any]) -> Any:
         """What `import` writes as the section, from each entry's import body."""
@@ -288,10 +393,10 @@ class DefinitionKind:
 
 # -- the registry -------------------------------------------------------------------------------
 
-_KINDS: dict[str, DefinitionKind] = {}
+_KINDS: dict[str, Kind] = {}
 
 
-def register(kind: DefinitionKind) -> DefinitionKind:
+def register(kind: Kind) -> Kind:
     """Make a kind known to the loader, planner, engine, importer, plan document and renderers."""
     _KINDS[kind.name] = kind
     return kind
@@ -301,64 +406,15 @@ def unregister(name: str) -> None:
     _KINDS.pop(name, None)
 
 
-def definition_kinds() -> tuple[DefinitionKind, ...]:
-    """Every registered definition kind, in write order (what others use comes first)."""
+def in_write_order() -> tuple[Kind, ...]:
+    """Every registered kind in the order its entries are created (what others use first)."""
     return tuple(sorted(_KINDS.values(), key=lambda k: k.order))
 
 
-def by_name(name: str) -> DefinitionKind:
+def by_name(name: str) -> Kind:
     return _KINDS[name]
 
 
-def registered() -> tuple[DefinitionKind, ...]:
-    """Every registered definition kind, in the order of registration (the file's order)."""
+def registered() -> tuple[Kind, ...]:
+    """Every registered kind, in the order of registration (the file's order)."""
     return tuple(_KINDS.values())
-
-
-# -- planning -----------------------------------------------------------------------------------
-
-
-def plan_definitions(
-    desired: Sequence[DesiredDefinition], live: LiveState
-) -> tuple[tuple[DefinitionChange, ...], tuple[tuple[str, str], ...]]:
-    """The changes to every definition kind, in write order, entry by entry."""
-    order = {kind.name: index for index, kind in enumerate(definition_kinds())}
-    changes: list[DefinitionChange] = []
-    unchanged: list[tuple[str, str]] = []
-    for wanted in sorted(desired, key=lambda d: (order[d.kind], d.name)):
-        current = live.defined(wanted.kind).get(wanted.name)
-        before = current.definition if current is not None else None
-        after = wanted.definition
-        if after is not None:
-            after = by_name(wanted.kind).settle(after, before)
-        if by_name(wanted.kind).unchanged(before, after):
-            unchanged.append((wanted.kind, wanted.name))
-            continue
-        action = (
-            Action.DELETE if after is None else Action.CREATE if before is None else Action.UPDATE
-        )
-        changes.append(DefinitionChange(wanted.kind, wanted.name, action, before, after))
-    return tuple(changes), tuple(unchanged)
-
-
-def protected_entries(desired: Sequence[DesiredDefinition], live: LiveState) -> list[str]:
-    """Entries the plugin keeps to itself on this cluster (static, reserved, hidden)."""
-    problems = []
-    for wanted in desired:
-        if wanted.kind in live.unavailable:
-            problems.append(f"{wanted.location}: {live.unavailable[wanted.kind]}")
-            continue
-        existing = live.defined(wanted.kind).get(wanted.name)
-        flag = existing.protected_by_plugin if existing is not None else None
-        if flag:
-            problems.append(
-                f"{wanted.location}: the {by_name(wanted.kind).label} {wanted.name!r} is "
-                f"{flag} on this cluster: the REST API cannot change it; remove it from the file"
-            )
-            continue
-        problem = by_name(wanted.kind).plan_problem(
-            wanted.name, wanted.definition, existing.definition if existing else None
-        )
-        if problem:
-            problems.append(f"{wanted.location}: {problem}")
-    return problems

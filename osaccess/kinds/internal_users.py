@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import describe
-from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, pointer, strings, text
+from osaccess.kinds.base import Action, Change, Kind, pointer, strings, text
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -197,7 +197,7 @@ INTERNAL_USER = Section(
 )
 
 
-class InternalUsers(DefinitionKind):
+class InternalUsers(Kind):
     name = "internal_users"
     section = "internal_users"
     endpoint = "internalusers"
@@ -290,7 +290,7 @@ class InternalUsers(DefinitionKind):
         body: dict[str, Any] = value.to_request()
         return body
 
-    def operations(self, change: DefinitionChange) -> list[dict[str, Any]]:
+    def operations(self, change: Change) -> list[dict[str, Any]]:
         """An update that sends no password changes the user's members one by one: an ``add``
         of the whole user without a password would blank it on older versions (2.11.1, seen
         on the node), while the members' ``add`` keeps it on every version."""

@@ -6,7 +6,7 @@ It sits with the kinds (their diffs read it) and below the file's assembly and t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -30,14 +30,12 @@ class LiveDefinition:
 
 @dataclass(frozen=True)
 class LiveState:
-    """What one read of the cluster returned."""
+    """What one read of the cluster returned: every kind's entries, by kind name."""
 
-    mappings: Mapping[str, LiveDefinition]  # role -> its mapping (a RoleMapping)
-    roles: frozenset[str]
+    # kind name (mappings, roles, action_groups, ...) -> name -> entry, for each kind read
+    definitions: Mapping[str, Mapping[str, LiveDefinition]] = field(default_factory=dict)
     prefix: str = "_plugins/_security"
     version: str | None = None
-    # kind name (roles, action_groups, tenants) -> name -> definition, when read
-    definitions: Mapping[str, Mapping[str, LiveDefinition]] = field(default_factory=dict)
     # optional kinds this cluster does not offer: kind name -> why, and what to do
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
@@ -47,3 +45,11 @@ class LiveState:
     def definition(self, kind: str, name: str) -> Any | None:
         entry = self.defined(kind).get(name)
         return entry.definition if entry is not None else None
+
+    def models(self, kind: str) -> dict[str, Any]:
+        """Each entry of a kind as its model, without the plugin's flags."""
+        return {name: entry.definition for name, entry in self.defined(kind).items()}
+
+    def replaced(self, kind: str, entries: Mapping[str, LiveDefinition]) -> LiveState:
+        """This state with one kind's entries as read again."""
+        return replace(self, definitions={**self.definitions, kind: entries})

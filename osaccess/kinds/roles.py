@@ -13,7 +13,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import YAML_STR, yaml_value
-from osaccess.kinds.base import DefinitionKind, strings, text
+from osaccess.kinds.base import Kind, strings, text
 from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ ROLE_DEFINITION = Section(
 )
 
 
-class Roles(DefinitionKind):
+class Roles(Kind):
     name = "roles"
     section = "role_definitions"
     endpoint = "roles"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from yaml.nodes import MappingNode, Node
 
 from osaccess.file.format import Field, Section
-from osaccess.kinds.base import DefinitionKind, text
+from osaccess.kinds.base import Kind, text
 from osaccess.plugin import builtin
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class Tenant:
         return cls(text(body.get("description")))
 
 
-class Tenants(DefinitionKind):
+class Tenants(Kind):
     name = "tenants"
     section = "tenants"
     endpoint = "tenants"

@@ -14,8 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from osaccess import __version__
-from osaccess.kinds.mappings import FIELDS
+from osaccess import __version__, kinds
 from osaccess.run.plan import Plan
 
 
@@ -46,26 +45,17 @@ class AuditRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def data(self) -> dict[str, Any]:
-        changes: list[dict[str, Any]] = []
-        for change in self.plan.changes if self.plan else ():
-            changes.append(
-                {
-                    "role": change.role,
-                    "action": change.action.value,
-                    "added": {n: sorted(change.added(n)) for n in FIELDS if change.added(n)},
-                    "removed": {n: sorted(change.removed(n)) for n in FIELDS if change.removed(n)},
-                }
-            )
-        for definition in self.plan.definition_changes if self.plan else ():
-            changes.append(
-                {
-                    "kind": definition.kind,
-                    "name": definition.name,
-                    "action": definition.action.value,
-                    "before": definition.before.to_wire() if definition.before else None,
-                    "after": definition.after.to_wire() if definition.after else None,
-                }
-            )
+        changes = [
+            {
+                "kind": change.kind,
+                "name": change.name,
+                "action": change.action.value,
+                "before": change.before.to_wire() if change.before is not None else None,
+                "after": change.after.to_wire() if change.after is not None else None,
+                **kinds.by_name(change.kind).change_data(change),
+            }
+            for change in (self.plan.changes if self.plan else ())
+        ]
         return {
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "osaccess_version": __version__,
@@ -79,7 +69,7 @@ class AuditRecord:
         }
 
     def summary(self) -> str:
-        count = len(self.plan.changes) + len(self.plan.definition_changes) if self.plan else 0
+        count = len(self.plan.changes) if self.plan else 0
         who = self.caller or "unknown caller"
         return f"audit: {self.result.value}: {count} change(s) to {self.cluster} by {who}"
 

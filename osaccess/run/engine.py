@@ -1,7 +1,7 @@
 """Plan and apply for one cluster, through one code path: a dry run rehearses what apply does.
 
-make_plan(api, file)   -> Planned            one GET per kind and authinfo, two round trips
-execute(api, planned)  -> ApplyResult        per type: re-read (1), one PATCH (1); verify
+make_plan(api, file)   -> Planned            every kind and the caller, read
+execute(api, planned)  -> ApplyResult        per kind: re-read, one PATCH; then verify
 execute_reviewed(...)  -> ApplyResult        a plan file, exactly as reviewed
 
 Each kind is written in one collection PATCH (or, when asked, in parts), through the write loop
@@ -11,6 +11,7 @@ is :class:`~osaccess.errors.PartiallyApplied`, naming both.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,11 +20,9 @@ from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
 from osaccess.access.impact import access_impact, states
-from osaccess.cluster import pace
 from osaccess.cluster.security import SecurityApi
-from osaccess.kinds.base import Action, DefinitionChange, DefinitionKind, DesiredDefinition
+from osaccess.kinds.base import Action, Change, Desired, Kind
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, RoleMapping, moved
 from osaccess.model import LiveState, MappingFile, Safety
 from osaccess.run.plan import Plan, diff
 from osaccess.run.plandoc import fingerprint
@@ -33,20 +32,18 @@ from osaccess.run.writes import MAX_CONFLICT_RETRIES, Target, WriteOptions, writ
 
 
 def plan(
-    desired: Sequence[DesiredRole],
+    desired: Sequence[Desired],
     live: LiveState,
     protect: frozenset[str] = frozenset(),
-    definitions: Sequence[DesiredDefinition] = (),
     *,
     impact: bool = True,
 ) -> Plan:
     """The plan (:func:`osaccess.run.plan.diff`) with its access impact: who gains and loses
     what. ``impact=False`` leaves the impact out: enough to know whether anything is left to do."""
-    planned = diff(desired, live, protect, definitions)
+    planned = diff(desired, live, protect)
     if not impact:
         return planned
-    found = access_impact(live, planned.changes, planned.definition_changes)
-    return replace(planned, access_changes=found)
+    return replace(planned, access_changes=access_impact(live, planned.changes))
 
 
 @dataclass(frozen=True)
@@ -64,14 +61,14 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
     """Read everything (one GET per resource type, and who the caller is) and plan."""
     live, info = api.read_state_and_authinfo()
     identity = Identity.from_authinfo(info)
-    plan_ = plan(file.roles, live, file.safety.protect, file.definitions)
+    plan_ = plan(file.entries, live, file.safety.protect)
     refusals = evaluate(plan_, live, file.safety, identity)
     report = None
     if file.tests:
         facts = cluster_facts(api)  # read only for files with tests
         report = run_tests(
             file.tests,
-            states(live, plan_.changes, plan_.definition_changes)[1],
+            states(live, plan_.changes)[1],
             file.path,
             AFTER,
             facts,
@@ -106,65 +103,35 @@ def refuse_if_unsafe(refusals: tuple[Refusal, ...] | list[Refusal], force: bool)
     )
 
 
-def _current(mappings: Mapping[str, LiveDefinition], role: str) -> RoleMapping | None:
-    entry = mappings.get(role)
+Changes = tuple[Change, ...]
+
+
+def _current(fresh: Mapping[str, LiveDefinition], name: str) -> Any | None:
+    entry = fresh.get(name)
     return entry.definition if entry is not None else None
 
 
-def _refuse_stale(lines: list[str]) -> errors.Refused:
-    return errors.Refused(
-        "the cluster changed since the plan was made, in mappings this apply would change:\n"
-        + "\n".join(f"  - {line}" for line in lines),
-        hint="run plan again, review, and apply",
-    )
+def _stale(changes: Sequence[Change], fresh: Mapping[str, LiveDefinition]) -> list[str]:
+    """What moved on the cluster since the plan, in the entries these changes touch."""
+    found = (kinds.by_name(c.kind).stale(c, _current(fresh, c.name)) for c in changes)
+    return [line for line in found if line]
 
 
-def _mapping_target(api: SecurityApi) -> Target[Plan]:
-    def landed(p: Plan, fresh: dict[str, LiveDefinition]) -> int:
-        return sum(1 for c in p.changes if _current(fresh, c.role) == c.after)
+def _target(api: SecurityApi, kind: Kind) -> Target[Changes]:
+    def landed(changes: Changes, fresh: dict[str, LiveDefinition]) -> int:
+        return sum(1 for c in changes if _current(fresh, c.name) == c.after)
 
     return Target(
-        "role mappings",
-        "rolesmapping",
-        api.read_mappings,
-        lambda p: p.operations(),
-        lambda p, fresh: moved(p.changes, fresh),
-        landed,
-        lambda ops, timeout: api.patch_mappings(ops, timeout=timeout),
-        lambda p: [c.role for c in p.changes],
-        lambda p, test: replace(p, changes=tuple(c for c in p.changes if test(c.role))),
-        roles=lambda: len(api.read_roles()),
-    )
-
-
-def _definition_target(
-    api: SecurityApi, kind: DefinitionKind
-) -> Target[tuple[DefinitionChange, ...]]:
-    def current(fresh: dict[str, LiveDefinition], name: str) -> Any | None:
-        entry = fresh.get(name)
-        return entry.definition if entry is not None else None
-
-    def stale(changes: tuple[DefinitionChange, ...], fresh: dict[str, LiveDefinition]) -> list[str]:
-        return [
-            f"{c.name}: changed by someone else since the plan"
-            for c in changes
-            if current(fresh, c.name) != c.before
-        ]
-
-    def landed(changes: tuple[DefinitionChange, ...], fresh: dict[str, LiveDefinition]) -> int:
-        return sum(1 for c in changes if current(fresh, c.name) == c.after)
-
-    return Target(
-        f"{kind.label}s",
+        kind.plural,
         kind.endpoint,
         lambda: api.read_definitions(kind),
         lambda changes: [op for c in changes for op in c.operations()],
-        stale,
+        _stale,
         landed,
         lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),
         lambda changes: [c.name for c in changes],
         lambda changes, test: tuple(c for c in changes if test(c.name)),
-        roles=(lambda: len(api.read_roles())) if pace.reads_roles(kind.endpoint) else None,
+        roles=(lambda: len(api.read_roles())) if kind.write_reads_roles else None,
     )
 
 
@@ -172,12 +139,8 @@ def write_order(plan_: Plan) -> list[str]:
     """The kinds to write, one PATCH each: when anything is created or updated, in the kinds'
     write order (action groups, roles, tenants, mappings: a mapping needs its role); when the
     plan only deletes, the reverse (mappings before the roles they name)."""
-    names = [kind.name for kind in kinds.in_write_order()]
-    mappings = kinds.MAPPINGS.name
-    present = [k for k in names if (plan_.changes if k == mappings else plan_.definitions_of(k))]
-    upserts = any(c.action is not Action.DELETE for c in plan_.changes) or any(
-        c.action is not Action.DELETE for c in plan_.definition_changes
-    )
+    present = [kind.name for kind in kinds.in_write_order() if plan_.of(kind.name)]
+    upserts = any(c.action is not Action.DELETE for c in plan_.changes)
     return present if upserts else list(reversed(present))
 
 
@@ -195,41 +158,28 @@ def _apply_all(
     api: SecurityApi,
     first: Plan,
     *,
-    on_conflict: Callable[[], Plan],
-    guard: Callable[[Plan, dict[str, LiveDefinition]], None],
+    on_conflict: Callable[[str], Changes],
+    guard: Callable[[str, Changes, dict[str, LiveDefinition]], None],
     options: WriteOptions,
 ) -> ApplyResult:
-    """Write each resource type of the plan, in :func:`write_order`. When a later write fails
-    after an earlier one landed, raise PartiallyApplied naming both."""
+    """Write each kind of the plan, in :func:`write_order`. When a later write fails after an
+    earlier one landed, raise PartiallyApplied naming both. ``on_conflict(kind)``: what to write
+    of that kind after a 409; ``guard(kind, changes, fresh)`` raises to refuse a write."""
     applied: list[str] = []
     notes: list[str] = []
-    written, attempts, message = first, 1, "nothing to do"
+    written: list[Change] = []
+    attempts, message = 1, "nothing to do"
     options = replace(options, read_timeout=api.transport.timeout)
     for kind_name in write_order(first):
         try:
-            if kind_name == kinds.MAPPINGS.name:
-                results, labels = write_parts(
-                    _mapping_target(api),
-                    first,
-                    on_conflict=on_conflict,
-                    guard=guard,
-                    options=options,
-                    name=kind_name,
-                )
-                if results:
-                    changes = tuple(c for r in results for c in r.value.changes)
-                    written = replace(results[-1].value, changes=changes)
-            else:
-                changes_of = first.definitions_of(kind_name)
-                results_d, labels = write_parts(
-                    _definition_target(api, kinds.by_name(kind_name)),
-                    changes_of,
-                    on_conflict=lambda changes=changes_of: changes,  # type: ignore[misc]
-                    guard=lambda *_: None,
-                    options=options,
-                    name=kind_name,
-                )
-                results = results_d  # type: ignore[assignment]
+            results, labels = write_parts(
+                _target(api, kinds.by_name(kind_name)),
+                first.of(kind_name),
+                on_conflict=functools.partial(on_conflict, kind_name),
+                guard=functools.partial(guard, kind_name),
+                options=options,
+                name=kind_name,
+            )
         except errors.PartiallyApplied as exc:
             raise errors.PartiallyApplied(
                 applied=(*applied, *exc.applied), failed=exc.failed, cause=exc.cause
@@ -241,12 +191,23 @@ def _apply_all(
                 applied=tuple(applied), failed=kind_name, cause=exc
             ) from exc
         for result in results:
+            written += result.value
             attempts = max(attempts, result.attempts)
             message = result.message
             if result.note:
                 notes.append(result.note)
         applied.extend(labels)
-    return ApplyResult(written, attempts, message, False, tuple(applied), tuple(notes))
+    done = replace(first, changes=tuple(written)) if written else first
+    return ApplyResult(done, attempts, message, False, tuple(applied), tuple(notes))
+
+
+def _differ(changes: Sequence[Change], after: LiveState) -> list[str]:
+    """The changes the cluster does not hold as planned."""
+    return [
+        f"{kinds.by_name(c.kind).called(c.name)}"
+        for c in changes
+        if after.definition(c.kind, c.name) != c.after
+    ]
 
 
 def execute(
@@ -260,21 +221,23 @@ def execute(
     max_operations: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ApplyResult:
-    """Write the plan, one collection PATCH per resource type (or parts of at most
-    ``max_operations``), guarding against concurrent changes; then re-read everything and
-    verify that nothing is left to do."""
+    """Write the plan, one collection PATCH per kind (or parts of at most ``max_operations``),
+    guarding against concurrent changes; then re-read everything and verify that nothing is
+    left to do."""
     refuse_if_unsafe(planned.refusals, force)
     live = planned.live
+    latest = planned.plan
 
-    def replan() -> Plan:
-        nonlocal live
+    def replan(kind: str) -> Changes:
+        nonlocal live, latest
         live = api.read_state()
-        return plan(file.roles, live, file.safety.protect, file.definitions)
+        latest = plan(file.entries, live, file.safety.protect)
+        return latest.of(kind)
 
-    def guard(candidate: Plan, fresh: dict[str, LiveDefinition]) -> None:
-        if candidate is not planned.plan:  # a re-plan after a conflict: check it again
-            state = replace(live, mappings=fresh)
-            refuse_if_unsafe(evaluate(candidate, state, file.safety, planned.identity), force)
+    def guard(kind: str, candidate: Changes, fresh: dict[str, LiveDefinition]) -> None:
+        if latest is not planned.plan:  # a re-plan after a conflict: check it again
+            state = live.replaced(kind, fresh)
+            refuse_if_unsafe(evaluate(latest, state, file.safety, planned.identity), force)
 
     result = _apply_all(
         api,
@@ -285,16 +248,11 @@ def execute(
     )
     if result.plan.empty:
         return replace(result, verified=True)
-    remaining = plan(
-        file.roles, api.read_state(), file.safety.protect, file.definitions, impact=False
-    )
+    remaining = plan(file.entries, api.read_state(), file.safety.protect, impact=False)
     if not remaining.empty:
         raise errors.VerificationFailed(
             "after apply the cluster still differs from the file in: "
-            + ", ".join(
-                [c.role for c in remaining.changes]
-                + [f"{c.label} {c.name}" for c in remaining.definition_changes]
-            ),
+            + ", ".join(kinds.by_name(c.kind).called(c.name) for c in remaining.changes),
             hint="someone may have changed them at the same moment; run plan again",
         )
     return replace(result, verified=True)
@@ -318,26 +276,34 @@ def execute_reviewed(
     identity = Identity.from_authinfo(api.authinfo())
     if on_identity is not None:
         on_identity(identity.user_name)
+    live = LiveState()
     if seen is not None:
         live = api.read_state()
-        stale = moved(reviewed.changes, live.mappings)
+        stale = [
+            line
+            for kind in kinds.registered()
+            for line in _stale(reviewed.of(kind.name), live.defined(kind.name))
+        ]
         if stale:
-            raise _refuse_stale(stale)
+            raise errors.Refused(
+                "the cluster changed since the plan was made, in what this apply would change:\n"
+                + "\n".join(f"  - {line}" for line in stale),
+                hint="run plan again, review, and apply",
+            )
         if fingerprint(live, reviewed) != seen:
             raise errors.Refused(
                 "the cluster changed since the plan was made, in what the plan leaves unchanged "
-                "or in its definitions (its fingerprint no longer matches); the reviewed plan no "
-                "longer describes the cluster",
+                "(its fingerprint no longer matches); the reviewed plan no longer describes the "
+                "cluster",
                 hint="run plan again, review, and apply",
             )
 
-    def same_plan_again() -> Plan:
-        return reviewed  # _write re-reads and refuses if the conflict touched our mappings
+    def same_plan_again(kind: str) -> Changes:
+        return reviewed.of(kind)  # the write loop re-reads and refuses what moved
 
-    def guard(candidate: Plan, fresh: dict[str, LiveDefinition]) -> None:
-        refuse_if_unsafe(
-            evaluate(candidate, LiveState(fresh, frozenset()), safety, identity), force
-        )
+    def guard(kind: str, candidate: Changes, fresh: dict[str, LiveDefinition]) -> None:
+        state = live.replaced(kind, fresh)
+        refuse_if_unsafe(evaluate(reviewed, state, safety, identity), force)
 
     result = _apply_all(
         api,
@@ -346,17 +312,8 @@ def execute_reviewed(
         guard=guard,
         options=WriteOptions(max_retries, sleep, max_operations, progress),
     )
-    written = result.plan
-    if not written.empty:
-        after = api.read_state()
-        differ = [
-            c.role for c in written.changes if _current(dict(after.mappings), c.role) != c.after
-        ]
-        differ += [
-            f"{c.label} {c.name}"
-            for c in written.definition_changes
-            if after.definition(c.kind, c.name) != c.after
-        ]
+    if not result.plan.empty:
+        differ = _differ(result.plan.changes, api.read_state())
         if differ:
             raise errors.VerificationFailed(
                 "after apply the cluster does not hold what the plan wrote in: "

@@ -27,6 +27,7 @@ from osaccess.cluster.connection import (
     resolve_sso_entries,
 )
 from osaccess.cluster.security import SecurityApi
+from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import MappingFile
 from osaccess.run import audit, secrets
 from osaccess.run.audit import Result
@@ -167,8 +168,8 @@ def with_iam_warnings(
     file that do not exist, and orphans on the cluster."""
     if directory_for is None:
         return planned
-    live = {name: entry.definition for name, entry in planned.live.mappings.items()}
-    wanted = [r.mapping for r in file.roles if not r.absent]
+    live = planned.live.models(MAPPINGS.name)
+    wanted = list(present(file.entries).values())
     found = tuple(plan_warnings(wanted, live, directory_for))
     if not found:
         return planned

@@ -1,53 +1,34 @@
 """Planning: the difference between desired and live state. A pure function, no I/O.
 
-Each kind plans its own entries (:mod:`osaccess.kinds`): mappings with their ownership and
-protected principals, every definition kind through the same diff. The access impact (who gains
-and loses what) is :mod:`osaccess.access.impact`; this module puts the pieces into one
-:class:`Plan` and adds the plan-time warnings.
+Every kind plans its entries through the same diff (:func:`osaccess.kinds.planning.plan_entries`);
+what a kind adds (a mapping's ownership and protected principals) is its ``plan_entry``. The
+access impact (who gains and loses what) is :mod:`osaccess.access.impact`; this module puts the
+pieces into one :class:`Plan` and adds the plan-time warnings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from osaccess import errors, kinds
 from osaccess.access.impact import AccessChange
 from osaccess.kinds.action_groups import ACTION_GROUPS
-from osaccess.kinds.base import (
-    Action,
-    DefinitionChange,
-    DesiredDefinition,
-    plan_definitions,
-    protected_entries,
-)
-from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import (
-    Change,
-    DesiredRole,
-    RoleMapping,
-    check,
-    plan_mappings,
-)
-from osaccess.kinds.mappings import apply_to as apply_changes
-from osaccess.kinds.roles import ROLES
-from osaccess.model import LiveState
+from osaccess.kinds.base import Action, Change, Desired, Unchanged
+from osaccess.kinds.live import LiveState
+from osaccess.kinds.planning import plan_entries, protected_entries
 from osaccess.plugin import builtin
 
-__all__ = ["Action", "Change", "DefinitionChange", "Plan", "apply_to", "diff"]
+__all__ = ["Action", "Change", "Plan", "Unchanged", "diff"]
 
 
 @dataclass(frozen=True)
 class Plan:
+    # every kind's changes, in write order (action groups, roles, tenants, ..., mappings)
     changes: tuple[Change, ...]
-    unchanged: tuple[str, ...] = ()
-    # shared roles with nothing to change but principals the file does not own
-    left_alone: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
-    # every definition kind's changes, in write order (action groups, roles, tenants, ...)
-    definition_changes: tuple[DefinitionChange, ...] = ()
-    definitions_unchanged: tuple[tuple[str, str], ...] = ()  # (kind, name)
-    # who gains and who loses what, through the mapping and definition changes above
+    # the file's entries that need no write, with what people should know of them
+    unchanged: tuple[Unchanged, ...] = ()
+    # who gains and who loses what, through the changes above
     access_changes: tuple[AccessChange, ...] = ()
     # what the file says that the cluster will not understand as meant (not a refusal)
     warnings: tuple[str, ...] = ()
@@ -60,61 +41,42 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.definition_changes
+        return not self.changes
 
-    def definitions_of(self, kind: str) -> tuple[DefinitionChange, ...]:
-        return tuple(c for c in self.definition_changes if c.kind == kind)
+    def of(self, kind: str) -> tuple[Change, ...]:
+        """The changes to one kind."""
+        return tuple(c for c in self.changes if c.kind == kind)
+
+    def unchanged_of(self, kind: str) -> tuple[Unchanged, ...]:
+        return tuple(u for u in self.unchanged if u.kind == kind)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
 
     @property
     def added_count(self) -> int:
-        return sum(change.added_count for change in self.changes)
+        """Principals that gain a role through the plan's mappings."""
+        return sum(change.principals[0] for change in self.changes)
 
     @property
     def removed_count(self) -> int:
-        return sum(change.removed_count for change in self.changes)
-
-    def operations(self) -> list[dict[str, Any]]:
-        return [change.operation() for change in self.changes]
-
-
-def check_file(
-    desired: Sequence[DesiredRole], live: LiveState, definitions: Sequence[DesiredDefinition]
-) -> list[str]:
-    """Problems that make the file impossible to apply to this cluster, found before any write."""
-    roles = ROLES.name
-    defined = {d.name for d in definitions if d.kind == roles and d.definition is not None}
-    deleted = {d.name for d in definitions if d.kind == roles and d.definition is None}
-    return protected_entries(definitions, live) + check(desired, live, defined, deleted)
+        return sum(change.principals[1] for change in self.changes)
 
 
 def diff(
-    desired: Sequence[DesiredRole],
-    live: LiveState,
-    protect: frozenset[str] = frozenset(),
-    definitions: Sequence[DesiredDefinition] = (),
+    desired: Sequence[Desired], live: LiveState, protect: frozenset[str] = frozenset()
 ) -> Plan:
     """Compare the file with the cluster; what the file does not name is not touched, and
     protected principals are never removed from any mapping. The access impact (who gains and
     loses what) is not here: :func:`osaccess.run.engine.plan` adds it."""
-    problems = check_file(desired, live, definitions)
+    problems = protected_entries(desired, live)
     if problems:
         raise errors.PlanError("the file cannot be applied to this cluster:", problems)
-    changes, unchanged, left_alone = plan_mappings(desired, live, protect)
-    definition_changes, definitions_unchanged = plan_definitions(definitions, live)
-    return Plan(
-        changes,
-        unchanged,
-        left_alone,
-        definition_changes,
-        definitions_unchanged,
-        warnings=unknown_actions(definitions, live),
-    )
+    changes, unchanged = plan_entries(desired, live, protect)
+    return Plan(changes, unchanged, warnings=unknown_actions(desired, live))
 
 
-def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -> tuple[str, ...]:
+def unknown_actions(definitions: Sequence[Desired], live: LiveState) -> tuple[str, ...]:
     """Actions in the file's definitions that are neither an action group of the cluster or of
     the file, nor an action pattern: the loader checked the shipped list; this is the cluster's."""
     groups = ACTION_GROUPS.name
@@ -135,8 +97,3 @@ def unknown_actions(definitions: Sequence[DesiredDefinition], live: LiveState) -
                 f"nothing{hint}"
             )
     return tuple(found)
-
-
-def apply_to(live: Mapping[str, LiveDefinition], plan_: Plan) -> dict[str, RoleMapping]:
-    """What the mappings are after the plan's operations (for tests and verification)."""
-    return apply_changes(live, plan_.changes)

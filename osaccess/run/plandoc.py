@@ -25,13 +25,13 @@ from typing import Any, NoReturn
 from osaccess import __version__, errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.impact import AccessChange
-from osaccess.kinds.base import Action, DefinitionChange
-from osaccess.kinds.mappings import FIELDS, Change, Ownership, RoleMapping
+from osaccess.kinds.base import Action, Change, Unchanged
 from osaccess.model import ClusterSpec, LiveState, Safety
 from osaccess.run.plan import Plan
 from osaccess.run.safety import Refusal
 
-FORMAT_VERSION = 1
+# 2: one list of changes of every kind (1 kept role mappings apart)
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,18 @@ Planned = tuple[Plan, PlanContext]
 
 
 def fingerprint(live: LiveState, plan: Plan) -> str:
-    """A digest of everything the plan's file names, as the cluster held it: the mappings of its
-    roles and its definitions (absent ones as null)."""
-    mappings = live.mappings
-    state: dict[str, Any] = {
-        name: mappings[name].definition.to_wire() if name in mappings else None
-        for name in managed_roles(plan)
-    }
-    named = managed_definitions(plan)
-    if named:  # plans without definitions keep the digest of mappings alone
-        definitions: dict[str, Any] = {}
-        for kind, name in named:
-            entry = live.defined(kind).get(name)
-            definitions[f"{kind}/{name}"] = entry.definition.to_wire() if entry else None
-        state = {"mappings": state, "definitions": definitions}
+    """A digest of everything the plan's file names, of every kind, as the cluster held it
+    (absent ones as null)."""
+    state: dict[str, Any] = {}
+    for kind, name in managed(plan):
+        entry = live.defined(kind).get(name)
+        state[f"{kind}/{name}"] = entry.definition.to_wire() if entry is not None else None
     return _digest(state)
 
 
 def by_kind(plan: Plan) -> dict[str, dict[str, int]]:
     """What the plan does to each kind it touches or names: creates, updates, deletes, and the
-    entries left as they are (the summary's top-level counts are the mappings' alone)."""
+    entries left as they are."""
     found: dict[str, dict[str, int]] = {}
 
     def count(kind: str, what: str) -> None:
@@ -80,24 +72,16 @@ def by_kind(plan: Plan) -> dict[str, dict[str, int]]:
         entry[what] += 1
 
     for change in plan.changes:
-        count(kinds.MAPPINGS.name, change.action.value)
-    for _ in plan.unchanged:
-        count(kinds.MAPPINGS.name, "unchanged")
-    for definition in plan.definition_changes:
-        count(definition.kind, definition.action.value)
-    for kind, _ in plan.definitions_unchanged:
-        count(kind, "unchanged")
+        count(change.kind, change.action.value)
+    for entry in plan.unchanged:
+        count(entry.kind, "unchanged")
     return found
 
 
-def managed_roles(plan: Plan) -> list[str]:
-    """The roles a plan's file maps: the fingerprint covers exactly these, and its definitions."""
-    return sorted({c.role for c in plan.changes} | set(plan.unchanged))
-
-
-def managed_definitions(plan: Plan) -> list[tuple[str, str]]:
+def managed(plan: Plan) -> list[tuple[str, str]]:
+    """(kind, name) of every entry the plan's file names: the fingerprint covers exactly these."""
     return sorted(
-        {(c.kind, c.name) for c in plan.definition_changes} | set(plan.definitions_unchanged)
+        {(c.kind, c.name) for c in plan.changes} | {(u.kind, u.name) for u in plan.unchanged}
     )
 
 
@@ -121,15 +105,10 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
             "by_kind": by_kind(plan),
         },
         "changes": [_change_data(change) for change in plan.changes],
-        "unchanged": list(plan.unchanged),
-        "definition_changes": [_definition_data(change) for change in plan.definition_changes],
-        "definitions_unchanged": [
-            {"kind": kind, "name": name} for kind, name in plan.definitions_unchanged
-        ],
+        "unchanged": [_unchanged_data(entry) for entry in plan.unchanged],
         "access_changes": [change.data() for change in plan.access_changes],
         "warnings": list(plan.warnings),
         "names": dict(sorted(plan.names.items())),
-        "left_alone": {role: _fields(fields) for role, fields in sorted(plan.left_alone.items())},
         "caller": context.caller,
         "tests": None if context.tests is None else context.tests.data(),
         "fingerprint": context.fingerprint,
@@ -146,38 +125,22 @@ def plan_data(plan: Plan, context: PlanContext) -> dict[str, Any]:
     }
 
 
-def _fields(fields: Mapping[str, frozenset[str]]) -> dict[str, list[str]]:
-    return {name: sorted(values) for name, values in sorted(fields.items())}
-
-
-def _mapping_data(mapping: RoleMapping | None) -> dict[str, Any] | None:
-    return None if mapping is None else mapping.to_wire()
-
-
 def _change_data(change: Change) -> dict[str, Any]:
-    description = change.description_change
-    return {
-        "role": change.role,
-        "action": change.action.value,
-        "ownership": change.ownership.value,
-        "before": _mapping_data(change.before),
-        "after": _mapping_data(change.after),
-        "added": {name: sorted(change.added(name)) for name in FIELDS if change.added(name)},
-        "removed": {name: sorted(change.removed(name)) for name in FIELDS if change.removed(name)},
-        "left_alone": _fields(change.left_alone),
-        "protected": _fields(change.protected),
-        "description": {"before": description[0], "after": description[1]} if description else None,
-    }
-
-
-def _definition_data(change: DefinitionChange) -> dict[str, Any]:
+    kind = kinds.by_name(change.kind)
     return {
         "kind": change.kind,
         "name": change.name,
         "action": change.action.value,
         "before": change.before.to_wire() if change.before is not None else None,
         "after": change.after.to_wire() if change.after is not None else None,
+        "detail": kind.detail_data(change.detail),
+        **kind.change_data(change),
     }
+
+
+def _unchanged_data(entry: Unchanged) -> dict[str, Any]:
+    detail = kinds.by_name(entry.kind).detail_data(entry.detail)
+    return {"kind": entry.kind, "name": entry.name, "detail": detail}
 
 
 def dump(plans: list[Planned]) -> str:
@@ -248,31 +211,19 @@ def _refuse(
 def _strings(values: Iterable[Any]) -> frozenset[str]:
     result = frozenset(values)
     if not all(isinstance(v, str) for v in result):
-        raise ValueError("a principal that is not a string")
+        raise ValueError("a value that is not a string")
     return result
 
 
-def _mapping(body: Mapping[str, Any] | None) -> RoleMapping | None:
-    """Exactly the mapping that was dumped (unlike from_wire, which tidies what a cluster sends)."""
-    if body is None:
-        return None
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise ValueError("a description that is not a string")
-    return RoleMapping(description=description, **{name: _strings(body[name]) for name in FIELDS})
+def _value(kind: str, body: Mapping[str, Any] | None) -> Any | None:
+    return None if body is None else kinds.by_name(kind).from_plan(body)
 
 
-def _definition(kind: str, body: Mapping[str, Any] | None) -> Any | None:
-    if body is None:
-        return None
-    definition = kinds.by_name(kind).from_wire(body)
-    if definition.to_wire() != dict(body):
-        raise ValueError(f"a {kind} definition that does not read back as written")
-    return definition
-
-
-def _field_sets(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    return {str(name): _strings(values) for name, values in raw.items()}
+def _known(kind: Any) -> str:
+    name = str(kind)
+    if name not in {k.name for k in kinds.registered()}:
+        raise ValueError(f"a change of kind {name!r}, which this osaccess does not know")
+    return name
 
 
 def _entry(entry: dict[str, Any]) -> Planned:
@@ -299,32 +250,26 @@ def _entry(entry: dict[str, Any]) -> Planned:
     )
     changes = tuple(
         Change(
-            role=raw["role"],
+            kind=(kind := _known(raw["kind"])),
+            name=str(raw["name"]),
             action=Action(raw["action"]),
-            before=_mapping(raw["before"]),
-            after=_mapping(raw["after"]),
-            ownership=Ownership(raw["ownership"]),
-            left_alone=_field_sets(raw["left_alone"]),
-            protected=_field_sets(raw["protected"]),
+            before=_value(kind, raw["before"]),
+            after=_value(kind, raw["after"]),
+            detail=kinds.by_name(kind).detail_from_data(raw["detail"]),
         )
         for raw in entry["changes"]
     )
-    definition_changes = tuple(
-        DefinitionChange(
-            kind=raw["kind"],
-            name=raw["name"],
-            action=Action(raw["action"]),
-            before=_definition(raw["kind"], raw["before"]),
-            after=_definition(raw["kind"], raw["after"]),
+    unchanged = tuple(
+        Unchanged(
+            kind=(kind := _known(raw["kind"])),
+            name=str(raw["name"]),
+            detail=kinds.by_name(kind).detail_from_data(raw["detail"]),
         )
-        for raw in entry.get("definition_changes", [])
+        for raw in entry["unchanged"]
     )
     plan = Plan(
         changes,
-        tuple(entry["unchanged"]),
-        {role: _field_sets(fields) for role, fields in entry["left_alone"].items()},
-        definition_changes,
-        tuple((str(d["kind"]), str(d["name"])) for d in entry.get("definitions_unchanged", [])),
+        unchanged,
         tuple(AccessChange.from_data(c) for c in entry.get("access_changes", [])),
         tuple(str(w) for w in entry.get("warnings", [])),
         {str(k): str(v) for k, v in entry.get("names", {}).items()},

@@ -10,9 +10,9 @@ from __future__ import annotations
 import textwrap
 from typing import TextIO
 
+from osaccess import kinds
 from osaccess.access.impact import AccessChange
-from osaccess.kinds.base import Action
-from osaccess.kinds.mappings import FIELDS
+from osaccess.kinds.base import Action, Change
 from osaccess.run.plan import Plan
 from osaccess.run.plandoc import PlanContext
 
@@ -28,14 +28,25 @@ def summary_line(plan: Plan) -> str:
     principals = f"{plan.added_count} principal(s) added"
     if plan.removed_count:
         principals += f", {plan.removed_count} REMOVED"
-    definitions = ""
-    if plan.definition_changes:
-        counts = [
-            f"{sum(1 for c in plan.definition_changes if c.action is action)} to {action.value}"
-            for action in Action
-        ]
-        definitions = f"; definitions: {', '.join(counts)}"
-    return f"Plan: {', '.join(parts)}; {principals}{definitions}."
+    touched = [kind for kind in kinds.registered() if plan.of(kind.name)]
+    each = ""
+    if len(touched) > 1:
+        counts = []
+        for kind in touched:
+            changes = plan.of(kind.name)
+            done = [
+                f"{sum(1 for c in changes if c.action is action)} {action.value}"
+                for action in Action
+                if any(c.action is action for c in changes)
+            ]
+            counts.append(f"{kind.name} {', '.join(done)}")
+        each = f" ({'; '.join(counts)})"
+    return f"Plan: {', '.join(parts)}; {principals}{each}."
+
+
+def in_file_order(plan: Plan) -> list[Change]:
+    """The plan's changes as the file orders its kinds (mappings first), each kind by name."""
+    return [c for kind in kinds.registered() for c in plan.of(kind.name)]
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -56,69 +67,39 @@ _ROLE_COLOR = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "1;31"}
 def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = False) -> None:
     style = _Style(color)
     out.write(style(f"{context.file} -> {context.endpoint}", "1") + f"  ({context.api_prefix})\n")
-    for change in plan.changes:
+    for change in in_file_order(plan):
+        kind = kinds.by_name(change.kind)
+        title, label = kind.heading(change)
         out.write("\n")
-        label = change.action.value
-        if change.action is Action.DELETE:
-            label = f"DELETE the mapping: {change.removed_count} principal(s) lose this role"
-        elif change.ownership.value == "shared":
-            label += ", shared"
         out.write(
-            style(f"  {_SIGN[change.action]} {change.role}", _ROLE_COLOR[change.action])
+            style(f"  {_SIGN[change.action]} {title}", _ROLE_COLOR[change.action])
             + f"  ({label})\n"
         )
-        for name in FIELDS:
-            for value in sorted(change.added(name)):
-                out.write(style(f"      + {name:<17} {plan.named(value)}", "32") + "\n")
-            for value in sorted(change.removed(name)):
-                out.write(style(f"      - {name:<17} {value}   <- REMOVED", "1;31") + "\n")
-        description = change.description_change
-        if description:
-            out.write(f"      ~ {'description':<17} {description[0]!r} -> {description[1]!r}\n")
-        for name, values in sorted(change.protected.items()):
-            out.write(
-                style(
-                    f"      = {name:<17} {', '.join(sorted(values))}   (protected: "
-                    "kept although not in the file)",
-                    "36",
+        width = kind.key_width
+        for line in change.lines():
+            if line.sign == "+":
+                out.write(
+                    style(f"      + {line.key:<{width}} {plan.named(line.value)}", "32") + "\n"
                 )
-                + "\n"
-            )
-        for name, values in sorted(change.left_alone.items()):
-            out.write(
-                style(
-                    f"      = {name:<17} {', '.join(sorted(values))}   (left alone: "
-                    "not in the file, shared mapping)",
-                    "2",
+            elif line.sign == "-":
+                out.write(
+                    style(f"      - {line.key:<{width}} {line.value}   <- REMOVED", "1;31") + "\n"
                 )
-                + "\n"
-            )
-    for definition in plan.definition_changes:
-        out.write("\n")
-        sign = _SIGN[definition.action]
-        label = (
-            f"DELETE the {definition.label}"
-            if definition.action is Action.DELETE
-            else f"{definition.action.value} {definition.label}"
-        )
-        out.write(
-            style(f"  {sign} {definition.label} {definition.name}", _ROLE_COLOR[definition.action])
-            + f"  ({label})\n"
-        )
-        for mark, key, value in definition.differences():
-            if mark == "+":
-                out.write(style(f"      + {key:<19} {value}", "32") + "\n")
+            elif line.sign == "=":
+                color_of = "36" if line.note.startswith("protected") else "2"
+                out.write(
+                    style(f"      = {line.key:<{width}} {line.value}   ({line.note})", color_of)
+                    + "\n"
+                )
             else:
-                out.write(style(f"      - {key:<19} {value}   <- REMOVED", "1;31") + "\n")
-    for role, fields in sorted(plan.left_alone.items()):
-        for name, values in sorted(fields.items()):
-            out.write(
-                style(
-                    f"\n  = {role}: {name} {', '.join(sorted(values))} left alone (shared mapping)",
-                    "2",
-                )
-            )
-    if plan.left_alone:
+                out.write(f"      {line.sign} {line.key:<{width}} {line.value}\n")
+    kept = False
+    for entry in plan.unchanged:
+        for line in entry.lines():
+            title = kinds.by_name(entry.kind).title(entry.name)
+            out.write(style(f"\n  = {title}: {line.key} {line.value} {line.note}", "2"))
+            kept = True
+    if kept:
         out.write("\n")
     if plan.access_changes:
         out.write("\n" + style("  Access changes (who gains, who LOSES):", "1") + "\n")
@@ -141,7 +122,7 @@ def render_text(plan: Plan, context: PlanContext, out: TextIO, *, color: bool = 
         out.write("\n")
     out.write("\n" + style(summary_line(plan), "1;31" if plan.removed_count else "1") + "\n")
     if plan.unchanged:
-        out.write(f"Unchanged: {_some(plan.unchanged)}.\n")
+        out.write(f"Unchanged: {_some(_unchanged(plan))}.\n")
     if context.refusals:
         out.write(style("\nSafety: apply will refuse this plan:", "1;31") + "\n")
         for refusal in context.refusals:
@@ -216,7 +197,7 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
         if hidden:
             out.write(f"\n… and {hidden} more principal(s): the JSON plan lists them all.\n")
         out.write("\n")
-    deleted = plan.count(Action.DELETE)
+    deleted = sum(1 for c in plan.changes if c.action is Action.DELETE and c.principals[1])
     if plan.removed_count or deleted:
         also = f" and {deleted} mapping(s) deleted" if deleted else ""
         out.write(
@@ -233,47 +214,48 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
     if plan.warnings:
         out.write("> [!NOTE]\n" + "".join(f"> - {_md(w)}\n" for w in plan.warnings) + "\n")
     out.write(f"**{summary_line(plan)}**\n")
-    if not plan.empty:
-        out.write("\n| | role | field | principal |\n|---|---|---|---|\n")
-        for change in plan.changes:
+    kept: list[str] = []
+    for kind in kinds.registered():
+        changes = plan.of(kind.name)
+        if changes:
+            out.write(f"\n| | {' | '.join(kind.columns)} |\n|---|---|---|---|\n")
+        for change in changes:
+            what = (
+                f"`{_md(change.name)}`"
+                if kind.title(change.name) == change.name
+                else (f"{kind.label} `{_md(change.name)}`")
+            )
             if change.action is Action.DELETE:
-                out.write(f"| 🗑️ **DELETE** | `{_md(change.role)}` | | whole mapping |\n")
-            for name in FIELDS:
-                for value in sorted(change.added(name)):
-                    called = f" ({_md(plan.names[value])})" if value in plan.names else ""
-                    out.write(
-                        f"| ➕ add | `{_md(change.role)}` | {name} | `{_md(value)}`{called} |\n"
-                    )
-                for value in sorted(change.removed(name)):
-                    out.write(
-                        f"| ❌ **REMOVE** | `{_md(change.role)}` | {name} | `{_md(value)}` |\n"
-                    )
-            description = change.description_change
-            if description:
-                out.write(
-                    f"| ✏️ change | `{_md(change.role)}` | description | "
-                    f"{_md(str(description[0]))} → {_md(str(description[1]))} |\n"
-                )
-    if plan.definition_changes:
-        out.write("\n| | definition | key | value |\n|---|---|---|---|\n")
-        for definition in plan.definition_changes:
-            what = f"{definition.label} `{_md(definition.name)}`"
-            if definition.action is Action.DELETE:
-                out.write(f"| 🗑️ **DELETE** | {what} | | whole {definition.label} |\n")
-                continue
-            for mark, key, value in definition.differences():
-                sign = "➕ add" if mark == "+" else "❌ **REMOVE**"
-                out.write(f"| {sign} | {what} | {key} | `{_md(value)}` |\n")
-    left = {**{c.role: c.left_alone for c in plan.changes if c.left_alone}, **plan.left_alone}
-    if left:
-        out.write("\n<details><summary>Left alone (shared mappings, not in the file)</summary>\n\n")
-        for role, fields in sorted(left.items()):
-            for name, values in sorted(fields.items()):
-                listed = ", ".join(f"`{_md(v)}`" for v in sorted(values))
-                out.write(f"- `{_md(role)}` {name}: {listed}\n")
+                out.write(f"| 🗑️ **DELETE** | {what} | | whole {kind.label} |\n")
+            for line in change.lines():
+                if line.sign == "=":
+                    listed = ", ".join(f"`{_md(v)}`" for v in line.value.split(", "))
+                    kept.append(f"- {what} {line.key}: {listed} ({line.note})")
+                    continue
+                value = f"`{_md(line.value)}`"
+                if line.sign == "+" and line.value in plan.names:
+                    value += f" ({_md(plan.names[line.value])})"
+                sign = _MD_SIGN[line.sign]
+                if line.sign == "~":
+                    value = _md(line.value.replace(" -> ", " → "))
+                out.write(f"| {sign} | {what} | {line.key} | {value} |\n")
+    for entry in plan.unchanged:
+        for line in entry.lines():
+            listed = ", ".join(f"`{_md(v)}`" for v in line.value.split(", "))
+            kept.append(f"- `{_md(entry.name)}` {line.key}: {listed} ({line.note})")
+    if kept:
+        out.write("\n<details><summary>Kept as they are (not in the file)</summary>\n\n")
+        out.write("".join(f"{line}\n" for line in kept))
         out.write("\n</details>\n")
     if plan.unchanged:
-        out.write(f"\nUnchanged: {_some([f'`{_md(r)}`' for r in plan.unchanged])}\n")
+        out.write(f"\nUnchanged: {_some([f'`{_md(r)}`' for r in _unchanged(plan)])}\n")
+
+
+_MD_SIGN = {"+": "➕ add", "-": "❌ **REMOVE**", "~": "✏️ change"}
+
+
+def _unchanged(plan: Plan) -> list[str]:
+    return [kinds.by_name(u.kind).title(u.name) for u in plan.unchanged]
 
 
 def _some(names: list[str] | tuple[str, ...], shown: int = 10) -> str:

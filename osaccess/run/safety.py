@@ -15,13 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from osaccess import kinds
 from osaccess.kinds.base import Action
 from osaccess.kinds.internal_users import INTERNAL_USERS
-from osaccess.kinds.mappings import FIELDS
-from osaccess.kinds.roles import RoleDefinition
+from osaccess.kinds.mappings import FIELDS, MAPPINGS, removed
+from osaccess.kinds.planning import applied
+from osaccess.kinds.roles import ROLES, RoleDefinition
 from osaccess.model import LiveState, Safety
 from osaccess.plugin.matching import Caller, Match, roles_of
-from osaccess.run.plan import Plan, apply_to
+from osaccess.run.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def evaluate(
     plan: Plan, live: LiveState, safety: Safety, identity: Identity | None
 ) -> list[Refusal]:
     refusals: list[Refusal] = []
-    before = {name: entry.definition for name, entry in live.mappings.items()}
-    after = apply_to(live.mappings, plan)
+    before = live.models(MAPPINGS.name)
+    after = applied(live, plan.of(MAPPINGS.name)).models(MAPPINGS.name)
     if identity is not None:
         refusals += _lockout(plan, before, after, safety, identity)
     # all_access and security_manager always count, whatever admin_roles says
@@ -79,51 +81,52 @@ def evaluate(
                     "principal at all: nobody could manage security through it",
                 )
             )
-    for change in plan.changes:
+    mappings = plan.of(MAPPINGS.name)
+    for change in mappings:
         for name in FIELDS:
-            for value in sorted(change.removed(name) & safety.protect):
+            for value in sorted(removed(change, name) & safety.protect):
                 refusals.append(
                     Refusal(
                         "protected",
                         f"the plan removes protected principal "
-                        f"{value!r} from {change.role!r} ({name})",
+                        f"{value!r} from {change.name!r} ({name})",
                     )
                 )
     managed = sum(before[d].principal_count for d in _managed_roles(plan, live) if d in before)
-    removed = plan.removed_count
+    taken = plan.removed_count
     if (
         managed >= safety.removal_minimum
         and managed
-        and (removed * 100 / managed > safety.removal_percent)
+        and (taken * 100 / managed > safety.removal_percent)
     ):
         gone = [
-            f"{value} ({change.role})"
-            for change in plan.changes
+            f"{value} ({change.name})"
+            for change in mappings
             for name in FIELDS
-            for value in sorted(change.removed(name))
+            for value in sorted(removed(change, name))
         ]
         listing = ", ".join(gone[:20]) + (f" and {len(gone) - 20} more" if len(gone) > 20 else "")
         refusals.append(
             Refusal(
                 "removal-threshold",
-                f"the plan removes {removed} of the {managed} principals in the mappings it "
-                f"manages ({removed * 100 / managed:.0f}%, more than "
+                f"the plan removes {taken} of the {managed} principals in the mappings it "
+                f"manages ({taken * 100 / managed:.0f}%, more than "
                 f"{safety.removal_percent:g}%): {listing}",
                 forcible=True,
             )
         )
-    deletions = [
-        ("mapping-deletion", f"the whole mapping of {c.role!r} ({c.removed_count} principal(s))")
-        for c in plan.changes
-        if c.action is Action.DELETE
-    ] + [
-        ("definition-deletion", f"the {c.label} {c.name!r}")
-        for c in plan.definition_changes
-        if c.action is Action.DELETE
-    ]
-    refusals += [
-        Refusal(guard, f"the plan deletes {what}", forcible=True) for guard, what in deletions
-    ]
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            kind = kinds.by_name(change.kind)
+            lose = change.principals[1]
+            refusals.append(
+                Refusal(
+                    kind.deletion_guard,
+                    f"the plan deletes {kind.called(change.name)}"
+                    + (f" ({lose} principal(s))" if lose else ""),
+                    forcible=True,
+                )
+            )
     if identity is not None:
         refusals += _definition_lockout(plan, before, after, safety, identity)
         refusals += _own_user(plan, after, safety, identity)
@@ -136,7 +139,7 @@ def _own_user(
     """The caller's own internal user: not deleted, its password not changed, and not stripped
     of the roles (direct, or mapped through its backend roles) that give it the security API."""
     change = next(
-        (c for c in plan.definitions_of(INTERNAL_USERS.name) if c.name == identity.user_name),
+        (c for c in plan.of(INTERNAL_USERS.name) if c.name == identity.user_name),
         None,
     )
     if change is None or change.before is None:
@@ -185,7 +188,7 @@ def _definition_lockout(
     held = (identity.roles | set(roles_of(before, caller))) & set(safety.admin_roles)
     held_after = set(identity.roles | set(roles_of(after, caller))) & set(safety.admin_roles)
     cut: list[str] = []
-    for change in plan.definitions_of("roles"):
+    for change in plan.of(ROLES.name):
         if change.name not in held:
             continue
         if change.action is Action.DELETE:
@@ -210,8 +213,10 @@ def _definition_lockout(
 
 
 def _managed_roles(plan: Plan, live: LiveState) -> list[str]:
-    names = {c.role for c in plan.changes} | set(plan.unchanged)
-    return sorted(n for n in names if n in live.mappings)
+    names = {c.name for c in plan.of(MAPPINGS.name)} | {
+        u.name for u in plan.unchanged_of(MAPPINGS.name)
+    }
+    return sorted(n for n in names if n in live.defined(MAPPINGS.name))
 
 
 def _lockout(
@@ -230,7 +235,7 @@ def _lockout(
     cuts = []
     for role in sorted(holds_now):
         reasons: list[Match] = via_before.get(role, [])
-        change = next((c for c in plan.changes if c.role == role), None)
+        change = next((c for c in plan.of(MAPPINGS.name) if c.name == role), None)
         what = (
             "deletes the mapping"
             if change and change.action is Action.DELETE

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osaccess import errors
-from osaccess.kinds.base import DefinitionChange, DesiredDefinition
+from osaccess.kinds.base import Change, Desired
 from osaccess.kinds.internal_users import INTERNAL_USERS, PASSWORD_VERSION, PasswordSource, Secret
 
 if TYPE_CHECKING:
@@ -145,8 +145,8 @@ def resolve_file(file: MappingFile, sources: Sources, *, rotate: bool = False) -
     """The file with every internal user's password read and its version recorded, or a
     ConfigError naming every source that cannot be read (before any request to the cluster)."""
     problems: list[str] = []
-    definitions: list[DesiredDefinition] = []
-    for wanted in file.definitions:
+    definitions: list[Desired] = []
+    for wanted in file.entries:
         user = wanted.definition
         if wanted.kind != INTERNAL_USERS.name or user is None or user.password is None:
             definitions.append(wanted)
@@ -169,25 +169,25 @@ def resolve_file(file: MappingFile, sources: Sources, *, rotate: bool = False) -
             problems,
             hint="check the sources; the file names them, never the secrets",
         )
-    return replace(file, definitions=tuple(definitions))
+    return replace(file, entries=tuple(definitions))
 
 
 def attach(plan: Plan, sources: Sources) -> Plan:
     """A reviewed plan's passwords, read again from their sources: the plan file holds only
     where they come from. Refused when a source moved on since the review (another version)."""
     problems: list[str] = []
-    sending = [c for c in plan.definition_changes if _sends(c)]
+    sending = [c for c in plan.changes if _sends(c)]
     attached = {c.name: _attached(c, sources, problems) for c in sending}
     if problems:
         raise errors.Refused(
             "the reviewed plan's passwords cannot be sent:\n  " + "\n  ".join(problems),
             hint="plan again and review the new plan",
         )
-    changes = tuple(attached[c.name] or c if _sends(c) else c for c in plan.definition_changes)
-    return replace(plan, definition_changes=changes)
+    changes = tuple(attached[c.name] or c if _sends(c) else c for c in plan.changes)
+    return replace(plan, changes=changes)
 
 
-def _sends(change: DefinitionChange) -> bool:
+def _sends(change: Change) -> bool:
     return (
         change.kind == INTERNAL_USERS.name
         and change.after is not None
@@ -195,9 +195,7 @@ def _sends(change: DefinitionChange) -> bool:
     )
 
 
-def _attached(
-    change: DefinitionChange, sources: Sources, problems: list[str]
-) -> DefinitionChange | None:
+def _attached(change: Change, sources: Sources, problems: list[str]) -> Change | None:
     user = change.after
     assert user is not None and user.password is not None  # from_wire: sent with its source
     found = sources.gather(user.password, "", change.name, problems)

@@ -16,7 +16,7 @@ from osaccess.access.cani import Known
 from osaccess.access.permissions import Evaluator
 from osaccess.kinds.action_groups import ActionGroup, builtin_groups
 from osaccess.kinds.internal_users import INTERNAL_USERS, InternalUser, users_of
-from osaccess.kinds.mappings import RoleMapping
+from osaccess.kinds.mappings import MAPPINGS, RoleMapping, present, sso_refs
 from osaccess.kinds.roles import RoleDefinition, builtin_roles
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 
@@ -45,7 +45,7 @@ class State:
 
 def offline_state(file: MappingFile) -> State:
     """What a file grants, with the plugin's built-in roles and action groups."""
-    defined = {(d.kind, d.name): d.definition for d in file.definitions}
+    defined = {(d.kind, d.name): d.definition for d in file.entries}
     definitions: dict[str, RoleDefinition] = dict(builtin_roles())
     groups: dict[str, ActionGroup] = dict(builtin_groups())
     for (kind, name), definition in defined.items():
@@ -53,9 +53,9 @@ def offline_state(file: MappingFile) -> State:
             definitions[name] = definition
         elif kind == "action_groups" and isinstance(definition, ActionGroup):
             groups[name] = definition
-    unresolved = ", ".join(sorted({ref.label for ref in file.sso_refs}))
+    unresolved = ", ".join(sorted({ref.label for ref in sso_refs(file.entries)}))
     return State(
-        {r.name: r.mapping for r in file.roles if not r.absent},
+        present(file.entries),
         definitions,
         groups,
         f"{file.path} (offline: what the file grants, with the built-in roles and action "
@@ -72,7 +72,7 @@ def offline_state(file: MappingFile) -> State:
 
 def live_state(live: LiveState, source: str) -> State:
     return State(
-        {name: entry.definition for name, entry in live.mappings.items()},
+        live.models(MAPPINGS.name),
         {
             n: e.definition
             for n, e in live.defined("roles").items()
@@ -127,7 +127,7 @@ def after_plan(path: Path, overrides: Overrides | None) -> State:
         if moved
         else ""
     )
-    return of_evaluator(states(live, plan.changes, plan.definition_changes)[1], source)
+    return of_evaluator(states(live, plan.changes)[1], source)
 
 
 def state_for(

@@ -17,6 +17,7 @@ from osaccess.model import LiveState, MappingFile
 from osaccess.run.engine import make_plan, plan
 from tests.unit.fakecluster import FakeCluster
 from tests.unit.loading import loaded
+from tests.unit.states import state as cluster_state
 
 HEAD = "cluster: {endpoint: https://fake.test, auth: basic, username: admin}\n"
 LIVE = {
@@ -32,12 +33,12 @@ def file_of(tmp_path: Path, text: str) -> MappingFile:
 
 def live(readonly: tuple[str, ...] = ()) -> LiveState:
     config = LiveDefinition(AuditConfig.of(LIVE, readonly))
-    return LiveState({}, frozenset(), definitions={"audit": {"config": config}})
+    return cluster_state(definitions={"audit": {"config": config}})
 
 
 def test_what_the_file_leaves_out_keeps_the_clusters_value(tmp_path: Path) -> None:
     file = file_of(tmp_path, "audit:\n  enabled: true\n  audit:\n    log_request_body: false\n")
-    (change,) = plan((), live(), definitions=file.definitions).definition_changes
+    (change,) = plan(file.entries, live()).changes
     assert change.after.data == {
         "enabled": True,
         "audit": {"ignore_users": ["kibanaserver"], "log_request_body": False},
@@ -45,7 +46,7 @@ def test_what_the_file_leaves_out_keeps_the_clusters_value(tmp_path: Path) -> No
     }
     assert change.operation() == {"op": "add", "path": "/config", "value": change.after.data}
     same = file_of(tmp_path, "audit:\n  audit:\n    ignore_users: [kibanaserver]\n")
-    assert plan((), live(), definitions=same.definitions).empty
+    assert plan(same.entries, live()).empty
 
 
 def test_mistakes_are_reported_at_their_line(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_mistakes_are_reported_at_their_line(tmp_path: Path) -> None:
 def test_a_setting_the_cluster_fixes_is_refused(tmp_path: Path) -> None:
     file = file_of(tmp_path, "audit:\n  audit:\n    log_request_body: false\n")
     with pytest.raises(errors.PlanError) as caught:
-        plan((), live(readonly=("/audit/log_request_body",)), definitions=file.definitions)
+        plan(file.entries, live(readonly=("/audit/log_request_body",)))
     assert "fixes these audit settings" in "\n".join(caught.value.problems)
 
 

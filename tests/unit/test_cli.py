@@ -40,7 +40,7 @@ def test_version_and_help() -> None:
 def test_validate_ok_exits_0() -> None:
     result = osaccess("validate", "mappings/")
     assert result.returncode == 0, result.stderr
-    assert "mappings/sandbox.yaml: OK (5 role(s)" in result.stderr
+    assert "mappings/sandbox.yaml: OK (5 mapping(s)" in result.stderr
 
 
 def test_validate_errors_exit_1_with_locations_and_no_traceback() -> None:

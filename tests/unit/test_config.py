@@ -11,6 +11,7 @@ from osaccess.file.loader import find_files, load
 from osaccess.file.principals import role_name_problem
 from osaccess.kinds.mappings import Ownership
 from tests.golden import assert_golden
+from tests.unit.states import roles as roles_of
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def test_the_shipped_sandbox_file_is_valid() -> None:
     result = load(str(ROOT / "mappings" / "sandbox.yaml"))
     assert result.problems == []
     assert result.file is not None
-    roles = {r.name: r for r in result.file.roles}
+    roles = {r.name: r for r in roles_of(result.file)}
     assert roles["logs_reader"].mapping.users == {"arn:aws:iam::111111111111:user/alice"}
     assert roles["logs_reader"].mapping.backend_roles == {
         "arn:aws:iam::222222222222:role/analytics"
@@ -65,7 +66,7 @@ def test_principals_are_placed_by_kind_and_role_paths_are_kept(tmp_path: Path) -
     )
     assert result.problems == []
     assert result.file is not None
-    all_access, readall = result.file.roles
+    all_access, readall = roles_of(result.file)
     assert all_access.mapping.users == {"arn:aws:iam::111111111111:user/alice"}
     assert all_access.mapping.backend_roles == {
         "arn:aws:iam::111111111111:role/platform-admin",
@@ -162,7 +163,7 @@ def test_warnings_do_not_stop_the_file(tmp_path: Path, body: str, expected: str)
 def test_whitespace_is_stripped_from_values(tmp_path: Path) -> None:
     result = load(write(tmp_path, HEADER + "  r: ['arn:aws:iam::111111111111:user/a  ']\n"))
     assert result.file is not None
-    assert result.file.roles[0].mapping.users == {"arn:aws:iam::111111111111:user/a"}
+    assert roles_of(result.file)[0].mapping.users == {"arn:aws:iam::111111111111:user/a"}
 
 
 @pytest.mark.parametrize(
@@ -391,4 +392,4 @@ def test_a_role_named_by_a_quoted_merge_key_is_a_role(tmp_path: Path) -> None:
         write(tmp_path, "cluster:\n  endpoint: https://x\nroles:\n  '<<': {users: [bob]}\n")
     )
     assert result.errors == []
-    assert result.file is not None and [r.name for r in result.file.roles] == ["<<"]
+    assert result.file is not None and [r.name for r in roles_of(result.file)] == ["<<"]

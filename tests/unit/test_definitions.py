@@ -11,15 +11,17 @@ import pytest
 from osaccess import errors
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import ActionGroup
-from osaccess.kinds.base import Action, DesiredDefinition
+from osaccess.kinds.base import Action, Desired
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition
 from osaccess.kinds.tenants import Tenant
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.run.engine import execute, make_plan, plan, write_order
 from osaccess.run.safety import Identity, evaluate
 from tests.unit.fakecluster import FakeCluster, status
+from tests.unit.states import mapping
+from tests.unit.states import state as cluster_state
 
 ANALYTICS = "arn:aws:iam::222222222222:role/analytics"
 TEAM = RoleDefinition(
@@ -40,12 +42,11 @@ TEAM = RoleDefinition(
 GROUP = ActionGroup(frozenset({"read"}), "index", "read logs")
 
 
-def file_with(*definitions: DesiredDefinition, roles: tuple[DesiredRole, ...] = ()) -> MappingFile:
+def file_with(*definitions: Desired, roles: tuple[Desired, ...] = ()) -> MappingFile:
     return MappingFile(
         "f.yaml",
         ClusterSpec("https://fake.test", auth="basic", username="admin"),
-        roles,
-        definitions=definitions,
+        (*roles, *definitions),
     )
 
 
@@ -71,7 +72,7 @@ def test_the_file_syntax_reads_into_the_model(tmp_path: Path) -> None:
     result = load(str(path))
     assert result.problems == []
     assert result.file is not None
-    found = {(d.kind, d.name): d.definition for d in result.file.definitions}
+    found = {(d.kind, d.name): d.definition for d in result.file.entries if d.kind != "mappings"}
     assert found == {
         ("roles", "logs_team"): TEAM,
         ("action_groups", "logs_read"): GROUP,
@@ -107,27 +108,28 @@ def test_dls_must_be_a_json_object(tmp_path: Path, dls: str, expected: str) -> N
 
 
 def live(**definitions: dict[str, LiveDefinition]) -> LiveState:
-    return LiveState({}, frozenset(definitions.get("roles", {})), definitions=definitions)
+    return cluster_state(definitions={"mappings": {}, **definitions})
 
 
 def test_definitions_are_planned_in_dependency_order_and_unset_descriptions_kept() -> None:
     current = live(roles={"logs_team": LiveDefinition(RoleDefinition(description="kept"))})
     wanted = RoleDefinition(cluster_permissions=frozenset({"cluster_monitor"}))
     result = plan(
-        [DesiredRole("logs_team", RoleMapping.of(backend_roles=[ANALYTICS]))],
-        current,
-        definitions=[
-            DesiredDefinition("tenants", "analytics", Tenant("t")),
-            DesiredDefinition("roles", "logs_team", wanted),
-            DesiredDefinition("action_groups", "logs_read", GROUP),
+        [
+            mapping("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),
+            Desired("tenants", "analytics", Tenant("t")),
+            Desired("roles", "logs_team", wanted),
+            Desired("action_groups", "logs_read", GROUP),
         ],
+        current,
     )
-    assert [(c.kind, c.action) for c in result.definition_changes] == [
+    assert [(c.kind, c.action) for c in result.changes] == [
         ("action_groups", Action.CREATE),
         ("roles", Action.UPDATE),
         ("tenants", Action.CREATE),
+        ("mappings", Action.CREATE),
     ]
-    assert result.definition_changes[1].after == RoleDefinition(
+    assert result.changes[1].after == RoleDefinition(
         cluster_permissions=frozenset({"cluster_monitor"}), description="kept"
     )
     assert write_order(result) == ["action_groups", "roles", "tenants", "mappings"]
@@ -135,18 +137,14 @@ def test_definitions_are_planned_in_dependency_order_and_unset_descriptions_kept
 
 def test_a_plan_that_only_deletes_writes_in_reverse_order() -> None:
     current = live(roles={"old": LiveDefinition(TEAM)}, action_groups={"g": LiveDefinition(GROUP)})
-    state = LiveState(
-        {"old": LiveDefinition(RoleMapping.of(users=["u"]))},
-        current.roles,
-        definitions=current.definitions,
-    )
+    state = current.replaced("mappings", {"old": LiveDefinition(RoleMapping.of(users=["u"]))})
     result = plan(
-        [DesiredRole("old", RoleMapping(), absent=True)],
-        state,
-        definitions=[
-            DesiredDefinition("roles", "old", None),
-            DesiredDefinition("action_groups", "g", None),
+        [
+            mapping("old", RoleMapping(), absent=True),
+            Desired("roles", "old", None),
+            Desired("action_groups", "g", None),
         ],
+        state,
     )
     assert write_order(result) == ["mappings", "roles", "action_groups"]
     guards = {
@@ -157,19 +155,24 @@ def test_a_plan_that_only_deletes_writes_in_reverse_order() -> None:
 
 def test_a_mapping_of_a_role_the_file_defines_needs_no_role_on_the_cluster() -> None:
     result = plan(
-        [DesiredRole("logs_team", RoleMapping.of(backend_roles=[ANALYTICS]))],
+        [
+            mapping("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),
+            Desired("roles", "logs_team", TEAM),
+        ],
         live(),
-        definitions=[DesiredDefinition("roles", "logs_team", TEAM)],
     )
-    assert [c.role for c in result.changes] == ["logs_team"]
+    assert [(c.kind, c.name) for c in result.changes] == [
+        ("roles", "logs_team"),
+        ("mappings", "logs_team"),
+    ]
     with pytest.raises(errors.PlanError, match="does not define it"):
-        plan([DesiredRole("nowhere", RoleMapping.of(users=["u"]))], live())
+        plan([mapping("nowhere", RoleMapping.of(users=["u"]))], live())
 
 
 def test_reserved_definitions_on_the_cluster_are_refused_at_plan_time() -> None:
     current = live(roles={"security_manager": LiveDefinition(TEAM, reserved=True)})
     with pytest.raises(errors.PlanError, match="is reserved on this cluster"):
-        plan([], current, definitions=[DesiredDefinition("roles", "security_manager", TEAM)])
+        plan([Desired("roles", "security_manager", TEAM)], current)
 
 
 def test_deleting_the_admin_role_the_caller_relies_on_is_a_lockout() -> None:
@@ -177,7 +180,7 @@ def test_deleting_the_admin_role_the_caller_relies_on_is_a_lockout() -> None:
         cluster_permissions=frozenset({"cluster:admin/opendistro_security/*"})
     )
     current = live(roles={"all_access_team": LiveDefinition(admin_role)})
-    result = plan([], current, definitions=[DesiredDefinition("roles", "all_access_team", None)])
+    result = plan([Desired("roles", "all_access_team", None)], current)
     from osaccess.model import Safety
 
     safety = Safety(admin_roles=("all_access_team",))
@@ -189,10 +192,10 @@ def test_deleting_the_admin_role_the_caller_relies_on_is_a_lockout() -> None:
 def test_definitions_are_written_one_patch_per_type_in_order() -> None:
     cluster = FakeCluster(mappings={"all_access": {"users": ["admin"]}}, roles={"all_access"})
     file = file_with(
-        DesiredDefinition("roles", "logs_team", TEAM),
-        DesiredDefinition("action_groups", "logs_read", GROUP),
-        DesiredDefinition("tenants", "analytics", Tenant("t")),
-        roles=(DesiredRole("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),),
+        Desired("roles", "logs_team", TEAM),
+        Desired("action_groups", "logs_read", GROUP),
+        Desired("tenants", "analytics", Tenant("t")),
+        roles=(mapping("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),),
     )
     with cluster.api() as api:
         planned = make_plan(api, file)
@@ -209,8 +212,8 @@ def test_definitions_are_written_one_patch_per_type_in_order() -> None:
 def test_a_failure_between_two_patches_says_what_landed_and_the_next_plan_converges() -> None:
     cluster = FakeCluster(mappings={"all_access": {"users": ["admin"]}}, roles={"all_access"})
     file = file_with(
-        DesiredDefinition("roles", "logs_team", TEAM),
-        roles=(DesiredRole("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),),
+        Desired("roles", "logs_team", TEAM),
+        roles=(mapping("logs_team", RoleMapping.of(backend_roles=[ANALYTICS])),),
     )
     cluster.fault("PATCH rolesmapping", status(400, "Invalid configuration"))
     with cluster.api() as api, pytest.raises(errors.PartiallyApplied) as caught:
@@ -220,8 +223,7 @@ def test_a_failure_between_two_patches_says_what_landed_and_the_next_plan_conver
     assert "applied roles; then writing mappings failed" in str(caught.value)
     with cluster.api() as api:
         again = make_plan(api, file).plan
-    assert not again.definition_changes
-    assert [c.role for c in again.changes] == ["logs_team"]
+    assert [(c.kind, c.name) for c in again.changes] == [("mappings", "logs_team")]
     with cluster.api() as api:
         execute(api, file, make_plan(api, file))
     assert json.loads(cluster.requests_of("PATCH")[-1].body or b"")[0]["path"] == "/logs_team"
@@ -234,7 +236,7 @@ def test_plan_warns_of_actions_the_cluster_does_not_know() -> None:
             {IndexPermission(frozenset({"a"}), frozenset({"raed", "crud", "indices:data/read*"}))}
         )
     )
-    result = plan([], current, definitions=[DesiredDefinition("roles", "r", wanted, "f.yaml:3")])
+    result = plan([Desired("roles", "r", wanted, "f.yaml:3")], current)
     (warning,) = result.warnings
     assert "f.yaml:3: role 'r' names 'raed'" in warning
     assert "did you mean 'read'?" in warning

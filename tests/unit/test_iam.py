@@ -17,8 +17,10 @@ from osaccess.aws.iam import (
 )
 from osaccess.errors import ConfigError, PlanError
 from osaccess.file.principals import SsoRef
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.model import ClusterSpec, MappingFile
+from tests.unit.states import mapping as mapping_entry
+from tests.unit.states import roles as roles_of
 
 SSO = (
     "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
@@ -158,11 +160,11 @@ def test_resolve_file_adds_backend_roles_and_names_them() -> None:
     file = MappingFile(
         "f.yaml",
         ClusterSpec("https://x"),
-        (DesiredRole("all_access", RoleMapping.of(users=["u"]), sso=(SsoRef("Admin"),)),),
+        (mapping_entry("all_access", RoleMapping.of(users=["u"]), sso=(SsoRef("Admin"),)),),
     )
     resolved, names = resolve_file(file, lambda _: SsoDirectory(admin), "111111111111")
-    assert resolved.roles[0].mapping.backend_roles == {admin}
-    assert resolved.roles[0].sso == () and names == {admin: "sso: Admin"}
+    assert roles_of(resolved)[0].mapping.backend_roles == {admin}
+    assert roles_of(resolved)[0].sso == () and names == {admin: "sso: Admin"}
     with pytest.raises(PlanError) as raised:
         resolve_file(file, lambda _: "no access", "111111111111")
     assert "cannot list the roles of account 111111111111 (no access)" in raised.value.problems[0]

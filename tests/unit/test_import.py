@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from osaccess.file.importer import render_import
 from osaccess.file.loader import load
 from osaccess.file.principals import role_name_problem, unusable
-from osaccess.kinds.live import LiveDefinition
 from osaccess.kinds.mappings import RoleMapping
-from osaccess.model import ClusterSpec, LiveState
+from osaccess.model import ClusterSpec
+from tests.unit.states import roles, state
 
 # Strings YAML would read as another type if written plainly, and their kin.
 TRICKY = [
@@ -70,14 +70,14 @@ names = values.filter(lambda v: role_name_problem(v) is None)
 
 
 def round_trip(tmp_path: Path, name: str, mapping: RoleMapping) -> RoleMapping:
-    live = LiveState({name: LiveDefinition(mapping)}, frozenset({name}))
+    live = state({name: mapping}, {name})
     path = tmp_path / "imported.yaml"
     spec = ClusterSpec("https://search-x.eu-west-1.es.amazonaws.com", auth="aws")
     path.write_text(render_import(live, spec, source="test"), encoding="utf-8")
     result = load(str(path))
     assert result.errors == [], path.read_text()
     assert result.file is not None
-    (role,) = result.file.roles
+    (role,) = roles(result.file)
     assert role.name == name
     return role.mapping
 

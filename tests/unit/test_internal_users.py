@@ -25,6 +25,7 @@ from osaccess.run.engine import execute, make_plan, plan
 from osaccess.run.safety import Identity, evaluate
 from tests.unit import loading
 from tests.unit.fakecluster import FakeCluster
+from tests.unit.states import state
 
 SECRET = "Blue-Heron-Lantern-42"
 HEAD = "cluster: {endpoint: https://fake.test, auth: basic, username: admin}\ninternal_users:\n"
@@ -56,7 +57,7 @@ def test_a_user_reads_into_the_model(tmp_path: Path) -> None:
         "    attributes: {team: blue}\n"
         "    password: {secretsmanager: osaccess/shipper, key: password}\n",
     )
-    ((wanted),) = file.definitions
+    ((wanted),) = file.entries
     assert (wanted.kind, wanted.name) == ("internal_users", "shipper")
     user = wanted.definition
     assert user == InternalUser(
@@ -135,7 +136,7 @@ def test_a_file_source_is_read_beside_the_mapping_file_without_its_newline(tmp_p
     (tmp_path / "shipper.pw").write_text(SECRET + "\n")
     file = loaded(tmp_path, "  s:\n    password: {file: shipper.pw}\n")
     sources = secrets.sources_for(file.path, lambda: pytest.fail("no AWS"))
-    user = secrets.resolve_file(file, sources).definitions[0].definition
+    user = secrets.resolve_file(file, sources).entries[0].definition
     assert user.secret.reveal() == SECRET
     assert SECRET not in repr(user) + str(user.secret) + json.dumps(user.to_wire())
 
@@ -154,7 +155,7 @@ def test_created_with_its_password_then_not_sent_again_until_its_version_changes
     file = loaded(tmp_path, "  s:\n    roles: [r]\n    password: {env: PW}\n")
     with cluster.api() as api:
         planned = make_plan(api, resolved(file, PW=SECRET))
-        (change,) = planned.plan.definition_changes
+        (change,) = planned.plan.changes
         assert (change.action, change.after.send) == (Action.CREATE, "new user")
         execute(api, resolved(file, PW=SECRET), planned)
     (patch,) = sent_bodies(cluster)
@@ -166,13 +167,13 @@ def test_created_with_its_password_then_not_sent_again_until_its_version_changes
         assert make_plan(api, resolved(file, PW="Another-Value-77")).plan.empty
         # asked to: sent again, and said so
         again = make_plan(api, resolved(file, rotate=True, PW="Another-Value-77")).plan
-        (change,) = again.definition_changes
+        (change,) = again.changes
         assert change.after.send == secrets.ROTATE
     bumped = loaded(
         tmp_path, "  s:\n    roles: [r]\n    password: {env: PW}\n    password_version: 2\n"
     )
     with cluster.api() as api:
-        (change,) = make_plan(api, resolved(bumped, PW=SECRET)).plan.definition_changes
+        (change,) = make_plan(api, resolved(bumped, PW=SECRET)).plan.changes
     assert change.after.send == "its source or the source's version changed"
     assert change.after.attribute_map[PASSWORD_VERSION] == "env:PW@2"
 
@@ -190,7 +191,7 @@ def test_without_a_source_an_existing_user_keeps_its_password_and_a_new_one_is_r
     file = loaded(tmp_path, "  old:\n    backend_roles: [b]\n")
     with cluster.api() as api:
         planned = make_plan(api, resolved(file))
-        (change,) = planned.plan.definition_changes
+        (change,) = planned.plan.changes
         assert change.after.send is None
         # member by member: a whole-user add without a password blanks it on 2.11
         assert change.operations() == [{"op": "add", "path": "/old/backend_roles", "value": ["b"]}]
@@ -226,10 +227,10 @@ def test_a_reviewed_plan_holds_where_the_password_comes_from_never_the_password(
     path = tmp_path / "plan.json"
     path.write_text(text)
     ((reviewed, _),) = plandoc.read(path)
-    (change,) = reviewed.definition_changes
+    (change,) = reviewed.changes
     assert change.after.secret is None and change.after.send == "new user"
     sources = secrets.Sources(lambda: pytest.fail("no AWS"), tmp_path, {"PW": SECRET})
-    (attached,) = secrets.attach(reviewed, sources).definition_changes
+    (attached,) = secrets.attach(reviewed, sources).changes
     assert attached.operation()["value"]["password"] == SECRET
 
 
@@ -239,12 +240,10 @@ def test_a_reviewed_plan_is_refused_when_its_source_moved_on(tmp_path: Path) -> 
         password=PasswordSource("ssm", "/p"),
         send="its source or the source's version changed",
     )
-    from osaccess.kinds.base import DefinitionChange
+    from osaccess.kinds.base import Change
     from osaccess.run.plan import Plan
 
-    reviewed = Plan(
-        (), (), (), (DefinitionChange("internal_users", "s", Action.UPDATE, user, user),)
-    )
+    reviewed = Plan((Change("internal_users", "s", Action.UPDATE, user, user),))
 
     class Ssm(secrets.Sources):
         def _ssm(self, source: PasswordSource) -> tuple[str, str | None]:
@@ -260,10 +259,10 @@ def test_a_reviewed_plan_is_refused_when_its_source_moved_on(tmp_path: Path) -> 
 
 
 def live_users(**users: InternalUser) -> LiveState:
-    return LiveState(
+    return state(
         {},
-        frozenset({"all_access", "r"}),
-        definitions={"internal_users": {n: LiveDefinition(u) for n, u in users.items()}},
+        {"all_access", "r"},
+        {"internal_users": {n: LiveDefinition(u) for n, u in users.items()}},
     )
 
 
@@ -271,11 +270,11 @@ ME = Identity("ops", frozenset(), frozenset({"all_access"}))
 ADMIN = InternalUser(roles=frozenset({"all_access"}), attributes=((PASSWORD_VERSION, "env:PW"),))
 
 
-def guards(state: LiveState, file: MappingFile) -> list[str]:
+def guards(live: LiveState, file: MappingFile) -> list[str]:
     from osaccess.model import Safety
 
-    planned = plan((), state, definitions=file.definitions)
-    return [r.guard for r in evaluate(planned, state, Safety(), ME)]
+    planned = plan(file.entries, live)
+    return [r.guard for r in evaluate(planned, live, Safety(), ME)]
 
 
 def test_the_callers_own_user_is_guarded(tmp_path: Path) -> None:
@@ -307,18 +306,12 @@ def test_a_super_user_by_direct_role_is_in_the_review_and_the_impact(tmp_path: P
     entries = review({}, dict(builtin_roles()), dict(builtin_groups()), {"sneaky": sneaky})
     (entry,) = entries
     assert entry.principal == "sneaky" and entry.permissions.roles == ("all_access",)
-    state = live_users(sneaky=sneaky)
-    state = LiveState(
-        state.mappings,
-        state.roles,
-        definitions={
-            **state.definitions,
-            "roles": {n: LiveDefinition(d) for n, d in builtin_roles().items()},
-        },
+    live = live_users(sneaky=sneaky).replaced(
+        "roles", {n: LiveDefinition(d) for n, d in builtin_roles().items()}
     )
     demote = resolved(loaded(tmp_path, "  sneaky:\n    backend_roles: [ldap-analysts]\n"))
-    planned = plan((), state, definitions=demote.definitions)
-    (change,) = access_impact(state, planned.changes, planned.definition_changes)
+    planned = plan(demote.entries, live)
+    (change,) = access_impact(live, planned.changes)
     assert change.principal == "sneaky"
     assert change.loses.roles == ("all_access",) and not change.gains
 
@@ -329,15 +322,14 @@ def test_a_users_new_backend_role_shows_as_what_it_gains_through_the_mappings(
     from osaccess.kinds.live import LiveDefinition
     from osaccess.kinds.mappings import RoleMapping
 
-    state = LiveState(
-        {"readall": LiveDefinition(RoleMapping(backend_roles=frozenset({"ldap-analysts"})))},
-        frozenset({"readall"}),
+    live = state(
+        {"readall": RoleMapping(backend_roles=frozenset({"ldap-analysts"}))},
         definitions={
             "internal_users": {"ana": LiveDefinition(InternalUser())},
             "roles": {n: LiveDefinition(d) for n, d in builtin_roles().items()},
         },
     )
     file = resolved(loaded(tmp_path, "  ana:\n    backend_roles: [ldap-analysts]\n"))
-    planned = plan((), state, definitions=file.definitions)
-    (change,) = access_impact(state, planned.changes, planned.definition_changes)
+    planned = plan(file.entries, live)
+    (change,) = access_impact(live, planned.changes)
     assert (change.principal, change.gains.roles, change.loses.roles) == ("ana", ("readall",), ())

@@ -21,9 +21,9 @@ from osaccess.file.importer import render_import
 from osaccess.file.layout import json_schema
 from osaccess.file.loader import load
 from osaccess.file.reader import Reader
-from osaccess.kinds.base import Action, DefinitionKind, strings, text
+from osaccess.kinds.base import Action, Kind, strings, text
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import RoleDefinition
 from osaccess.model import ClusterSpec, LiveState, MappingFile, Safety
 from osaccess.run.engine import execute, make_plan, plan, write_order
@@ -31,6 +31,7 @@ from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.plandoc import load as load_plan
 from osaccess.run.render import render_markdown, render_text
 from tests.unit.fakecluster import FakeCluster
+from tests.unit.states import state
 
 # -- the toy kind: everything it needs, in one place ----------------------------------------------
 
@@ -55,7 +56,7 @@ class Widget:
         )
 
 
-class Widgets(DefinitionKind):
+class Widgets(Kind):
     name = "widgets"
     section = "widgets"
     endpoint = "widgets"
@@ -135,10 +136,9 @@ LIVE_WIDGETS = {
 
 
 def live_state() -> LiveState:
-    return LiveState(
-        {},
-        frozenset({"logs_reader"}),
-        definitions={"widgets": dict(LIVE_WIDGETS), "roles": {}, "action_groups": {}},
+    return state(
+        roles={"logs_reader"},
+        definitions={"widgets": dict(LIVE_WIDGETS), "action_groups": {}},
     )
 
 
@@ -147,7 +147,7 @@ def live_state() -> LiveState:
 
 def test_a_registered_kind_loads_from_its_section(widgets: Widgets, tmp_path: Path) -> None:
     file = loaded(tmp_path)
-    toys = [d for d in file.definitions if d.kind == "widgets"]
+    toys = file.of("widgets")
     assert [(d.name, d.definition) for d in toys] == [
         ("gear", Widget(frozenset({"cog", "spring"}), "red")),
         ("lever", None),
@@ -193,8 +193,8 @@ def test_a_registered_kind_plans_renders_and_survives_the_plan_document(
     widgets: Widgets, tmp_path: Path
 ) -> None:
     file = loaded(tmp_path)
-    result = plan(file.roles, live_state(), definitions=file.definitions)
-    toys = result.definitions_of("widgets")
+    result = plan(file.entries, live_state())
+    toys = result.of("widgets")
     assert [(c.name, c.action) for c in toys] == [("gear", Action.CREATE), ("lever", Action.DELETE)]
     assert toys[0].operation() == {
         "op": "add",
@@ -221,7 +221,7 @@ def test_a_registered_kind_plans_renders_and_survives_the_plan_document(
 
 def test_a_registered_kind_is_written_in_its_place(widgets: Widgets, tmp_path: Path) -> None:
     file = loaded(tmp_path)
-    result = plan(file.roles, live_state(), definitions=file.definitions)
+    result = plan(file.entries, live_state())
     assert write_order(result) == ["roles", "widgets", "mappings"]
     cluster = FakeCluster(documents={"widgets": {"lever": {"parts": ["bar"]}}})
     with cluster.api() as api:
@@ -249,7 +249,7 @@ def test_a_registered_kind_imports_and_plans_empty_after_import(
     assert "# Left out of widgets, built in or reserved: builtin_widget" in text
     assert "widgets:\n  lever:\n    parts:\n      - bar\n" in text
     file = loaded(tmp_path, text)
-    assert plan(file.roles, live, definitions=file.definitions).empty
+    assert plan(file.entries, live).empty
 
 
 def test_the_built_in_kinds_are_registered_in_write_order() -> None:
@@ -261,7 +261,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "audit",
         "mappings",
     ]
-    assert [k.section for k in kinds.in_file_order()] == [
+    assert [k.section for k in kinds.registered()] == [
         "roles",
         "role_definitions",
         "action_groups",
@@ -270,7 +270,7 @@ def test_the_built_in_kinds_are_registered_in_write_order() -> None:
         "audit",
     ]
     assert kinds.by_name("roles").model is RoleDefinition
-    assert DesiredRole("r", RoleMapping()).mapping == RoleMapping()
+    assert kinds.by_name("mappings").model is RoleMapping
 
 
 # -- the layout ------------------------------------------------------------------------------------

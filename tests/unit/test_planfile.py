@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from osaccess.errors import Refused
+from osaccess.kinds.base import Desired
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.model import ClusterSpec, LiveState, Safety
 from osaccess.run.engine import plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint
 from osaccess.run.plandoc import read as load_reviewed
+from tests.unit.states import mapping as mapping_entry
+from tests.unit.states import state as cluster_state
 
 SPEC = ClusterSpec(
     "https://search-x.eu-west-1.es.amazonaws.com",
@@ -25,13 +28,13 @@ SPEC = ClusterSpec(
 
 
 def write_plan(tmp_path: Path) -> Path:
-    live = LiveState(
+    live = cluster_state(
         {"readall": LiveDefinition(RoleMapping.of(users=["bob"]))}, frozenset({"readall", "logs"})
     )
     plan_ = plan(
         [
-            DesiredRole("readall", RoleMapping.of(users=["alice"])),
-            DesiredRole("logs", RoleMapping.of(backend_roles=["x"])),
+            mapping_entry("readall", RoleMapping.of(users=["alice"])),
+            mapping_entry("logs", RoleMapping.of(backend_roles=["x"])),
         ],
         live,
     )
@@ -52,7 +55,7 @@ def test_a_plan_reads_back_as_it_was_written(tmp_path: Path) -> None:
     ((reviewed, context),) = load_reviewed(write_plan(tmp_path))
     assert context.cluster == SPEC
     assert context.safety is not None and context.safety.protect == {"admin"}
-    assert [c.role for c in reviewed.changes] == ["logs", "readall"]
+    assert [c.name for c in reviewed.changes] == ["logs", "readall"]
     readall = reviewed.changes[1]
     assert readall.before == RoleMapping.of(users=["bob"])
     assert readall.operation() == {
@@ -88,18 +91,19 @@ def test_something_else_is_not_taken_for_a_plan(tmp_path: Path) -> None:
 
 
 def test_the_fingerprint_changes_with_what_the_file_names_only() -> None:
+    from osaccess.kinds.base import Unchanged
     from osaccess.kinds.live import LiveDefinition
     from osaccess.kinds.roles import RoleDefinition
     from osaccess.run.plan import Plan
 
-    reviewed = Plan((), ("readall",), definitions_unchanged=(("roles", "team"),))
+    reviewed = Plan((), (Unchanged("mappings", "readall"), Unchanged("roles", "team")))
 
     def state(users: list[str], extra: bool = False, team: str = "x") -> LiveState:
         mappings = {"readall": LiveDefinition(RoleMapping.of(users=users))}
         if extra:
             mappings["other"] = LiveDefinition(RoleMapping())
         team_role = LiveDefinition(RoleDefinition(frozenset({team})))
-        return LiveState(mappings, frozenset(), definitions={"roles": {"team": team_role}})
+        return cluster_state(mappings, definitions={"roles": {"team": team_role}})
 
     assert fingerprint(state(["a"]), reviewed) != fingerprint(state(["a", "b"]), reviewed)
     assert fingerprint(state(["a"]), reviewed) != fingerprint(state(["a"], team="y"), reviewed)
@@ -153,7 +157,7 @@ contexts = st.builds(
     names=st.dictionaries(text, text, max_size=3),
 )
 def test_load_of_dump_is_the_plan(
-    scenario: tuple[list[DesiredRole], LiveState],
+    scenario: tuple[list[Desired], LiveState],
     protect: frozenset[str],
     context: PlanContext,
     names: dict[str, str],
@@ -170,7 +174,7 @@ def test_shared_and_protected_lines_survive_the_plan_file() -> None:
     from osaccess.kinds.mappings import Ownership
     from osaccess.run.render import render_text
 
-    live = LiveState(
+    live = cluster_state(
         {
             "all_access": LiveDefinition(RoleMapping.of(users=["master", "other"])),
             "readall": LiveDefinition(RoleMapping.of(users=["breakglass", "bob"])),
@@ -180,9 +184,9 @@ def test_shared_and_protected_lines_survive_the_plan_file() -> None:
     )
     plan_ = plan(
         [
-            DesiredRole("all_access", RoleMapping.of(users=["alice"]), Ownership.SHARED),
-            DesiredRole("readall", RoleMapping.of(users=["alice"])),
-            DesiredRole("quiet", RoleMapping.of(), Ownership.SHARED),
+            mapping_entry("all_access", RoleMapping.of(users=["alice"]), Ownership.SHARED),
+            mapping_entry("readall", RoleMapping.of(users=["alice"])),
+            mapping_entry("quiet", RoleMapping.of(), Ownership.SHARED),
         ],
         live,
         frozenset({"breakglass"}),

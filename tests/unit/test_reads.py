@@ -12,10 +12,11 @@ import pytest
 import requests
 
 from osaccess import errors
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping
 from osaccess.model import ClusterSpec, MappingFile
 from osaccess.run.engine import make_plan
 from tests.unit.fakecluster import FakeCluster, status
+from tests.unit.states import mapping as mapping_entry
 
 AFTER_PREFIX = 6  # roles, action groups, tenants, internal users, audit, authinfo
 
@@ -49,7 +50,7 @@ def a_file() -> MappingFile:
     return MappingFile(
         "f.yaml",
         ClusterSpec("https://fake.test", auth="basic"),
-        roles=(DesiredRole("readall", RoleMapping.of(users=["bob"])),),
+        (mapping_entry("readall", RoleMapping.of(users=["bob"])),),
     )
 
 
@@ -65,7 +66,7 @@ def test_a_plan_reads_every_kind_and_the_caller_at_once_after_the_mappings() -> 
     assert fake.sent[0].path.endswith("/api/rolesmapping")  # first: it finds the API prefix
     assert fake.most == AFTER_PREFIX
     assert planned.identity is not None and planned.identity.user_name == "admin"
-    assert [c.role for c in planned.plan.changes] == ["readall"]
+    assert [c.name for c in planned.plan.changes] == ["readall"]
 
 
 def test_one_read_at_a_time_when_asked_and_the_same_plan(monkeypatch: pytest.MonkeyPatch) -> None:

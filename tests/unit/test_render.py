@@ -6,12 +6,12 @@ import io
 import json
 
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, Ownership, RoleMapping
-from osaccess.model import LiveState
+from osaccess.kinds.mappings import Ownership, RoleMapping
 from osaccess.run.engine import plan
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.render import render_markdown, render_text
 from tests.golden import assert_golden
+from tests.unit.states import mapping, state
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
@@ -22,27 +22,23 @@ CONTEXT = PlanContext(
 
 
 def sample_plan():  # type: ignore[no-untyped-def]
-    state = LiveState(
-        mappings={
-            "all_access": LiveDefinition(
-                RoleMapping.of("Master user", users=["admin"], backend_roles=[MASTER])
-            ),
-            "readall": LiveDefinition(RoleMapping.of(users=["kibanaro", "bob"])),
-            "old_team": LiveDefinition(RoleMapping.of(users=["carol", "dave"])),
-            "logs_writer": LiveDefinition(RoleMapping.of(backend_roles=[ANALYTICS])),
+    live = state(
+        {
+            "all_access": RoleMapping.of("Master user", users=["admin"], backend_roles=[MASTER]),
+            "readall": RoleMapping.of(users=["kibanaro", "bob"]),
+            "old_team": RoleMapping.of(users=["carol", "dave"]),
+            "logs_writer": RoleMapping.of(backend_roles=[ANALYTICS]),
         },
-        roles=frozenset({"all_access", "readall", "old_team", "logs_reader", "logs_writer"}),
+        {"all_access", "readall", "old_team", "logs_reader", "logs_writer"},
     )
     desired = [
-        DesiredRole(
-            "all_access", RoleMapping.of(backend_roles=[MASTER, ANALYTICS]), Ownership.SHARED
-        ),
-        DesiredRole("readall", RoleMapping.of("Read-only", users=["kibanaro"])),
-        DesiredRole("old_team", RoleMapping(), absent=True),
-        DesiredRole("logs_reader", RoleMapping.of(users=[ALICE], backend_roles=[ANALYTICS])),
-        DesiredRole("logs_writer", RoleMapping.of(backend_roles=[ANALYTICS])),
+        mapping("all_access", RoleMapping.of(backend_roles=[MASTER, ANALYTICS]), Ownership.SHARED),
+        mapping("readall", RoleMapping.of("Read-only", users=["kibanaro"])),
+        mapping("old_team", absent=True),
+        mapping("logs_reader", RoleMapping.of(users=[ALICE], backend_roles=[ANALYTICS])),
+        mapping("logs_writer", RoleMapping.of(backend_roles=[ANALYTICS])),
     ]
-    return plan(desired, state)
+    return plan(desired, live)
 
 
 def test_text_plan() -> None:
@@ -73,7 +69,7 @@ def test_json_plan_is_stable_and_complete() -> None:
     text = dump([(sample_plan(), CONTEXT)])
     assert_golden("plan.json", text)
     data = json.loads(text)["plans"][0]
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["summary"] == {
         "create": 1,
         "update": 2,
@@ -83,37 +79,34 @@ def test_json_plan_is_stable_and_complete() -> None:
         "principals_removed": 3,
         "by_kind": {"mappings": {"create": 1, "update": 2, "delete": 1, "unchanged": 1}},
     }
-    removed = {c["role"]: c["removed"] for c in data["changes"]}
+    removed = {c["name"]: c["removed"] for c in data["changes"]}
     assert removed["readall"] == {"users": ["bob"]}
 
 
 def test_the_summary_counts_every_kind_not_only_the_mappings() -> None:
-    from osaccess.kinds.base import DesiredDefinition
-    from osaccess.kinds.live import LiveDefinition
+    from osaccess.kinds.base import Desired
     from osaccess.kinds.tenants import Tenant
 
-    state = LiveState(
-        {},
-        frozenset(),
+    live = state(
         definitions={
             "tenants": {"old": LiveDefinition(Tenant("o")), "kept": LiveDefinition(Tenant("k"))}
         },
     )
     wanted = [
-        DesiredDefinition("tenants", "new", Tenant("n")),
-        DesiredDefinition("tenants", "kept", Tenant("k")),
-        DesiredDefinition("tenants", "old", None),
+        Desired("tenants", "new", Tenant("n")),
+        Desired("tenants", "kept", Tenant("k")),
+        Desired("tenants", "old", None),
     ]
-    planned = plan([], state, definitions=wanted)
+    planned = plan(wanted, live)
     summary = json.loads(dump([(planned, CONTEXT)]))["plans"][0]["summary"]
     assert summary["by_kind"] == {
         "tenants": {"create": 1, "update": 0, "delete": 1, "unchanged": 1}
     }
-    assert summary["create"] == 0  # the top-level counts stay the mappings'
+    assert (summary["create"], summary["delete"], summary["unchanged"]) == (1, 1, 1)
 
 
 def test_an_empty_plan_says_so() -> None:
-    empty = plan([], LiveState({}, frozenset()))
+    empty = plan([], state())
     out = io.StringIO()
     render_text(empty, CONTEXT, out)
     assert "No changes: the cluster matches the file." in out.getvalue()
@@ -121,10 +114,8 @@ def test_an_empty_plan_says_so() -> None:
 
 def test_a_long_list_of_unchanged_roles_is_shortened() -> None:
     names = [f"role_{i:04d}" for i in range(5000)]
-    state = LiveState(
-        {n: LiveDefinition(RoleMapping.of(users=["a"])) for n in names}, frozenset(names)
-    )
-    unchanged = plan([DesiredRole(n, RoleMapping.of(users=["a"])) for n in names], state)
+    live = state({n: RoleMapping.of(users=["a"]) for n in names}, names)
+    unchanged = plan([mapping(n, RoleMapping.of(users=["a"])) for n in names], live)
     out = io.StringIO()
     render_text(unchanged, CONTEXT, out)
     assert "role_0009 and 4990 more." in out.getvalue()
@@ -135,8 +126,8 @@ def test_resolved_values_show_what_the_file_called_them() -> None:
     from dataclasses import replace
 
     sso = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0a1b"
-    state = LiveState({}, frozenset({"readall"}))
-    planned = plan([DesiredRole("readall", RoleMapping.of(backend_roles=[sso]))], state)
+    live = state({}, {"readall"})
+    planned = plan([mapping("readall", RoleMapping.of(backend_roles=[sso]))], live)
     planned = replace(planned, names={sso: "sso: Admin"})
     text, markdown = io.StringIO(), io.StringIO()
     render_text(planned, CONTEXT, text)

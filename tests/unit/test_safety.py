@@ -6,14 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osaccess.kinds.base import Action
+from osaccess.kinds.base import Action, Desired
 from osaccess.kinds.live import LiveDefinition
-from osaccess.kinds.mappings import DesiredRole, Ownership, RoleMapping
+from osaccess.kinds.mappings import Ownership, RoleMapping, detail_of
+from osaccess.kinds.planning import applied
 from osaccess.model import LiveState, Safety
 from osaccess.plugin.matching import Caller, matches, roles_of
 from osaccess.run.engine import plan
-from osaccess.run.plan import apply_to
 from osaccess.run.safety import Identity, evaluate
+from tests.unit.states import mapping as mapping_entry
+from tests.unit.states import state as cluster_state
 
 MASTER = "arn:aws:iam::111111111111:role/sandbox-master"
 CI = "arn:aws:iam::111111111111:role/ci-deployer"
@@ -21,7 +23,7 @@ ALICE = "arn:aws:iam::111111111111:user/alice"
 
 
 def state(**mappings: RoleMapping) -> LiveState:
-    return LiveState(
+    return cluster_state(
         {n: LiveDefinition(m) for n, m in mappings.items()},
         frozenset(mappings) | {"readall", "all_access", "security_manager"},
     )
@@ -33,8 +35,8 @@ def role_identity(arn: str, roles: set[str]) -> Identity:
 
 def desired(
     name: str, ownership: Ownership = Ownership.EXCLUSIVE, absent: bool = False, **fields: list[str]
-) -> DesiredRole:
-    return DesiredRole(name, RoleMapping.of(**fields), ownership, absent, f"f.yaml:{name}")
+) -> Desired:
+    return mapping_entry(name, RoleMapping.of(**fields), ownership, absent, f"f.yaml:{name}")
 
 
 @pytest.mark.parametrize(
@@ -158,7 +160,10 @@ def test_protected_principals_are_kept_even_when_the_mapping_is_deleted() -> Non
     assert change.after is not None
     assert change.after.users == {"carol", "admin"}
     assert change.after.backend_roles == {MASTER}
-    assert change.protected == {"users": frozenset({"admin"}), "backend_roles": frozenset({MASTER})}
+    assert detail_of(change).protected == {
+        "users": frozenset({"admin"}),
+        "backend_roles": frozenset({MASTER}),
+    }
     deleted = plan([desired("all_access", absent=True)], live, protect)
     (change,) = deleted.changes
     assert change.action is Action.UPDATE  # not a delete: the protected principals stay
@@ -187,17 +192,17 @@ def test_protected_principals_are_never_removed(
     protect: set[str],
     absent: bool,
 ) -> None:
-    live = LiveState(
+    live = cluster_state(
         {n: LiveDefinition(m) for n, m in live_maps.items()}, frozenset(["r1", "r2", "all_access"])
     )
     roles = [
-        DesiredRole(n, RoleMapping() if absent else m, Ownership.EXCLUSIVE, absent)
+        mapping_entry(n, RoleMapping() if absent else m, Ownership.EXCLUSIVE, absent)
         for n, m in wanted.items()
     ]
-    after = apply_to(live.mappings, plan(roles, live, frozenset(protect)))
-    for name, entry in live.mappings.items():
+    after = applied(live, plan(roles, live, frozenset(protect)).changes).models("mappings")
+    for name, value in live.models("mappings").items():
         for field_name in ("users", "backend_roles"):
-            kept = entry.definition.values(field_name) & protect
+            kept = value.values(field_name) & protect
             assert kept <= (after[name].values(field_name) if name in after else frozenset())
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from osaccess.file.loader import load
 from osaccess.file.principals import SsoRef
+from tests.unit.states import roles as roles_of
 
 HEAD = "cluster:\n  endpoint: https://search-logs-abc.eu-west-1.es.amazonaws.com\nroles:\n"
 
@@ -32,7 +33,7 @@ def test_sso_entries_are_kept_for_plan_time(tmp_path: Path) -> None:
     errors, result = load_roles(tmp_path, roles)
     assert errors == []
     file = result.file  # type: ignore[attr-defined]
-    by_name = {r.name: r for r in file.roles}
+    by_name = {r.name: r for r in roles_of(file)}
     assert by_name["all_access"].sso == (SsoRef("AdminAccess", None, f"{tmp_path}/f.yaml:6"),)
     assert by_name["all_access"].mapping.users == {"arn:aws:iam::111111111111:user/alice"}
     assert [r.account for r in by_name["readall"].sso] == ["222222222222", "333333333333"]

@@ -11,7 +11,7 @@ import requests
 
 from osaccess import errors
 from osaccess.cluster import pace
-from osaccess.kinds.mappings import DesiredRole, RoleMapping
+from osaccess.kinds.mappings import RoleMapping, removed
 from osaccess.model import ClusterSpec, MappingFile
 from osaccess.run.engine import execute, execute_reviewed, make_plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint, load
@@ -25,6 +25,7 @@ from tests.unit.fakecluster import (
     write_then,
     write_then_lose_answer,
 )
+from tests.unit.states import mapping as mapping_entry
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 BOB = "arn:aws:iam::111111111111:user/bob"
@@ -43,8 +44,8 @@ def setup(**faults: object) -> tuple[FakeCluster, MappingFile]:
         "f.yaml",
         ClusterSpec("https://fake.test", auth="basic", username="admin"),
         (
-            DesiredRole("readall", RoleMapping.of(users=[ALICE])),
-            DesiredRole("logs", RoleMapping.of(users=[ALICE])),
+            mapping_entry("readall", RoleMapping.of(users=[ALICE])),
+            mapping_entry("logs", RoleMapping.of(users=[ALICE])),
         ),
     )
     return cluster, file
@@ -68,8 +69,8 @@ def test_a_409_is_re_read_and_re_planned() -> None:
         result = execute(api, file, make_plan(api, file))
     assert result.attempts == 2
     # the second plan was made from what the other writer left: carol is removed too
-    (readall,) = [c for c in result.plan.changes if c.role == "readall"]
-    assert readall.removed("users") == {BOB, "carol"}
+    (readall,) = [c for c in result.plan.changes if c.name == "readall"]
+    assert removed(readall, "users") == {BOB, "carol"}
     assert cluster.mappings["readall"]["users"] == [ALICE]
     methods = [(s.method, s.path.rsplit("/", 1)[-1]) for s in cluster.sent]
     first_patch = methods.index(("PATCH", "rolesmapping"))
@@ -241,7 +242,7 @@ def test_bodies_are_sent_as_utf8_bytes_not_escapes() -> None:
     cluster, file = setup()
     name = "Zürich-東京"
     file = MappingFile(
-        file.path, file.cluster, (DesiredRole("readall", RoleMapping.of(users=[name])),)
+        file.path, file.cluster, (mapping_entry("readall", RoleMapping.of(users=[name])),)
     )
     with cluster.api() as api:
         execute(api, file, make_plan(api, file))
@@ -272,12 +273,12 @@ def test_a_reviewed_plan_is_refused_when_a_mapping_it_leaves_unchanged_moved() -
         "f.yaml",
         ClusterSpec("https://fake.test"),
         (
-            DesiredRole("logs", RoleMapping.of(users=[ALICE])),
-            DesiredRole("other", RoleMapping.of()),  # unchanged in the plan
+            mapping_entry("logs", RoleMapping.of(users=[ALICE])),
+            mapping_entry("other", RoleMapping.of()),  # unchanged in the plan
         ),
     )
     plan, context = reviewed(cluster, file)
-    assert [c.role for c in plan.changes] == ["logs"]  # type: ignore[attr-defined]
+    assert [c.name for c in plan.changes] == ["logs"]  # type: ignore[attr-defined]
     cluster.mappings["other"] = empty(["mallory"])  # someone maps mallory after the review
     assert context.safety is not None
     with cluster.api() as api, pytest.raises(errors.Refused, match="fingerprint no longer matches"):
@@ -302,7 +303,7 @@ def _five_roles() -> tuple[FakeCluster, MappingFile]:
     file = MappingFile(
         "f.yaml",
         ClusterSpec("https://fake.test", auth="basic", username="admin"),
-        tuple(DesiredRole(n, RoleMapping.of(users=[ALICE])) for n in names),
+        tuple(mapping_entry(n, RoleMapping.of(users=[ALICE])) for n in names),
     )
     return cluster, file
 
@@ -341,7 +342,7 @@ def test_a_failed_part_names_the_parts_that_landed_and_the_next_plan_holds_the_r
     assert caught.value.applied == ("mappings part 1 of 3 (2 changes)",)
     assert caught.value.failed == "mappings part 2 of 3"
     with cluster.api() as api:
-        assert [c.role for c in make_plan(api, file).plan.changes] == ["team2", "team3", "team4"]
+        assert [c.name for c in make_plan(api, file).plan.changes] == ["team2", "team3", "team4"]
 
 
 def test_a_reviewed_plan_splits_too_and_a_conflict_between_parts_does_not_rewrite_a_part() -> None:
@@ -369,7 +370,7 @@ def _many_roles(changes: int, roles: int) -> tuple[FakeCluster, MappingFile]:
     file = MappingFile(
         "f.yaml",
         ClusterSpec("https://fake.test", auth="basic", username="admin"),
-        tuple(DesiredRole(n, RoleMapping.of(users=[ALICE])) for n in names[:changes]),
+        tuple(mapping_entry(n, RoleMapping.of(users=[ALICE])) for n in names[:changes]),
     )
     return cluster, file
 
