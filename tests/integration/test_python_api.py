@@ -27,7 +27,8 @@ def test_the_documented_example_runs(sandbox: Sandbox, roles: list[str], tmp_pat
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert f"create {roles[0]} ['{ANALYTICS}']" in lines
+    assert f"mappings create {roles[0]}" in lines
+    assert f"{roles[0]} ['{ANALYTICS}']" in lines
     assert "apply would refuse: []" in lines
     assert "applied" in lines
     # Other tests map the same role at the same time: the explanation lists ours among theirs.

@@ -194,9 +194,15 @@ def test_every_apply_leaves_an_audit_record(
     assert first["result"] == "applied"
     assert first["caller"] == MASTER
     assert first["cluster"] == sandbox.gateway_url
-    assert first["changes"] == [
-        {"role": roles[0], "action": "create", "added": {"users": [ALICE]}, "removed": {}}
-    ]
+    (change,) = first["changes"]
+    assert {k: change[k] for k in ("kind", "name", "action", "added", "removed")} == {
+        "kind": "mappings",
+        "name": roles[0],
+        "action": "create",
+        "added": {"users": [ALICE]},
+        "removed": {},
+    }
+    assert change["before"] is None and change["after"]["users"] == [ALICE]
     assert second["result"] == "refused"
     assert "removal-threshold" in second["error"]
     assert first["time"] < second["time"] or first["time"] == second["time"]
