@@ -28,6 +28,7 @@ from opensearchpy import OpenSearch
 from osaccess.cluster import pace
 from osaccess.cluster.connection import Overrides, connect
 from osaccess.file.loader import load
+from osaccess.kinds.mappings import MAPPINGS
 from osaccess.run.engine import execute, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def run_size(
             api = connect(file.cluster, Overrides(password=env["OSACCESS_PASSWORD"]))
             planned = make_plan(api, file)
             row["expected_s"] = pace.expected_seconds(
-                "rolesmapping",
+                MAPPINGS.write_cost,
                 size,
                 len(planned.live.defined("mappings")),
                 roles=len(node.call("GET", "/_plugins/_security/api/roles").json()),

@@ -18,10 +18,11 @@ cores, mappings of 20 principals (docs/safety.md):
          200       4,000        653              15
           50       2,000      2,000               4
 
-The model: each mapping operation costs 1.8e-5 s per role on the cluster plus 1e-5 s per mapping
-(the mappings document grows by half the write on average); a removal costs half. When the
-number of roles is not known (small writes do not read it), it is taken to be the number of
-mappings. From that model osaccess derives, per write:
+The model: each kind says what one operation costs (its ``write_cost``, a
+:class:`~osaccess.kinds.base.WriteCost`). A mapping operation costs 1.8e-5 s per role on the
+cluster plus 1e-5 s per mapping (the mappings document grows by half the write on average); a
+removal costs half. When the number of roles is not known (small writes do not read it), it is
+taken to be the number of mappings. From that model osaccess derives, per write:
 
 - what it tells the user before a long write ("writing 2,000 changes in one request; the security
   plugin takes about a minute for this size");
@@ -36,23 +37,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from osaccess.kinds.base import WriteCost
+
 MAX_WRITE_WAIT = 1800.0  # seconds: the documented bound of one write's deadline
 NOTICE_AFTER = 10.0  # seconds: writes expected to take longer are announced
 # Amazon OpenSearch Service's load balancer closes a request that outlives its idle timeout
 # (undocumented; Elastic Load Balancing's default is 60 s) with a 504: osaccess takes it as a lost
 # answer and re-reads (docs/safety.md).
 
-# seconds per mapping operation, per role and per mapping on the cluster (2.19.4, 2 cores)
-PER_ROLE = 1.8e-5
-PER_MAPPING = 1e-5
-# the other kinds whose every operation makes the plugin read the roles again: an action group
-# (is its name a role's?) and an internal user (do its roles exist? the mappings too), read in
-# the plugin's source and measured on 2.19.4 (200 action groups with 5,000 roles: 12 s; 50
-# users: 3.3 s)
-_PER_ROLE_OTHER = {"actiongroups": 1.2e-5, "internalusers": 1.3e-5}
-# seconds per operation of every kind but mappings, whatever the size of its document (2,000,
-# 5,000 and 4,000 new roles on 11, 11 and 5,011: 1.4, 3.4 and 2.7 s)
-_COST_OTHER = 7e-4
 # seconds: the node hashes each password it is sent (bcrypt, cost 12; 50 users: 15.8 s)
 PASSWORD_HASH = 0.3
 _BASE = 0.5
@@ -61,13 +53,8 @@ _BASE = 0.5
 COUNT_ROLES_FROM = 20
 
 
-def reads_roles(endpoint: str) -> bool:
-    """Whether the plugin reads the roles again for every operation of a PATCH of this kind."""
-    return endpoint == "rolesmapping" or endpoint in _PER_ROLE_OTHER
-
-
 def expected_seconds(
-    endpoint: str,
+    cost: WriteCost,
     operations: int,
     existing: int,
     *,
@@ -75,19 +62,18 @@ def expected_seconds(
     removals: int = 0,
     passwords: int = 0,
 ) -> float:
-    """The time the node is expected to need for one PATCH of ``operations`` entities (of which
-    ``removals`` remove one, and ``passwords`` send a password for the node to hash) against a
-    document that holds ``existing`` entities before the write; ``roles`` is the number of
-    roles on the cluster (None: unknown)."""
+    """The time the node is expected to need for one PATCH of ``operations`` entries of a kind
+    that costs ``cost`` (of which ``removals`` remove one, and ``passwords`` send a password for
+    the node to hash) against a document that holds ``existing`` entries before the write;
+    ``roles`` is the number of roles on the cluster (None: unknown)."""
     if operations <= 0:
         return 0.0
-    hashing = PASSWORD_HASH * passwords
-    if endpoint != "rolesmapping":
-        validation = _PER_ROLE_OTHER.get(endpoint, 0.0) * (roles or 0) * operations
-        return _BASE + _COST_OTHER * operations + validation + hashing
     grown = existing + operations / 2
-    per_operation = PER_ROLE * (grown if roles is None else roles) + PER_MAPPING * grown
-    return _BASE + per_operation * (operations - removals / 2) + hashing
+    if roles is None:
+        roles = int(grown) if cost.roles_as_entries else 0
+    per_operation = cost.per_operation + cost.per_role * roles + cost.per_entry * grown
+    writes = operations - removals * (1 - cost.removal_share)
+    return _BASE + per_operation * writes + PASSWORD_HASH * passwords
 
 
 @dataclass(frozen=True)
@@ -107,7 +93,7 @@ class WritePace:
 
 
 def pace(
-    endpoint: str,
+    cost: WriteCost,
     operations: int,
     existing: int,
     read_timeout: float,
@@ -117,7 +103,7 @@ def pace(
     passwords: int = 0,
 ) -> WritePace:
     expected = expected_seconds(
-        endpoint, operations, existing, roles=roles, removals=removals, passwords=passwords
+        cost, operations, existing, roles=roles, removals=removals, passwords=passwords
     )
     bound = max(MAX_WRITE_WAIT, read_timeout)
     deadline = min(bound, max(read_timeout, 3 * expected + 10))

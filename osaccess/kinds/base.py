@@ -155,6 +155,25 @@ def _flat(definition: Any | None, spread: tuple[str, ...] = ()) -> set[tuple[str
     return pairs
 
 
+@dataclass(frozen=True)
+class WriteCost:
+    """What one operation of a kind's collection PATCH costs the node, in seconds
+    (:mod:`osaccess.cluster.pace` turns it into a write's deadline; docs/safety.md has the
+    measurements)."""
+
+    per_operation: float = 7e-4  # whatever the size of the document
+    # per role on the cluster: the plugin reads the roles again for every operation (unknown:
+    # as many as the entries of the document when ``roles_as_entries``, else none)
+    per_role: float = 0.0
+    per_entry: float = 0.0  # per entry of the document, as it grows by half the write
+    roles_as_entries: bool = False
+    removal_share: float = 1.0  # what a removal costs, as a share of a write
+
+    @property
+    def reads_roles(self) -> bool:
+        return self.per_role > 0
+
+
 class Kind:
     """One kind of entry. Subclasses set the class attributes and ``read``."""
 
@@ -175,10 +194,8 @@ class Kind:
     # the kind whose entries this kind's entries are named after (a mapping names its role): an
     # entry needs that one, on the cluster or in the file
     named_after: ClassVar[str | None] = None
-    # what one changed entry costs the node to write, relative to a small entry (cluster/pace)
-    write_cost: ClassVar[float] = 1.0
-    # the node re-reads every role definition on each write of this kind (cluster/pace)
-    write_reads_roles: ClassVar[bool] = False
+    # what the node spends on each operation of a PATCH of this kind (cluster/pace)
+    write_cost: ClassVar[WriteCost] = WriteCost()
     key_width: ClassVar[int] = 19  # a plan's text aligns the values of a change's lines here
     # a plan's Markdown table of this kind: what the entry, the key and the value are
     columns: ClassVar[tuple[str, str, str]] = ("definition", "key", "value")

@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from osaccess.file.format import Field, Section
 from osaccess.file.source import describe
-from osaccess.kinds.base import Action, Change, Kind, pointer, strings, text
+from osaccess.kinds.base import Action, Change, Kind, WriteCost, pointer, strings, text
 
 if TYPE_CHECKING:
     from osaccess.file.reader import Reader
@@ -204,6 +204,9 @@ class InternalUsers(Kind):
     label = "internal user"
     include = "internal-users"
     order = 40  # after roles: a user's direct roles must exist
+    # the plugin checks each user's roles (and the mappings) exist: 50 users with 5,000 roles
+    # took 3.3 s on 2.19.4
+    write_cost = WriteCost(per_role=1.3e-5)
     model = InternalUser
     entry = INTERNAL_USER
     summary = "Internal users: name -> backend roles, direct roles, attributes, password source."

@@ -123,7 +123,7 @@ def _target(api: SecurityApi, kind: Kind) -> Target[Changes]:
 
     return Target(
         kind.plural,
-        kind.endpoint,
+        kind.write_cost,
         lambda: api.read_definitions(kind),
         lambda changes: [op for c in changes for op in c.operations()],
         _stale,
@@ -131,7 +131,7 @@ def _target(api: SecurityApi, kind: Kind) -> Target[Changes]:
         lambda ops, timeout: api.patch(kind.endpoint, ops, timeout=timeout),
         lambda changes: [c.name for c in changes],
         lambda changes, test: tuple(c for c in changes if test(c.name)),
-        roles=(lambda: len(api.read_roles())) if kind.write_reads_roles else None,
+        roles=(lambda: len(api.read_roles())) if kind.write_cost.reads_roles else None,
     )
 
 

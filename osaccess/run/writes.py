@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from osaccess import errors
 from osaccess.cluster import pace
+from osaccess.kinds.base import WriteCost
 
 log = logging.getLogger("osaccess.run.writes")
 
@@ -47,7 +48,7 @@ class Target(Generic[P]):
     the changes to one kind of definition)."""
 
     what: str  # for messages: "role mappings", "roles", ...
-    endpoint: str  # rolesmapping, roles, ...: what the write's cost depends on
+    cost: WriteCost  # what one operation costs the node (the kind's)
     read: Callable[[], Any]
     operations: Callable[[P], list[dict[str, Any]]]
     stale: Callable[[P, Any], list[str]]  # what moved since the plan (empty: nothing)
@@ -114,7 +115,7 @@ def _write(
         guard(current, fresh)
         roles = _roles_on_cluster(target, len(operations))
         speed = pace.pace(
-            target.endpoint,
+            target.cost,
             len(operations),
             len(fresh),
             options.read_timeout,

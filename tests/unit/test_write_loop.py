@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from osaccess import errors
+from osaccess import errors, kinds
 from osaccess.cluster import pace
-from osaccess.kinds.mappings import RoleMapping, removed
+from osaccess.kinds.internal_users import INTERNAL_USERS
+from osaccess.kinds.mappings import MAPPINGS, RoleMapping, removed
 from osaccess.model import ClusterSpec, MappingFile
 from osaccess.run.engine import execute, execute_reviewed, make_plan
 from osaccess.run.plandoc import PlanContext, dump, fingerprint, load
@@ -177,7 +178,7 @@ def test_a_write_whose_answer_never_comes_is_awaited_until_its_deadline_then_rep
     assert len(cluster.requests_of("PATCH")) == 1  # never written twice
     # re-read with growing pauses (1, 2, 4, 8, then every 10 s) until the write's deadline
     assert clock[:5] == [1.0, 2.0, 4.0, 8.0, 10.0]
-    deadline = pace.pace("rolesmapping", 2, 3, api.transport.timeout).deadline
+    deadline = pace.pace(MAPPINGS.write_cost, 2, 3, api.transport.timeout).deadline
     assert sum(clock) == pytest.approx(deadline)
     assert any("re-reading the role mappings until the change shows" in h for h in heard)
 
@@ -452,9 +453,10 @@ def test_the_estimate_is_within_a_factor_of_two_of_what_the_node_took_and_the_de
     took: float,
 ) -> None:
     size = {"roles": roles, "removals": removals, "passwords": passwords}
-    expected = pace.expected_seconds(kind, changes, before, **size)  # type: ignore[arg-type]
+    cost = {k.endpoint: k for k in kinds.registered()}[kind].write_cost
+    expected = pace.expected_seconds(cost, changes, before, **size)  # type: ignore[arg-type]
     assert took / 2 <= expected <= took * 2
-    assert pace.pace(kind, changes, before, 30.0, **size).deadline > took * 1.5  # type: ignore[arg-type]
+    assert pace.pace(cost, changes, before, 30.0, **size).deadline > took * 1.5  # type: ignore[arg-type]
 
 
 def _users_target(roles: int, deadlines: list[float]) -> Target[list[str]]:
@@ -466,7 +468,7 @@ def _users_target(roles: int, deadlines: list[float]) -> Target[list[str]]:
 
     return Target(
         "internal users",
-        "internalusers",
+        INTERNAL_USERS.write_cost,
         lambda: {},
         lambda users: [
             {"op": "add", "path": f"/{u}", "value": {"password": "example-only"}} for u in users
