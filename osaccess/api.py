@@ -136,7 +136,7 @@ def import_file(
     include: Sequence[str] = ("mappings",),
 ) -> str:
     """A mapping file's text holding what the cluster holds (plan of it shows no changes):
-    ``include`` any of mappings, roles, action-groups, tenants."""
+    ``include``: any kind's ``include`` name (:func:`osaccess.file.importer.includes`)."""
     unknown = sorted(set(include) - set(includes()))
     if unknown:
         raise errors.ConfigError(

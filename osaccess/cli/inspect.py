@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from osaccess import kinds
 from osaccess.cli import (
     EXIT_DEPENDS,
     EXIT_ERROR,
@@ -47,8 +48,9 @@ def import_(
         str,
         typer.Option(
             "--include",
-            help="What to write, comma-separated: mappings, roles, action-groups, tenants, "
-            "internal-users, audit.",
+            help="What to write, comma-separated: "
+            + ", ".join(kind.include for kind in kinds.registered())
+            + ".",
         ),
     ] = "mappings",
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
