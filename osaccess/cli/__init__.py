@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import traceback
+import typing
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -231,12 +232,14 @@ def options(*, connection: bool = False) -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         signature = inspect.signature(func)
-        # evaluate the command's own annotations (typer needs objects, not strings); the
+        # the command's own annotations as objects (typer needs them, not the strings of
+        # `from __future__ import annotations`), resolved as the type checker resolves them; the
         # `overrides` parameter is filled in here, so its type may be imported for checking only
+        hints = typing.get_type_hints(
+            func, {**func.__globals__, "Overrides": None}, include_extras=True
+        )
         own = [
-            p.replace(annotation=eval(p.annotation, func.__globals__))
-            if isinstance(p.annotation, str)
-            else p
+            p.replace(annotation=hints.get(p.name, p.annotation))
             for p in signature.parameters.values()
             if p.name != "overrides"
         ]
