@@ -38,7 +38,8 @@ from osaccess.file.principals import one_iam_principal
 from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.plugin.matching import Caller
-from osaccess.run.orchestrator import Outcome, apply_files, apply_reviewed, plan_files
+from osaccess.run.orchestrator import apply_files, apply_reviewed, plan_files
+from osaccess.run.pipeline import Outcome
 from osaccess.run.sources import State, evaluated, offline_state, state_for
 
 if TYPE_CHECKING:
@@ -143,8 +144,7 @@ def import_file(
             f"import cannot include {', '.join(unknown)}",
             hint=f"choose from {', '.join(includes())}",
         )
-    overrides = overrides or Overrides()
-    with connect(_cluster(cluster), overrides) as api:
+    with connect(_cluster(cluster), overrides := overrides or Overrides()) as api:
         live = api.read_state()
         named = _sso_entries(live, _cluster(cluster), overrides)
         return render_import(

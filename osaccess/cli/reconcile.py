@@ -27,7 +27,7 @@ from osaccess.cli import (
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
     from osaccess.overrides import Overrides
-    from osaccess.run.orchestrator import Outcome
+    from osaccess.run.pipeline import Outcome
 
 
 @app.command()
@@ -173,7 +173,8 @@ def plan(
 
     With --out, the plan can be applied later exactly as reviewed: apply --plan FILE."""
     from osaccess.errors import ConfigError
-    from osaccess.run.orchestrator import plan_files, worst_exit
+    from osaccess.run.orchestrator import plan_files
+    from osaccess.run.pipeline import worst_exit
     from osaccess.run.plandoc import dump
 
     files = load_files(paths, quiet_ok=True)
@@ -243,7 +244,8 @@ def apply(
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
 
     Safety refusals (lockout, protected principal, threshold, stale or altered plan) exit 3."""
-    from osaccess.run.orchestrator import apply_files, apply_reviewed, worst_exit
+    from osaccess.run.orchestrator import apply_files, apply_reviewed
+    from osaccess.run.pipeline import worst_exit
     from osaccess.run.render import render_text, summary_line
 
     files = load_files(paths, quiet_ok=True) if (paths or plan_file is None) else []

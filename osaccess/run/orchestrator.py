@@ -13,7 +13,7 @@ apply_reviewed(path, files, overrides, ...)        -> [Outcome]
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,71 +29,15 @@ from osaccess.cluster.connection import (
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import MappingFile
-from osaccess.run import audit, secrets
+from osaccess.run import pipeline, secrets
 from osaccess.run.audit import Result
 from osaccess.run.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.run.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.run.parallel import map_bounded
+from osaccess.run.pipeline import Connector, Outcome, Ready
 from osaccess.run.plan import Plan
 from osaccess.run.plandoc import PlanContext, fingerprint
 from osaccess.run.plandoc import read as read_plan_file
-
-
-@dataclass
-class Outcome:
-    """What happened for one file and its cluster."""
-
-    file: str
-    endpoint: str
-    plan: Plan | None = None
-    context: PlanContext | None = None
-    result: Result = Result.PLANNED
-    error: Exception | None = None
-    attempts: int = 0  # write attempts (more than one after a conflict)
-    reviewed: bool = False  # applied from a plan file
-    writes: tuple[str, ...] = ()  # each PATCH that landed ("roles", "mappings part 1 of 3 ...")
-    notes: tuple[str, ...] = ()  # e.g. the answer was late, but the change was seen in place
-
-    @property
-    def caller(self) -> str | None:
-        return self.context.caller if self.context else None
-
-    @property
-    def pending(self) -> bool:
-        return self.plan is not None and not self.plan.empty
-
-    def exit_code(self, detailed: bool = False) -> int:
-        if self.error is not None:
-            return errors.exit_code(self.error)
-        if self.result == Result.DECLINED:
-            return errors.EXIT_ERROR
-        if self.result == Result.PLANNED and detailed and self.pending:
-            return errors.EXIT_CHANGES
-        return errors.EXIT_OK
-
-    def audit_record(self, extra: dict[str, object] | None = None) -> audit.AuditRecord:
-        message = getattr(self.error, "message", None) if self.error else None
-        extra = dict(extra or {})
-        if isinstance(self.error, errors.PartiallyApplied):
-            extra.update(applied=list(self.error.applied), failed=self.error.failed)
-        elif self.writes:
-            extra.update(applied=list(self.writes))
-        if self.notes:
-            extra.update(notes=list(self.notes))
-        return audit.AuditRecord(
-            self.file,
-            self.endpoint,
-            caller=self.caller,
-            plan=self.plan,
-            result=self.result,
-            error=message or (str(self.error) if self.error else None),
-            extra=extra,
-        )
-
-
-def worst_exit(outcomes: Sequence[Outcome], detailed: bool = False) -> int:
-    codes = [o.exit_code(detailed) for o in outcomes] or [errors.EXIT_OK]
-    return max(codes, key=errors.severity)
 
 
 def context_for(file: MappingFile, api: SecurityApi, planned: Planned) -> PlanContext:
@@ -127,7 +71,10 @@ class _Prepared:
 
 
 def _prepare(
-    files: Sequence[MappingFile], overrides: Overrides, parallel: int
+    files: Sequence[MappingFile],
+    overrides: Overrides,
+    parallel: int,
+    connector: Connector = connect,
 ) -> list[_Prepared | Outcome]:
     """Connect, read and plan every file (in parallel); a failure becomes a failed outcome."""
 
@@ -140,7 +87,7 @@ def _prepare(
             secrets.sources_for(file.path, lambda: aws_identity(file.cluster, overrides)),
             rotate=overrides.rotate_passwords,
         )
-        api = connect(file.cluster, overrides)
+        api = connector(file.cluster, overrides)
         try:
             planned = make_plan(api, file)
             if names:
@@ -177,11 +124,15 @@ def with_iam_warnings(
 
 
 def plan_files(
-    files: Sequence[MappingFile], overrides: Overrides, *, parallel: int = 8
+    files: Sequence[MappingFile],
+    overrides: Overrides,
+    *,
+    parallel: int = 8,
+    connector: Connector = connect,
 ) -> list[Outcome]:
     """Plan every file against its cluster. Read-only."""
     outcomes = []
-    for item in _prepare(files, overrides, parallel):
+    for item in _prepare(files, overrides, parallel, connector):
         if isinstance(item, _Prepared):
             item.api.close()
             outcomes.append(item.outcome)
@@ -202,72 +153,41 @@ def apply_files(
     audit_log: Path | None = None,
     max_operations: int | None = None,
     progress: Callable[[str, str], None] = lambda _file, _line: None,
+    connector: Connector = connect,
 ) -> list[Outcome]:
     """Plan every file, refuse the unsafe plans, ask once (``confirm``) for the rest, apply them
     in parallel, verify, and audit each outcome. ``on_planned`` sees each plan before the
-    question, ``on_done`` each outcome once it is final (in the files' order)."""
-    prepared = _prepare(files, overrides, parallel)
-    ready: list[_Prepared] = []
-    finished: list[Outcome] = []
+    question, ``on_done`` each outcome once it is final."""
 
-    def finish(outcome: Outcome) -> None:
-        finished.append(outcome)
-        if audit_log is not None:
-            audit.append(audit_log, outcome.audit_record())
-        on_done(outcome)
-
-    try:
-        for item in prepared:
-            if isinstance(item, Outcome):
-                finish(item)
-                continue
-            on_planned(item.outcome)
-            if item.planned.plan.empty:
-                item.outcome.result = Result.NOTHING_TO_DO
-                finish(item.outcome)
-                continue
-            try:
-                _refuse_if_unsafe(item.planned.refusals, force)
-            except errors.Refused as exc:
-                item.outcome.result, item.outcome.error = Result.REFUSED, exc
-                finish(item.outcome)
-                continue
-            ready.append(item)
-        if ready and not confirm([item.outcome for item in ready]):
-            for item in ready:
-                item.outcome.result = Result.DECLINED
-                finish(item.outcome)
-            return _in_order(files, finished)
-
-        def write(item: _Prepared) -> ApplyResult:
-            return execute(
+    def ready(item: _Prepared) -> Ready:
+        return Ready(
+            item.outcome,
+            lambda: execute(
                 item.api,
                 item.file,
                 item.planned,
                 force=force,
                 max_operations=max_operations,
                 progress=lambda line: progress(item.file.path, line),
-            )
+            ),
+            lambda: _refuse_if_unsafe(item.planned.refusals, force),
+        )
 
-        results = map_bounded(ready, write, parallel, label=lambda i: i.file.path, what="applied")
-        for item, result in zip(ready, results, strict=True):
-            if isinstance(result, Exception):
-                item.outcome.result = _failure(result)
-                item.outcome.error = result
-            else:
-                _record(item.outcome, result)
-            finish(item.outcome)
+    prepared = _prepare(files, overrides, parallel, connector)
+    try:
+        outcomes = pipeline.run(
+            [ready(item) if isinstance(item, _Prepared) else item for item in prepared],
+            confirm=confirm,
+            on_planned=on_planned,
+            on_done=on_done,
+            audit_log=audit_log,
+            parallel=parallel,
+        )
     finally:
         for item in prepared:
             if isinstance(item, _Prepared):
                 item.api.close()
-    return _in_order(files, finished)
-
-
-def _record(outcome: Outcome, result: ApplyResult) -> None:
-    outcome.plan, outcome.attempts = result.plan, result.attempts
-    outcome.writes, outcome.notes = result.writes, result.notes
-    outcome.result = Result.APPLIED
+    return _in_order(files, outcomes)
 
 
 def _in_order(files: Sequence[MappingFile], outcomes: list[Outcome]) -> list[Outcome]:
@@ -287,99 +207,108 @@ def apply_reviewed(
     audit_log: Path | None = None,
     max_operations: int | None = None,
     progress: Callable[[str, str], None] = lambda _file, _line: None,
+    connector: Connector = connect,
 ) -> list[Outcome]:
     """Apply a reviewed plan file exactly: never re-planned, refused when stale, altered or
     meant for another cluster. Stops at the first plan that fails or is refused."""
-    extra: dict[str, object] = {"plan_file": str(path)}
-    outcomes: list[Outcome] = []
 
-    def finish(outcome: Outcome) -> Outcome:
-        outcomes.append(outcome)
-        if audit_log is not None:
-            audit.append(audit_log, outcome.audit_record(extra))
-        on_done(outcome)
-        return outcome
-
-    try:
-        entries = read_plan_file(path)
-    except errors.OsaccessError as exc:
-        finish(Outcome(str(path), overrides.endpoint or "unknown", result=_failure(exc), error=exc))
-        return outcomes
-    by_path = {f.path: f for f in files}
-    for plan, context in entries:
-        outcome = Outcome(context.file, context.endpoint, plan, context, reviewed=True)
-        asked = overrides.endpoint or (
-            by_path[context.file].cluster.endpoint if context.file in by_path else None
-        )
-        problem = None
-        if files and context.file not in by_path:
-            problem = errors.Refused(
-                f"{path}: the plan is for {context.file}, which is not among the files given",
-                hint="give the same files the plan was made for",
-            )
-        elif asked is not None and asked.rstrip("/") != context.endpoint.rstrip("/"):
-            problem = errors.Refused(
-                f"{path}: the plan was made for another cluster ({context.endpoint}, not {asked})",
-                hint="apply a plan only to the cluster it was made for",
-            )
-        failing = [r for r in context.refusals if r.guard == "access-test"]
-        if problem is None and failing and not plan.empty:
-            problem = errors.Refused(
-                f"{path}: the cluster after this plan fails access tests:\n"
-                + "\n".join(f"  - {r.message}" for r in failing),
-                hint="change the file until `osaccess test` passes, plan again, and apply",
-            )
-        if problem is not None:
-            outcome.result, outcome.error = Result.REFUSED, problem
-            finish(outcome)
-            break
-        on_planned(outcome)
-        if plan.empty:
-            outcome.result = Result.NOTHING_TO_DO
-            finish(outcome)
-            continue
-        if not confirm([outcome]):
-            outcome.result = Result.DECLINED
-            finish(outcome)
-            break
-        assert context.cluster is not None and context.safety is not None  # plandoc.load
+    def items() -> Iterator[Ready | Outcome]:
         try:
-            plan = secrets.attach(
-                plan,
-                secrets.sources_for(
-                    context.file, functools.partial(aws_identity, context.cluster, overrides)
+            entries = read_plan_file(path)
+        except errors.OsaccessError as exc:
+            endpoint = overrides.endpoint or "unknown"
+            yield Outcome(str(path), endpoint, result=pipeline.failure(exc), error=exc)
+            return
+        by_path = {f.path: f for f in files}
+        for plan, context in entries:
+            outcome = Outcome(context.file, context.endpoint, plan, context, reviewed=True)
+            problem = _mismatch(path, plan, context, by_path, overrides, bool(files))
+            if problem is not None:
+                outcome.result, outcome.error = Result.REFUSED, problem
+                yield outcome
+                return
+            yield Ready(
+                outcome,
+                functools.partial(
+                    _write_reviewed, outcome, overrides, force, max_operations, progress, connector
                 ),
             )
-            with connect(context.cluster, replace(overrides, endpoint=None)) as api:
-                api.prefix = context.api_prefix
 
-                def seen_as(who: str, outcome: Outcome = outcome) -> None:
-                    assert outcome.context is not None
-                    outcome.context = replace(outcome.context, caller=who)
-
-                def heard(line: str, file: str = context.file) -> None:
-                    progress(file, line)
-
-                result = execute_reviewed(
-                    api,
-                    plan,
-                    context.safety,
-                    context.fingerprint,
-                    force=force,
-                    on_identity=seen_as,
-                    max_operations=max_operations,
-                    progress=heard,
-                )
-        except Exception as exc:
-            outcome.result, outcome.error = _failure(exc), exc
-            finish(outcome)
-            break
-        _record(outcome, result)
-        finish(outcome)
-    return outcomes
+    return pipeline.run(
+        items(),
+        confirm=confirm,
+        on_planned=on_planned,
+        on_done=on_done,
+        audit_log=audit_log,
+        extra={"plan_file": str(path)},
+        stop_at_failure=True,
+    )
 
 
-def _failure(exc: BaseException) -> Result:
-    if isinstance(exc, errors.PartiallyApplied):
-        return Result.PARTIALLY_APPLIED
-    return Result.REFUSED if isinstance(exc, errors.Refused) else Result.FAILED
+def _mismatch(
+    path: Path,
+    plan: Plan,
+    context: PlanContext,
+    by_path: dict[str, MappingFile],
+    overrides: Overrides,
+    named: bool,
+) -> errors.Refused | None:
+    """Why a reviewed plan may not be applied here: another file or cluster, failing tests."""
+    asked = overrides.endpoint or (
+        by_path[context.file].cluster.endpoint if context.file in by_path else None
+    )
+    if named and context.file not in by_path:
+        return errors.Refused(
+            f"{path}: the plan is for {context.file}, which is not among the files given",
+            hint="give the same files the plan was made for",
+        )
+    if asked is not None and asked.rstrip("/") != context.endpoint.rstrip("/"):
+        return errors.Refused(
+            f"{path}: the plan was made for another cluster ({context.endpoint}, not {asked})",
+            hint="apply a plan only to the cluster it was made for",
+        )
+    failing = [r for r in context.refusals if r.guard == "access-test"]
+    if failing and not plan.empty:
+        return errors.Refused(
+            f"{path}: the cluster after this plan fails access tests:\n"
+            + "\n".join(f"  - {r.message}" for r in failing),
+            hint="change the file until `osaccess test` passes, plan again, and apply",
+        )
+    return None
+
+
+def _write_reviewed(
+    outcome: Outcome,
+    overrides: Overrides,
+    force: bool,
+    max_operations: int | None,
+    progress: Callable[[str, str], None],
+    connector: Connector,
+) -> ApplyResult:
+    """A reviewed plan's passwords read again, then the plan written exactly."""
+    context, plan = outcome.context, outcome.plan
+    assert context is not None and plan is not None
+    assert context.cluster is not None and context.safety is not None  # plandoc.load
+    plan = secrets.attach(
+        plan,
+        secrets.sources_for(
+            context.file, functools.partial(aws_identity, context.cluster, overrides)
+        ),
+    )
+    with connector(context.cluster, replace(overrides, endpoint=None)) as api:
+        api.prefix = context.api_prefix
+
+        def seen_as(who: str) -> None:
+            assert outcome.context is not None
+            outcome.context = replace(outcome.context, caller=who)
+
+        return execute_reviewed(
+            api,
+            plan,
+            context.safety,
+            context.fingerprint,
+            force=force,
+            on_identity=seen_as,
+            max_operations=max_operations,
+            progress=lambda line: progress(context.file, line),
+        )
