@@ -149,7 +149,7 @@ def run_checks(
     # every kind the file names: may the caller write it?
     for kind in kinds.registered():
         if file.of(kind.name):
-            yield attempt(f"write {kind.label}s", functools.partial(_write_probe, api, kind))
+            yield attempt(f"write {kind.plural}", functools.partial(_write_probe, api, kind))
 
     def roles_exist() -> str:
         existing = api.read_roles() | {

@@ -70,7 +70,7 @@ def test_import_then_plan_shows_no_changes(
     result = run(sandbox, "sigv4-master", "import", "-c", str(cluster_file), "--out", str(out))
     assert result.returncode == 0, result.stderr
     text = out.read_text()
-    assert "# Left out, reserved or hidden (osaccess cannot manage them): kibana_server" in text
+    assert "# Left out of roles, built in or reserved: kibana_server" in text
     assert "\n  kibana_server:" not in text
     # the Identity Center role is written by its permission set
     assert f"  {assorted[0]}:\n    principals:\n      - {ALICE}\n      - sso: Admin\n" in text
@@ -191,6 +191,7 @@ def test_doctor_checks_in_order_and_gives_advice(
         "version",
         "read role mappings",
         "write role mappings",
+        "write internal users",  # every kind the file names is probed
         "roles of the file",
         "IAM principals",
         "domain access policy",
