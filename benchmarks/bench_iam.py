@@ -24,7 +24,7 @@ import boto3
 import botocore.session
 
 from osaccess.aws import iam
-from osaccess.cluster.connection import Overrides
+from osaccess.cluster.clients import Overrides
 from osaccess.file.loader import load
 from osaccess.run.orchestrator import plan_files
 from sandbox.principals import load_principals

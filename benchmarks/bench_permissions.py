@@ -169,10 +169,9 @@ def questions(live: LiveState, principals: list[str], rng: random.Random) -> Non
     """can-i for every principal, who-can, and 200 access tests, over one evaluator."""
     from osaccess.access.assertions import run as run_tests
     from osaccess.access.cani import can_i, request_for
-    from osaccess.access.explain import subject_for
+    from osaccess.access.state import evaluated, live_state, subject_for
     from osaccess.access.whocan import who_can
     from osaccess.file.access_tests import AccessTest, Probe
-    from osaccess.run.sources import evaluated, live_state
 
     started = time.process_time()
     evaluator = evaluated(live_state(live, "bench"))

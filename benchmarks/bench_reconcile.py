@@ -26,7 +26,7 @@ import requests
 from opensearchpy import OpenSearch
 
 from osaccess.cluster import pace
-from osaccess.cluster.connection import Overrides, connect
+from osaccess.cluster.clients import Overrides, connect
 from osaccess.file.loader import load
 from osaccess.kinds.mappings import MAPPINGS
 from osaccess.run.engine import execute, make_plan

@@ -21,15 +21,23 @@ from typing import TYPE_CHECKING, Any
 
 from osaccess import errors
 from osaccess.access import cani, review, whocan
-from osaccess.access.explain import Explanation, Subject, holders, internal_subject, subject_for
+from osaccess.access.explain import Explanation, holders
 from osaccess.access.explain import explain as explain_subject
+from osaccess.access.state import (
+    ResolvedPrincipal,
+    State,
+    evaluated,
+    offline_state,
+    principal_in,
+)
 from osaccess.aws.domainpolicy import Verdict
-from osaccess.cluster.connection import (
+from osaccess.cluster.clients import (
     Overrides,
     cluster_account,
     connect,
     domain_access,
     iam_directories,
+    iam_lookup,
 )
 from osaccess.cluster.security import SecurityApi
 from osaccess.file.importer import includes, render_import
@@ -38,9 +46,9 @@ from osaccess.file.principals import one_iam_principal
 from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import ClusterSpec, LiveState, MappingFile
 from osaccess.plugin.matching import Caller
+from osaccess.run.answer_state import state_for
 from osaccess.run.orchestrator import apply_files, apply_reviewed, plan_files
 from osaccess.run.pipeline import Outcome
-from osaccess.run.sources import State, evaluated, offline_state, state_for
 
 if TYPE_CHECKING:
     from osaccess.access.assertions import Report
@@ -182,7 +190,7 @@ def explain(
     """Which mappings match a principal, its roles, and what they allow (with the role and the
     action groups behind each grant): live, or with ``offline`` from the file alone."""
     state = state_for(cluster, overrides, offline, plan)
-    subject = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline)
+    subject = _principal(state, principal, cluster, overrides, backend_roles, host, offline)
     found = explain_subject(subject, state.mappings, state.definitions, state.groups, state.source)
     if offline or not one_iam_principal(subject.caller.user_name):
         return found
@@ -214,7 +222,7 @@ def can_i(
     it; ``attributes`` are added (or, for anyone else, are the attributes)."""
     request = cani.request_for(action, index)
     state = state_for(cluster, overrides, offline, plan)
-    subject = _subject_in(state, principal, cluster, overrides, backend_roles, host, offline)
+    subject = _principal(state, principal, cluster, overrides, backend_roles, host, offline)
     return can_i_in(state, subject.caller, request, attributes)
 
 
@@ -283,7 +291,7 @@ def held_by(state: State, caller: Caller) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _subject_in(
+def _principal(
     state: State,
     principal: str,
     cluster: MappingFile | ClusterSpec | None,
@@ -291,46 +299,11 @@ def _subject_in(
     backend_roles: Sequence[str],
     host: str | None,
     offline: bool,
-) -> Subject:
-    """The principal as the node would see it: an internal user of the state with its backend
-    roles and attributes; else by what the name is (an STS session's role path from IAM, live)."""
-    name = principal.strip()
-    user = state.users.get(name)
-    if user is not None:
-        return internal_subject(name, user, list(backend_roles), host)
-    subject = subject_for(principal, list(backend_roles), host)
-    if offline:
-        return subject
-    return _session_role_from_iam(subject, principal, cluster, overrides, backend_roles, host)
-
-
-def _session_role_from_iam(
-    subject: Subject,
-    principal: str,
-    cluster: MappingFile | ClusterSpec | None,
-    overrides: Overrides | None,
-    backend_roles: Sequence[str],
-    host: str | None,
-) -> Subject:
-    """An STS session ARN does not carry its role's path; on AWS, IAM knows it (GetRole)."""
-    from osaccess.file.arn import ArnKind, classify
-
-    info = classify(principal.strip())
-    if info.kind is not ArnKind.ASSUMED_ROLE or info.account is None or info.name is None:
-        return subject
-    directories = iam_directories(_cluster(cluster), overrides or Overrides())
-    directory = directories(info.account) if directories is not None else None
-    if directory is None or isinstance(directory, str):
-        return subject
-    role = directory.find("role", info.name)
-    if role is None:
-        return subject
-    exact = subject_for(role, [*backend_roles], host)
-    note = (
-        f"{principal} is an STS session of {role} (the role's path comes from IAM); "
-        "OpenSearch sees that role"
-    )
-    return Subject(exact.caller, "IAM role (from an STS session ARN)", (note,))
+) -> ResolvedPrincipal:
+    """The principal as the node would see it (access/state), IAM asked only live, and only
+    when the principal needs it (an STS session's role path)."""
+    lookup = None if offline else iam_lookup(_cluster(cluster), overrides or Overrides())
+    return principal_in(state.users, principal, backend_roles, host, lookup)
 
 
 def role_holders(
@@ -400,7 +373,7 @@ def check_iam(files: Sequence[MappingFile], overrides: Overrides | None = None) 
     """Ask IAM (read-only) whether every IAM user and role ARN each file names exists exactly,
     after resolving its ``sso:`` entries; one result per file, in order."""
     from osaccess.aws.iam import check_all, values_of
-    from osaccess.cluster.connection import resolve_sso_entries
+    from osaccess.cluster.clients import resolve_sso_entries
 
     overrides = overrides or Overrides()
     results = []

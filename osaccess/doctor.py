@@ -19,7 +19,7 @@ from osaccess import errors, kinds
 from osaccess.aws.domainpolicy import Domain, PolicyError, stale_principals
 from osaccess.aws.iam import Directory, plan_warnings, values_of
 from osaccess.cluster import compat
-from osaccess.cluster.connection import (
+from osaccess.cluster.clients import (
     Overrides,
     aws_identity,
     connect,

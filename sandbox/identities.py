@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from osaccess.cluster.connection import Overrides, connect
+from osaccess.cluster.clients import Overrides, connect
 from osaccess.model import ClusterSpec
 from sandbox.principals import PrincipalTable
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from osaccess import errors
+from osaccess.access.state import DirectoryFor, principal_in
 from osaccess.file.access_tests import AccessTest, Probe
 from osaccess.plugin.forms import request_for
 
@@ -79,9 +80,11 @@ def run(
     path: str,
     source: str = "",
     facts: tuple[Mapping[str, frozenset[str]] | None, Known | None] = (None, None),
+    directory_for: DirectoryFor | None = None,
 ) -> Report:
     """``facts``: the cluster's aliases and data streams, and its version and indices, when
-    read (can-i checks what is behind an alias, and follows the version)."""
+    read (can-i checks what is behind an alias, and follows the version); ``directory_for``:
+    IAM, when it may be asked (an STS session's role path), as can-i asks it."""
     failures: list[Failure] = []
     for test in tests:
         if test.kind == "only":
@@ -89,7 +92,7 @@ def run(
         elif test.kind == "nobody":
             failures += _nobody(test, evaluator)
         else:
-            failures += _principal(test, evaluator, facts)
+            failures += _principal(test, evaluator, facts, directory_for)
     return Report(path, len(tests), tuple(failures), source)
 
 
@@ -98,17 +101,13 @@ def ask(
     evaluator: Evaluator,
     probe: Probe,
     facts: tuple[Mapping[str, frozenset[str]] | None, Known | None] = (None, None),
+    directory_for: DirectoryFor | None = None,
 ) -> Answer:
+    """can-i's answer to one probe, for the test's principal as can-i resolves it."""
     from osaccess.access.cani import can_i
-    from osaccess.access.explain import subject_for
-    from osaccess.access.permissions import internal_caller
 
-    name = test.principal.strip()
-    user = evaluator.users.get(name)
-    if user is not None:
-        caller = internal_caller(name, user, test.backend_roles)
-    else:
-        caller = subject_for(name, list(test.backend_roles)).caller
+    who = principal_in(evaluator.users, test.principal, test.backend_roles, None, directory_for)
+    caller = who.caller
     merged = {**dict(caller.attributes), **dict(test.attributes)}
     caller = replace(caller, attributes=tuple(sorted(merged.items())))
     request = request_for(probe.action, probe.index)
@@ -119,17 +118,18 @@ def _principal(
     test: AccessTest,
     evaluator: Evaluator,
     facts: tuple[Mapping[str, frozenset[str]] | None, Known | None],
+    directory_for: DirectoryFor | None,
 ) -> list[Failure]:
     found = []
     for probe in test.can:
-        answer = ask(test, evaluator, probe, facts)
+        answer = ask(test, evaluator, probe, facts, directory_for)
         if not answer.allowed:
             refused = zip(answer.checks, answer.reasons(), strict=True)
             why = "; ".join(reason for c, reason in refused if not c.allowed)
             what = f"{test.principal} cannot {probe.text}: {why}"
             found.append(Failure(test.label, probe.line, what))
     for probe in test.cannot:
-        answer = ask(test, evaluator, probe, facts)
+        answer = ask(test, evaluator, probe, facts, directory_for)
         if answer.allowed or answer.depends:
             how = "may" if answer.allowed else "may, depending on what only the node knows,"
             why = "; ".join(answer.reasons())

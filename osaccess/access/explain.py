@@ -11,70 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.notes import notes
+from osaccess.access.caveats import notes
 from osaccess.access.permissions import Evaluator, Permissions, internal_caller
+from osaccess.access.state import ResolvedPrincipal
 from osaccess.aws.domainpolicy import Verdict
-from osaccess.file.arn import ArnKind, role_arn_for_session
 from osaccess.file.principals import field_for
 from osaccess.kinds.action_groups import ActionGroup
 from osaccess.kinds.internal_users import InternalUser
 from osaccess.kinds.mappings import FIELDS, RoleMapping
 from osaccess.kinds.roles import RoleDefinition
-from osaccess.plugin.matching import DIRECT, Caller, Match, pattern_kind, roles_of, why
-
-
-@dataclass(frozen=True)
-class Subject:
-    """The principal as the security plugin would see it, and how we got there."""
-
-    caller: Caller
-    described: str
-    notes: tuple[str, ...] = ()
-
-
-def subject_for(
-    principal: str, backend_roles: list[str] | None = None, host: str | None = None
-) -> Subject:
-    subject = _subject(principal.strip(), frozenset(backend_roles or ()))
-    if host is None:
-        return subject
-    caller = Caller(subject.caller.user_name, subject.caller.backend_roles, host)
-    return Subject(caller, subject.described, subject.notes)
-
-
-def _subject(principal: str, extra: frozenset[str]) -> Subject:
-    placement = field_for(principal)
-    info = placement.info
-    if placement.field == "backend_roles":
-        return Subject(
-            Caller(principal, frozenset({principal}) | extra),
-            "IAM role: Amazon presents it with the role ARN as user name and as its "
-            "only backend role",
-        )
-    if placement.field == "users":
-        return Subject(
-            Caller(principal, extra),
-            "IAM user: Amazon presents it with the user ARN as user name and no backend roles",
-        )
-    if info.kind is ArnKind.ASSUMED_ROLE:
-        role = role_arn_for_session(info)
-        return Subject(
-            Caller(role, frozenset({role}) | extra),
-            "IAM role (from an STS session ARN)",
-            (
-                f"{principal} is an STS session; OpenSearch sees the role behind it, evaluated "
-                f"here as {role}. If the role has a path (IAM Identity Center roles do: "
-                "role/aws-reserved/sso.amazonaws.com/...), pass the full role ARN instead.",
-            ),
-        )
-    return Subject(
-        Caller(principal, extra), "user name" + (" with the given backend roles" if extra else "")
-    )
+from osaccess.plugin.matching import DIRECT, Match, pattern_kind, roles_of, why
 
 
 @dataclass(frozen=True)
 class Explanation:
-    subject: Subject
+    subject: ResolvedPrincipal
     matches: Mapping[str, list[Match]]
     permissions: Permissions | None = None  # None: the role definitions were not known
     source: str = ""
@@ -120,7 +71,7 @@ class Explanation:
 
 
 def explain(
-    subject: Subject,
+    subject: ResolvedPrincipal,
     mappings: Mapping[str, RoleMapping],
     definitions: Mapping[str, RoleDefinition] | None = None,
     groups: Mapping[str, ActionGroup] | None = None,
@@ -136,16 +87,6 @@ def explain(
         permissions = evaluator.for_roles(matched)
         findings = tuple(notes(permissions, subject.caller))
     return Explanation(subject, matched, permissions, source, findings=findings)
-
-
-def internal_subject(name: str, user: InternalUser, extra: list[str], host: str | None) -> Subject:
-    """An internal user, as the cluster (or the file) knows it."""
-    caller = internal_caller(name, user, extra, host)
-    direct = ", ".join(sorted(user.roles)) or "none"
-    return Subject(
-        caller,
-        f"internal user: its backend roles from the user database; roles held directly: {direct}",
-    )
 
 
 def render_explanation(explanation: Explanation) -> str:

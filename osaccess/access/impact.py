@@ -7,55 +7,24 @@ compared principal by principal (:func:`access_changes`), shown as the roles nam
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from osaccess.access.notes import pattern_notes, unbulked_note
+from osaccess.access.caveats import pattern_notes, unbulked_note
 from osaccess.access.permissions import (
     Evaluator,
     Expander,
-    Subject,
+    MappedPrincipal,
     subjects_of,
     user_subjects,
 )
-from osaccess.kinds.action_groups import ACTION_GROUPS, builtin_groups
+from osaccess.access.state import before_and_after
+from osaccess.kinds.action_groups import ACTION_GROUPS
 from osaccess.kinds.base import Change
-from osaccess.kinds.internal_users import users_of
-from osaccess.kinds.live import LiveDefinition
 from osaccess.kinds.mappings import MAPPINGS
-from osaccess.kinds.planning import applied
-from osaccess.kinds.roles import ROLES, builtin_roles
+from osaccess.kinds.roles import ROLES
 from osaccess.model import LiveState
 from osaccess.plugin.forms import writes_documents
-
-
-def evaluator_of(live: LiveState) -> Evaluator:
-    """The effective-permission evaluator of a cluster state. Without the cluster's definitions
-    (offline), the plugin's built-in roles and action groups stand in."""
-    roles, groups = ROLES.name, ACTION_GROUPS.name
-    return Evaluator(
-        live.models(MAPPINGS.name),
-        live.models(roles) if roles in live.definitions else dict(builtin_roles()),
-        live.models(groups) if groups in live.definitions else dict(builtin_groups()),
-        users_of(live),
-    )
-
-
-def states(live: LiveState, changes: Sequence[Change] = ()) -> tuple[Evaluator, Evaluator]:
-    """Effective-permission evaluators of the cluster before and after the changes."""
-    # offline, the changes land on the plugin's built-in roles and action groups
-    builtins: dict[str, Callable[[], Mapping[str, Any]]] = {
-        ROLES.name: builtin_roles,
-        ACTION_GROUPS.name: builtin_groups,
-    }
-    missing = {k: _entries(found()) for k, found in builtins.items() if k not in live.definitions}
-    if missing:
-        live = replace(live, definitions={**live.definitions, **missing})
-    return evaluator_of(live), evaluator_of(applied(live, changes))
-
-
-def _entries(models: Mapping[str, Any]) -> dict[str, LiveDefinition]:
-    return {name: LiveDefinition(model) for name, model in models.items()}
 
 
 def access_impact(live: LiveState, changes: Sequence[Change] = ()) -> tuple[AccessChange, ...]:
@@ -63,8 +32,8 @@ def access_impact(live: LiveState, changes: Sequence[Change] = ()) -> tuple[Acce
     principal mapped to a role whose definition (or one of whose action groups) changes."""
     if not changes:
         return ()
-    before, after = states(live, changes)
-    subjects: list[Subject] = []
+    before, after = before_and_after(live, changes)
+    subjects: list[MappedPrincipal] = []
     for change in changes:
         if change.kind != MAPPINGS.name:
             continue
@@ -323,7 +292,7 @@ def _unless(candidates: list[_Parts], part: int, held: list[Collection[Any]]) ->
 
 
 def access_changes(
-    before: Evaluator, after: Evaluator, subjects: Iterable[Subject]
+    before: Evaluator, after: Evaluator, subjects: Iterable[MappedPrincipal]
 ) -> tuple[AccessChange, ...]:
     """For every subject whose access differs between the two states: gains and losses."""
     gaining, losing = _RoleDeltas(after, before), _RoleDeltas(before, after)
@@ -336,7 +305,7 @@ def access_changes(
     return tuple(changes)
 
 
-def _notes(gains: Access, after: Evaluator, who: Subject) -> tuple[str, ...]:
+def _notes(gains: Access, after: Evaluator, who: MappedPrincipal) -> tuple[str, ...]:
     """The node's rules about what is gained: writes that still lack the cluster permission
     for bulk, and gained index patterns with variables as they are for this principal."""
     gained = [(patterns, actions) for patterns, actions in gains.index]

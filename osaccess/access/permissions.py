@@ -128,10 +128,10 @@ class Evaluator:
         self.expander = Expander(groups)
         self._roles: dict[str, RoleGrants] = {}
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
-        self._known: list[Subject] | None = None
+        self._known: list[MappedPrincipal] | None = None
         self._held: dict[Caller, frozenset[str]] = {}  # roles per caller, once each
 
-    def known(self) -> list[Subject]:
+    def known(self) -> list[MappedPrincipal]:
         """Every principal this state knows (:func:`known_subjects`), worked out once."""
         if self._known is None:
             self._known = known_subjects(self.mappings, self.users)
@@ -174,7 +174,7 @@ class Evaluator:
     def unbulked_writes(self, caller: Caller) -> tuple[str, ...]:
         """The index patterns on which the caller's roles grant document writes, when none of
         them grants the cluster permission for bulk (empty otherwise): what the node refuses.
-        The same answer as :func:`osaccess.access.notes.bulk_note` over :meth:`of`, from what
+        The same answer as :func:`osaccess.access.caveats.bulk_note` over :meth:`of`, from what
         each role grants, without merging the roles' permissions."""
         grants = [self.grants(r) for r in self.roles(caller)]
         if any(g.bulk for g in grants):
@@ -295,7 +295,7 @@ class RoleGrants:
 
 
 @dataclass(frozen=True, order=True)
-class Subject:
+class MappedPrincipal:
     """A principal as a mapping entry names it: a value, or a pattern that stands for anyone
     matching it."""
 
@@ -314,15 +314,17 @@ def internal_caller(
     )
 
 
-def user_subjects(names: Iterable[str]) -> list[Subject]:
+def user_subjects(names: Iterable[str]) -> list[MappedPrincipal]:
     """One subject per internal user; each state fills in what the user is there."""
-    return [Subject(name, Caller(name, internal=True), name) for name in sorted(set(names))]
+    return [MappedPrincipal(name, Caller(name, internal=True), name) for name in sorted(set(names))]
 
 
-def known_subjects(mappings: Mapping[str, RoleMapping], users: Iterable[str] = ()) -> list[Subject]:
+def known_subjects(
+    mappings: Mapping[str, RoleMapping], users: Iterable[str] = ()
+) -> list[MappedPrincipal]:
     """Every principal a state knows: each value of each mapping (patterns as "anyone matching
     ...", and_backend_roles together as one) and each internal user, once each."""
-    found: dict[str, Subject] = {}
+    found: dict[str, MappedPrincipal] = {}
     for mapping in mappings.values():
         found.update((s.label, s) for s in subjects_of(mapping))
     # an internal user named in a mapping's users is that user: one entry, as the user
@@ -330,7 +332,7 @@ def known_subjects(mappings: Mapping[str, RoleMapping], users: Iterable[str] = (
     return sorted(found.values())
 
 
-def subjects_of(mapping: RoleMapping) -> list[Subject]:
+def subjects_of(mapping: RoleMapping) -> list[MappedPrincipal]:
     """One subject per principal a mapping names (and_backend_roles together as one)."""
     found = []
     for name in FIELDS:
@@ -342,16 +344,16 @@ def subjects_of(mapping: RoleMapping) -> list[Subject]:
 
 
 @functools.lru_cache(maxsize=65536)
-def subject(field_name: str, value: str) -> Subject:
+def subject(field_name: str, value: str) -> MappedPrincipal:
     return _subject(field_name, value)
 
 
-def _conjunction(mapping: RoleMapping) -> list[Subject]:
+def _conjunction(mapping: RoleMapping) -> list[MappedPrincipal]:
     found = []
     if mapping.and_backend_roles:
         values = sorted(mapping.and_backend_roles)
         found.append(
-            Subject(
+            MappedPrincipal(
                 "anyone with backend roles " + " AND ".join(values),
                 Caller("", frozenset(values)),
                 " AND ".join(values),
@@ -360,14 +362,20 @@ def _conjunction(mapping: RoleMapping) -> list[Subject]:
     return found
 
 
-def _subject(field_name: str, value: str) -> Subject:
+def _subject(field_name: str, value: str) -> MappedPrincipal:
     pattern = pattern_kind(value) != "exact"
     if field_name == "users":
-        return Subject(f"anyone matching {value}" if pattern else value, Caller(value), value)
+        return MappedPrincipal(
+            f"anyone matching {value}" if pattern else value, Caller(value), value
+        )
     if field_name == "hosts":
-        return Subject(f"anyone connecting from {value}", Caller("", frozenset(), value), value)
+        return MappedPrincipal(
+            f"anyone connecting from {value}", Caller("", frozenset(), value), value
+        )
     # backend_roles: an IAM role ARN is its own user name on Amazon OpenSearch Service
     if value.startswith("arn:"):
         label = f"anyone matching {value}" if pattern else value
-        return Subject(label, Caller(value, frozenset({value})), value)
-    return Subject(f"anyone with backend role {value}", Caller("", frozenset({value})), value)
+        return MappedPrincipal(label, Caller(value, frozenset({value})), value)
+    return MappedPrincipal(
+        f"anyone with backend role {value}", Caller("", frozenset({value})), value
+    )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osaccess.access.notes import notes
+from osaccess.access.caveats import notes
 from osaccess.access.permissions import (
     Evaluator,
     Permissions,

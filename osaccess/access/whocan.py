@@ -21,7 +21,7 @@ from typing import Any
 
 from osaccess import errors
 from osaccess.access.cani import Answer, Request, can_i, request_for
-from osaccess.access.permissions import Evaluator, Subject, known_subjects
+from osaccess.access.permissions import Evaluator, MappedPrincipal, known_subjects
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def requests(action: str, index: str | None, evaluator: Evaluator) -> tuple[Requ
     return (request_for(name, index, loose=True),)
 
 
-def _kind(subject: Subject) -> str:
+def _kind(subject: MappedPrincipal) -> str:
     caller = subject.caller
     if caller.internal:
         return "internal user"

@@ -1,6 +1,6 @@
 """The osaccess command line. Thin: parse options, call the library, render, and turn outcomes
 into an exit code. No command speaks to a cluster itself: the library (osaccess.run.orchestrator,
-osaccess.cluster.connection, osaccess.api) does.
+osaccess.cluster.clients, osaccess.api) does.
 
 Exit codes (the same for every command; each exception class carries its own, errors.py):
   0   success; for plan: no changes, or changes without --detailed-exitcode
@@ -136,7 +136,7 @@ ClusterFileOpt = Annotated[
 ]
 
 # The connection options: every command that talks to a cluster takes all of them, and they
-# become one osaccess.cluster.connection.Overrides (the command line beats the file's cluster
+# become one osaccess.cluster.clients.Overrides (the command line beats the file's cluster
 # block).
 _CONNECTION: list[tuple[str, Any, Any]] = [
     (
@@ -388,5 +388,5 @@ def main() -> None:
 
 
 # The commands register themselves on `app` when their modules are imported, in this order.
-for _module in ("reconcile", "inspect"):
+for _module in ("reconcile", "day_two"):
     importlib.import_module(f"osaccess.cli.{_module}")

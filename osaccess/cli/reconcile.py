@@ -270,7 +270,7 @@ def apply(
         typer.echo(f"{file}: {line}" if len(files) > 1 else line, err=True)
 
     def done(outcome: Outcome) -> None:
-        from osaccess.run.audit import Result
+        from osaccess.run.audit_log import Result
 
         if outcome.error is not None:
             print_error(outcome.error, outcome.file)

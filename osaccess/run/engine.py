@@ -19,7 +19,8 @@ from typing import Any
 from osaccess import errors, kinds
 from osaccess.access.assertions import Report
 from osaccess.access.assertions import run as run_tests
-from osaccess.access.impact import access_impact, states
+from osaccess.access.impact import access_impact
+from osaccess.access.state import DirectoryFor, before_and_after, cluster_facts
 from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.base import Action, Change, Desired, Kind
 from osaccess.kinds.live import LiveDefinition
@@ -27,7 +28,6 @@ from osaccess.model import LiveState, MappingFile, Safety
 from osaccess.run.plan import Plan, diff
 from osaccess.run.plandoc import fingerprint
 from osaccess.run.safety import Identity, Refusal, evaluate
-from osaccess.run.sources import cluster_facts
 from osaccess.run.writes import MAX_CONFLICT_RETRIES, Target, WriteOptions, write_parts
 
 
@@ -57,8 +57,11 @@ class Planned:
     tests: Report | None = None  # the file's access tests, on the cluster after the plan
 
 
-def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
-    """Read everything (one GET per resource type, and who the caller is) and plan."""
+def make_plan(
+    api: SecurityApi, file: MappingFile, directory_for: DirectoryFor | None = None
+) -> Planned:
+    """Read everything (one GET per kind, and who the caller is) and plan; the file's access
+    tests run on the cluster after the plan (``directory_for``: IAM, as can-i asks it)."""
     live, info = api.read_state_and_authinfo()
     identity = Identity.from_authinfo(info)
     plan_ = plan(file.entries, live, file.safety.protect)
@@ -68,10 +71,11 @@ def make_plan(api: SecurityApi, file: MappingFile) -> Planned:
         facts = cluster_facts(api)  # read only for files with tests
         report = run_tests(
             file.tests,
-            states(live, plan_.changes)[1],
+            before_and_after(live, plan_.changes)[1],
             file.path,
             AFTER,
             facts,
+            directory_for,
         )
         refusals += test_refusals(report)
     return Planned(live, plan_, identity, tuple(refusals), report)

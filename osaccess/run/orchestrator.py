@@ -19,7 +19,7 @@ from pathlib import Path
 
 from osaccess import errors
 from osaccess.aws.iam import Directory, plan_warnings
-from osaccess.cluster.connection import (
+from osaccess.cluster.clients import (
     Overrides,
     aws_identity,
     connect,
@@ -30,7 +30,7 @@ from osaccess.cluster.security import SecurityApi
 from osaccess.kinds.mappings import MAPPINGS, present
 from osaccess.model import MappingFile
 from osaccess.run import pipeline, secrets
-from osaccess.run.audit import Result
+from osaccess.run.audit_log import Result
 from osaccess.run.engine import ApplyResult, Planned, execute, execute_reviewed, make_plan
 from osaccess.run.engine import refuse_if_unsafe as _refuse_if_unsafe
 from osaccess.run.parallel import map_bounded
@@ -89,7 +89,7 @@ def _prepare(
         )
         api = connector(file.cluster, overrides)
         try:
-            planned = make_plan(api, file)
+            planned = make_plan(api, file, directories)
             if names:
                 planned = replace(planned, plan=replace(planned.plan, names=names))
             return _Prepared(file, api, with_iam_warnings(file, planned, directories))

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from osaccess import errors
-from osaccess.cluster.connection import Overrides
+from osaccess.cluster.clients import Overrides
 from osaccess.cluster.security import SecurityApi
 from osaccess.model import ClusterSpec
-from osaccess.run import audit
-from osaccess.run.audit import Result
+from osaccess.run.audit_log import AuditRecord, Result, append
 from osaccess.run.engine import ApplyResult
 from osaccess.run.parallel import map_bounded
 from osaccess.run.plan import Plan
@@ -59,7 +58,7 @@ class Outcome:
             return errors.EXIT_CHANGES
         return errors.EXIT_OK
 
-    def audit_record(self, extra: dict[str, object] | None = None) -> audit.AuditRecord:
+    def audit_record(self, extra: dict[str, object] | None = None) -> AuditRecord:
         message = getattr(self.error, "message", None) if self.error else None
         extra = dict(extra or {})
         if isinstance(self.error, errors.PartiallyApplied):
@@ -68,7 +67,7 @@ class Outcome:
             extra.update(applied=list(self.writes))
         if self.notes:
             extra.update(notes=list(self.notes))
-        return audit.AuditRecord(
+        return AuditRecord(
             self.file,
             self.endpoint,
             caller=self.caller,
@@ -119,7 +118,7 @@ def run(
             outcome.result, outcome.error = result, error
         finished.append(outcome)
         if audit_log is not None:
-            audit.append(audit_log, outcome.audit_record(extra))
+            append(audit_log, outcome.audit_record(extra))
         on_done(outcome)
 
     for item in items:

@@ -27,10 +27,11 @@ import requests
 
 from osaccess import api
 from osaccess.access.cani import Answer, request_for
+from osaccess.access.state import State
 from osaccess.model import ClusterSpec
 from osaccess.overrides import Overrides
 from osaccess.plugin.matching import Caller
-from osaccess.run.sources import State, state_for
+from osaccess.run.answer_state import state_for
 from tests.integration.conftest import STATE, Sandbox, admin
 from tests.integration.test_can_i import admin_hash, refused_inside
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from osaccess.cluster.connection import Overrides, connect
+from osaccess.cluster.clients import Overrides, connect
 from osaccess.cluster.security import SecurityApi
 from osaccess.file.loader import load
 from osaccess.model import MappingFile

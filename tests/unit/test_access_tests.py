@@ -11,6 +11,7 @@ import pytest
 
 from osaccess import errors
 from osaccess.access.assertions import run
+from osaccess.access.state import evaluated, offline_state
 from osaccess.access.whocan import who_can
 from osaccess.file.loader import load
 from osaccess.kinds.action_groups import builtin_groups
@@ -19,7 +20,6 @@ from osaccess.run.engine import execute, make_plan
 from osaccess.run.plandoc import PlanContext, dump
 from osaccess.run.plandoc import load as load_plan
 from osaccess.run.render import render_markdown, render_text
-from osaccess.run.sources import evaluated, offline_state
 from tests.unit.fakecluster import FakeCluster
 from tests.unit.loading import loaded, problems
 
@@ -248,7 +248,8 @@ def test_validate_and_test_offline_exit_one_naming_the_failure(tmp_path: Path) -
 def test_explain_tells_the_bulk_rule_filled_patterns_and_combined_restrictions(
     tmp_path: Path,
 ) -> None:
-    from osaccess.access.explain import explain, internal_subject, subject_for
+    from osaccess.access.explain import explain
+    from osaccess.access.state import internal_subject, subject_for
 
     file = loaded(
         tmp_path,
@@ -344,3 +345,31 @@ def test_can_i_says_how_the_principal_holds_each_role(tmp_path: Path) -> None:
         "team_reader": "mapped through users 'carol' (matches 'carol')",
     }
     assert answer.data()["held"]["ingest"] == "held directly"
+
+
+class _Iam:
+    """IAM of one account, as far as a role's path goes."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    def find(self, kind: str, name: str) -> str | None:
+        return self.arn if kind == "role" and self.arn.endswith("/" + name) else None
+
+
+def test_an_access_test_of_an_sts_session_asks_iam_for_its_roles_path_as_can_i_does(
+    tmp_path: Path,
+) -> None:
+    pathed = "arn:aws:iam::111111111111:role/service/lambda"
+    text = FILE.replace("arn:aws:iam::111111111111:role/lambda,", f"{pathed},") + (
+        "tests:\n"
+        "  - principal: arn:aws:sts::111111111111:assumed-role/lambda/session-1\n"
+        "    can:\n"
+        "      - {action: indices:data/write/index, index: logs-1}\n"
+    )
+    file = loaded(tmp_path, text)
+    evaluator = evaluated(offline_state(file))
+    without = run(file.tests, evaluator, file.path)
+    assert len(without.failures) == 1  # taken as role/lambda, which has no mapping
+    with_iam = run(file.tests, evaluator, file.path, directory_for=lambda _: _Iam(pathed))  # type: ignore[arg-type,return-value]
+    assert with_iam.ok, with_iam.lines()

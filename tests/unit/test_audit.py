@@ -77,7 +77,7 @@ def test_a_cluster_without_the_api_fails_only_a_file_with_an_audit_section(tmp_p
 
 
 def test_every_result_an_outcome_can_have_is_one_of_the_documented_ones() -> None:
-    from osaccess.run.audit import AuditRecord, Result
+    from osaccess.run.audit_log import AuditRecord, Result
 
     documented = Path(__file__).resolve().parents[2].joinpath("docs", "safety.md").read_text()
     for result in Result:

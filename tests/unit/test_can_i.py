@@ -153,7 +153,7 @@ def test_the_security_index_refuses_writes_and_system_indices_depend_on_settings
 
 def test_a_role_mapped_by_hosts_makes_a_no_depend_on_the_host(tmp_path: Path) -> None:
     from osaccess import api
-    from osaccess.run.sources import offline_state
+    from osaccess.access.state import offline_state
     from tests.unit.loading import loaded
 
     file = loaded(

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from osaccess import errors
-from osaccess.cluster.connection import Overrides
+from osaccess.cluster.clients import Overrides
 from osaccess.cluster.security import SecurityApi
 from osaccess.model import ClusterSpec, MappingFile
-from osaccess.run.audit import Result
+from osaccess.run.audit_log import Result
 from osaccess.run.orchestrator import apply_files, apply_reviewed, plan_files
 from osaccess.run.plandoc import dump
 from tests.unit.fakecluster import FakeCluster, status

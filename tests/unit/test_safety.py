@@ -214,7 +214,8 @@ def test_all_access_and_security_manager_are_never_emptied_whatever_admin_roles_
 
 
 def test_explain_evaluates_every_kind_of_entry() -> None:
-    from osaccess.access.explain import explain, subject_for
+    from osaccess.access.explain import explain
+    from osaccess.access.state import subject_for
 
     mappings = {
         "by_host": RoleMapping.of(hosts=["10.0.*"]),

@@ -7,12 +7,14 @@ written here once (:func:`effective`) and every command, reviewed plans included
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 from osaccess import errors
 from osaccess.aws.domainpolicy import Domain, domain_name, read_domain
-from osaccess.aws.iam import AwsDirectories, aws_directories, resolve_file
+from osaccess.aws.iam import AwsDirectories, Directory, aws_directories, resolve_file
 from osaccess.aws.session import AwsIdentity, AwsSettings, identity, signer
 from osaccess.cluster.security import SecurityApi
 from osaccess.file.endpoint import FIX as ENDPOINT_FIX
@@ -96,6 +98,21 @@ def iam_directories(spec: ClusterSpec | None, overrides: Overrides) -> AwsDirect
     found = identity(_aws_settings(spec, cluster, overrides))
     lookup = {arn.split(":")[4]: arn for arn in cluster.iam_lookup_roles}
     return aws_directories(found, lookup)
+
+
+def iam_lookup(spec: ClusterSpec | None, overrides: Overrides) -> Callable[[str], Directory | str]:
+    """IAM of one account, asked for (and the credentials read) only when first needed; a
+    string says why IAM cannot be asked (not an AWS cluster)."""
+
+    @functools.cache
+    def directories() -> AwsDirectories | None:
+        return iam_directories(spec, overrides)
+
+    def directory(account: str) -> Directory | str:
+        found = directories()
+        return found(account) if found is not None else "IAM is not asked: auth is not aws"
+
+    return directory
 
 
 def resolve_sso_entries(
