@@ -148,7 +148,7 @@ def before_and_after(
 
 def cluster_facts(api: SecurityApi) -> tuple[Mapping[str, frozenset[str]] | None, Known]:
     """What can-i needs besides the security configuration: aliases and data streams, the
-    version and the indices (4 GETs)."""
+    version and the indices (read only when an answer needs them)."""
     version, indices = api.read_known()
     return api.read_aliases(), Known(version, indices)
 

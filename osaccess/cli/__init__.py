@@ -15,18 +15,14 @@ Exit codes (the same for every command; each exception class carries its own, er
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import logging
 import os
 import sys
 import traceback
-import typing
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,6 +41,7 @@ from osaccess.errors import (
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
     from osaccess.model import MappingFile
+    from osaccess.overrides import Overrides
 
 __all__ = [
     "EXIT_CHANGES",
@@ -73,8 +70,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class OutputFormat(str, Enum):
@@ -108,7 +103,7 @@ def _main(
     """OpenSearch fine-grained access control as code."""
 
 
-# -- shared options: each is defined once and added to commands by @options ---------------------
+# -- shared options: each is defined once, and commands name them in their signatures ----------
 
 PathsArg = Annotated[
     list[str] | None,
@@ -135,138 +130,84 @@ ClusterFileOpt = Annotated[
     ),
 ]
 
-# The connection options: every command that talks to a cluster takes all of them, and they
-# become one osaccess.cluster.clients.Overrides (the command line beats the file's cluster
-# block).
-_CONNECTION: list[tuple[str, Any, Any]] = [
-    (
-        "endpoint",
-        Annotated[
-            str | None,
-            typer.Option(
-                envvar="OSACCESS_ENDPOINT",
-                help="Use this endpoint instead of cluster.endpoint (e.g. the local sandbox).",
-            ),
-        ],
-        None,
-    ),
-    (
-        "region",
-        Annotated[
-            str | None,
-            typer.Option(
-                help="AWS region (default: cluster.region, the endpoint, AWS_REGION, "
-                "AWS_DEFAULT_REGION, the profile)."
-            ),
-        ],
-        None,
-    ),
-    (
-        "assume_role",
-        Annotated[
-            str | None,
-            typer.Option("--assume-role", help="IAM role to assume (instead of the file's)."),
-        ],
-        None,
-    ),
-    (
-        "auth",
-        Annotated[
-            str | None, typer.Option(help="Override cluster.auth: aws, basic, cert or none.")
-        ],
-        None,
-    ),
-    (
-        "ca_certs",
-        Annotated[
-            str | None,
-            typer.Option(envvar="OSACCESS_CA_CERTS", help="CA bundle to verify the cluster's TLS."),
-        ],
-        None,
-    ),
-    (
-        "profile",
-        Annotated[
-            str | None,
-            typer.Option(help="AWS profile (default: the AWS credential chain, AWS_PROFILE)."),
-        ],
-        None,
-    ),
-    (
-        "username",
-        Annotated[
-            str | None,
-            typer.Option(
-                envvar="OSACCESS_USERNAME",
-                help="User name for basic auth (the password: OSACCESS_PASSWORD).",
-            ),
-        ],
-        None,
-    ),
-    (
-        "timeout",
-        Annotated[
-            float,
-            typer.Option(
-                envvar="OSACCESS_TIMEOUT",
-                min=0.1,
-                help="Seconds to wait for each answer (reads are retried a few times); a write "
-                "waits at least this, longer when its size needs it.",
-            ),
-        ],
-        30.0,
+# The connection options: every command that talks to a cluster takes all of them (in its
+# signature, as plain typer parameters), and connection() makes them one
+# osaccess.overrides.Overrides (the command line beats the file's cluster block).
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OSACCESS_ENDPOINT",
+        help="Use this endpoint instead of cluster.endpoint (e.g. the local sandbox).",
     ),
 ]
-_DEBUG = (
-    "debug",
-    Annotated[
-        bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
-    ],
-    False,
-)
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="AWS region (default: cluster.region, the endpoint, AWS_REGION, "
+        "AWS_DEFAULT_REGION, the profile)."
+    ),
+]
+AssumeRoleOpt = Annotated[
+    str | None, typer.Option("--assume-role", help="IAM role to assume (instead of the file's).")
+]
+AuthOpt = Annotated[
+    str | None, typer.Option(help="Override cluster.auth: aws, basic, cert or none.")
+]
+CaCertsOpt = Annotated[
+    str | None,
+    typer.Option(envvar="OSACCESS_CA_CERTS", help="CA bundle to verify the cluster's TLS."),
+]
+ProfileOpt = Annotated[
+    str | None, typer.Option(help="AWS profile (default: the AWS credential chain, AWS_PROFILE).")
+]
+UsernameOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OSACCESS_USERNAME",
+        help="User name for basic auth (the password: OSACCESS_PASSWORD).",
+    ),
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        envvar="OSACCESS_TIMEOUT",
+        min=0.1,
+        help="Seconds to wait for each answer (reads are retried a few times); a write "
+        "waits at least this, longer when its size needs it.",
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Log requests (never secrets) and show tracebacks.")
+]
 
 
-def options(*, connection: bool = False) -> Callable[[F], F]:
-    """Add the shared options to a command: --debug always (logging is set up here), and with
-    ``connection`` the connection options, handed to the command as ``overrides``."""
+def connection(
+    endpoint: str | None,
+    region: str | None,
+    assume_role: str | None,
+    auth: str | None,
+    ca_certs: str | None,
+    profile: str | None,
+    username: str | None,
+    timeout: float,
+    debug: bool,
+) -> Overrides:
+    """The connection options as one Overrides (the password from OSACCESS_PASSWORD), with
+    logging set up for --debug: each command that talks to a cluster calls it first."""
+    from osaccess.overrides import Overrides
 
-    def decorate(func: F) -> F:
-        signature = inspect.signature(func)
-        # the command's own annotations as objects (typer needs them, not the strings of
-        # `from __future__ import annotations`), resolved as the type checker resolves them; the
-        # `overrides` parameter is filled in here, so its type may be imported for checking only
-        hints = typing.get_type_hints(
-            func, {**func.__globals__, "Overrides": None}, include_extras=True
-        )
-        own = [
-            p.replace(annotation=hints.get(p.name, p.annotation))
-            for p in signature.parameters.values()
-            if p.name != "overrides"
-        ]
-        added = [*(_CONNECTION if connection else []), _DEBUG]
-        extra = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-            for name, a, d in added
-        ]
-
-        @functools.wraps(func)
-        def wrapper(**kwargs: Any) -> Any:
-            _setup_logging(kwargs.pop("debug"))
-            if connection:
-                from osaccess.overrides import Overrides
-
-                settings = {name: kwargs.pop(name) for name, _, _ in _CONNECTION}
-                kwargs["overrides"] = Overrides(
-                    **settings, password=os.environ.get("OSACCESS_PASSWORD")
-                )
-            return func(**kwargs)
-
-        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
-        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+    _setup_logging(debug)
+    return Overrides(
+        endpoint=endpoint,
+        region=region,
+        assume_role=assume_role,
+        auth=auth,
+        ca_certs=ca_certs,
+        profile=profile,
+        username=username,
+        timeout=timeout,
+        password=os.environ.get("OSACCESS_PASSWORD"),
+    )
 
 
 def _setup_logging(debug: bool) -> None:

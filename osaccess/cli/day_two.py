@@ -19,16 +19,24 @@ from osaccess.cli import (
     EXIT_USAGE,
     AnswerFormat,
     AnswerFormatOpt,
+    AssumeRoleOpt,
+    AuthOpt,
+    CaCertsOpt,
     ClusterFileOpt,
+    DebugOpt,
+    EndpointOpt,
     PathsArg,
+    ProfileOpt,
+    RegionOpt,
+    TimeoutOpt,
+    UsernameOpt,
     app,
+    connection,
     load_files,
-    options,
 )
 
 if TYPE_CHECKING:
     from osaccess.model import MappingFile
-    from osaccess.overrides import Overrides
 
 
 def _cluster_file(path: Path | None) -> MappingFile | None:
@@ -40,9 +48,7 @@ def _cluster_file(path: Path | None) -> MappingFile | None:
 
 
 @app.command("import")
-@options(connection=True)
 def import_(
-    overrides: Overrides,
     cluster_file: ClusterFileOpt = None,
     include: Annotated[
         str,
@@ -54,9 +60,22 @@ def import_(
         ),
     ] = "mappings",
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Write a mapping file from what a cluster holds (then `plan` shows no changes)."""
     from osaccess.api import import_file
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
 
     parts = tuple(part.strip() for part in include.split(",") if part.strip())
     text = import_file(_cluster_file(cluster_file), overrides, include=parts)
@@ -92,9 +111,7 @@ def _source(from_file: Path | None, plan: Path | None, cluster_file: Path | None
 
 
 @app.command()
-@options(connection=True)
 def explain(
-    overrides: Overrides,
     principal: Annotated[
         str | None,
         typer.Argument(help="An IAM user or role ARN, an STS session ARN, or a user name."),
@@ -106,10 +123,23 @@ def explain(
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: AnswerFormatOpt = AnswerFormat.text,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Who has access, and why: the mappings that match a principal, its roles, and what they
     allow; or, with --role, who holds a role."""
     from osaccess import api
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     from osaccess.access.explain import render_explanation, render_holders
 
     if (principal is None) == (role is None):
@@ -139,9 +169,7 @@ def explain(
 
 
 @app.command("can-i")
-@options(connection=True)
 def can_i(
-    overrides: Overrides,
     principal: Annotated[str, typer.Argument(help="An IAM ARN, an internal user, or a user name.")],
     action: Annotated[
         str,
@@ -158,10 +186,23 @@ def can_i(
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: AnswerFormatOpt = AnswerFormat.text,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """May PRINCIPAL do ACTION (on INDEX)? Yes or no, and why. Exit 0: yes; 4: no; 5: it
     depends on what only the node knows."""
     from osaccess import api
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
 
     attributes: dict[str, str] = {}
     for item in attribute or []:
@@ -197,9 +238,7 @@ def can_i(
 
 
 @app.command("who-can")
-@options(connection=True)
 def who_can(
-    overrides: Overrides,
     action: Annotated[
         str,
         typer.Argument(
@@ -214,10 +253,23 @@ def who_can(
     plan: PlanOpt = None,
     cluster_file: ClusterFileOpt = None,
     output_format: AnswerFormatOpt = AnswerFormat.text,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Every principal that may do ACTION (on INDEX), and through which roles. Exit 0: someone
     may; 4: nobody may."""
     from osaccess import api
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     from osaccess.access.whocan import render
 
     offline = from_file is not None
@@ -232,11 +284,25 @@ def who_can(
 
 
 @app.command()
-@options(connection=True)
-def whoami(overrides: Overrides, cluster_file: ClusterFileOpt = None) -> None:
+def whoami(
+    cluster_file: ClusterFileOpt = None,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
+) -> None:
     """Who the current credentials are to OpenSearch, and whether they may change role
     mappings."""
     from osaccess.api import whoami as whoami_
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
 
     me = whoami_(_cluster_file(cluster_file), overrides)
     lines = [
@@ -263,15 +329,26 @@ _LOGIN_ENDPOINT = "Where internal users log in (basic auth), if not the cluster'
 
 
 @app.command()
-@options(connection=True)
 def doctor(
-    overrides: Overrides,
     paths: PathsArg = None,
     check_passwords: Annotated[bool, typer.Option(help=_CHECK_PASSWORDS)] = False,
     login_endpoint: Annotated[str | None, typer.Option(help=_LOGIN_ENDPOINT)] = None,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Check, in order, everything plan and apply need; one line per check, with advice."""
     from osaccess.doctor import diagnose_files
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
 
     healthy = True
     files = load_files(paths, quiet_ok=True)
@@ -294,9 +371,7 @@ class ReviewFormat(str, Enum):
 
 
 @app.command("access-review")
-@options(connection=True)
 def access_review(
-    overrides: Overrides,
     from_file: Annotated[
         Path | None, typer.Option("--from", help="Review offline, from this mapping file.")
     ] = None,
@@ -305,10 +380,23 @@ def access_review(
         ReviewFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReviewFormat.csv,
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Every principal known to a cluster (live) or to a file (--from), with its roles and
     effective permissions: the export access reviews (SOC 2, ISO 27001) ask for."""
     from osaccess import api
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     from osaccess.access import review
 
     offline = from_file is not None

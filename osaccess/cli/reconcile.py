@@ -14,26 +14,32 @@ from osaccess.cli import (
     EXIT_ERROR,
     AnswerFormat,
     AnswerFormatOpt,
+    AssumeRoleOpt,
+    AuthOpt,
+    CaCertsOpt,
+    DebugOpt,
+    EndpointOpt,
     FormatOpt,
     OutputFormat,
     ParallelOpt,
     PathsArg,
+    ProfileOpt,
+    RegionOpt,
+    TimeoutOpt,
+    UsernameOpt,
     app,
+    connection,
     load_files,
-    options,
     print_error,
     use_color,
 )
 
 if TYPE_CHECKING:  # only for types: validate and --help must not import the HTTP stack
-    from osaccess.overrides import Overrides
     from osaccess.run.pipeline import Outcome
 
 
 @app.command()
-@options(connection=True)
 def validate(
-    overrides: Overrides,
     paths: PathsArg = None,
     iam: Annotated[
         bool,
@@ -42,9 +48,21 @@ def validate(
             help="Also ask IAM (read-only) whether each IAM user and role ARN exists exactly.",
         ),
     ] = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Check mapping files offline: placement of ARNs, types, names. Sends nothing to the
     clusters; with --iam, asks IAM whether the principals exist."""
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     files = load_files(paths)
     if _offline_tests(files, quiet=True):
         raise typer.Exit(EXIT_ERROR)
@@ -85,20 +103,31 @@ def _offline_tests(files: list[Any], *, quiet: bool = False) -> list[Any]:
 
 
 @app.command("test")
-@options(connection=True)
 def test_(
-    overrides: Overrides,
     paths: PathsArg = None,
     offline: Annotated[
         bool,
         typer.Option("--offline", help="Against the file alone, with the built-in definitions."),
     ] = False,
     output_format: AnswerFormatOpt = AnswerFormat.text,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Run the files' access tests (tests:) against the state each file would produce on its
     cluster (its plan applied, read-only), or with --offline against the file alone. Exit 0:
     all hold; 1: a test fails (each is named, with the reason)."""
     import json
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
 
     files = load_files(paths, quiet_ok=True)
     reports, failed = [], False
@@ -155,9 +184,7 @@ RotateOpt = Annotated[
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-@options(connection=True)
 def plan(
-    overrides: Overrides,
     paths: PathsArg = None,
     output_format: FormatOpt = OutputFormat.text,
     out: Annotated[
@@ -168,11 +195,24 @@ def plan(
     ] = False,
     parallel: ParallelOpt = 8,
     rotate_passwords: RotateOpt = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Show what apply would change on each cluster, and whether apply would refuse. Read-only.
 
     With --out, the plan can be applied later exactly as reviewed: apply --plan FILE."""
     from osaccess.errors import ConfigError
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     from osaccess.run.orchestrator import plan_files
     from osaccess.run.pipeline import worst_exit
     from osaccess.run.plandoc import dump
@@ -207,9 +247,7 @@ def plan(
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-@options(connection=True)
 def apply(
-    overrides: Overrides,
     paths: PathsArg = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: Annotated[
@@ -240,11 +278,24 @@ def apply(
         ),
     ] = None,
     rotate_passwords: RotateOpt = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+    assume_role: AssumeRoleOpt = None,
+    auth: AuthOpt = None,
+    ca_certs: CaCertsOpt = None,
+    profile: ProfileOpt = None,
+    username: UsernameOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Make each cluster match its file: one atomic PATCH per cluster, then verify.
 
     Safety refusals (lockout, protected principal, threshold, stale or altered plan) exit 3."""
     from osaccess.run.orchestrator import apply_files, apply_reviewed
+
+    overrides = connection(
+        endpoint, region, assume_role, auth, ca_certs, profile, username, timeout, debug
+    )
     from osaccess.run.pipeline import worst_exit
     from osaccess.run.render import render_text, summary_line
 
