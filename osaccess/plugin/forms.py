@@ -150,11 +150,7 @@ def _request_for(action: str, index: str | None) -> Request:
                         hint="give the index once, in the path",
                     )
                 return Request(cluster, index_actions, name or index, given)
-        forms = ", ".join(f"{m} {p}" for m, p, _, _ in REST_FORMS)
-        raise errors.ConfigError(
-            f"{given!r} is not a REST form osaccess knows",
-            hint=f"give an action name (indices:data/read/search) or one of: {forms}",
-        )
+        raise _unknown_form(given, method, path)
     if not re.match(r"^[a-z_]+:[\w/*?.\[\]-]+$", given):
         raise errors.ConfigError(
             f"{given!r} is neither an action name (cluster:monitor/health, "
@@ -169,6 +165,26 @@ def _request_for(action: str, index: str | None) -> Request:
             hint=f"osaccess can-i PRINCIPAL {given} INDEX",
         )
     return Request((), (given,), index, given)
+
+
+def _unknown_form(given: str, method: str, path: str) -> errors.ConfigError:
+    """A request no form covers: what the API calls it (when it is an operation of the API),
+    and the nearest forms osaccess knows."""
+    from osaccess.plugin import operations
+
+    known = [f"{m} {p}" for m, p, _, _ in REST_FORMS]
+    close = operations.nearest(path, known) or known[:3]
+    found = operations.matching(method, path)
+    what = (
+        f"it is the REST API's {found[0].shown()}, whose checks osaccess has not established"
+        if found
+        else f"it is no operation of the REST API ({operations.source()})"
+    )
+    return errors.ConfigError(
+        f"{given!r} is not a REST form osaccess knows: {what}",
+        hint=f"give an action name (indices:data/read/search), or a form such as: "
+        f"{'; '.join(close)}",
+    )
 
 
 # actions of the indices: family that the node checks at cluster level (composite requests)
