@@ -155,23 +155,23 @@ class YamlReader:
     def _scan(self, root: Node) -> bool:
         """Whole-tree checks: size (alias bombs), duplicate keys, secrets, merge keys.
 
-        Returns False when the tree is too large to look at further."""
-        if _expanded_size(root) > MAX_NODES:
-            self.error(
-                root,
-                f"the document expands to more than {MAX_NODES} nodes (YAML aliases?)",
-                "write the file out without anchors and aliases",
-            )
-            return False
+        Returns False when the tree is too large to look at further. Each node is visited once
+        (an alias is the same node again), so the scan is linear whatever the aliases; only a
+        document with aliases is then sized as it would expand."""
+        reported = len(self.problems)
         seen: set[int] = set()
+        aliased = False
+        keys_seen = 0  # keys are nodes too (the expanded size counts them)
         stack = [root]
         while stack:
             node = stack.pop()
             if id(node) in seen:  # an alias: the same node again, checked once
+                aliased = True
                 continue
             seen.add(id(node))
             if isinstance(node, MappingNode):
                 keys: dict[str, Node] = {}
+                keys_seen += len(node.value)
                 for key, value in node.value:
                     name = str(key.value) if isinstance(key, ScalarNode) else "?"
                     # a plain << is YAML's merge key; a quoted '<<' is a name like any other
@@ -206,6 +206,14 @@ class YamlReader:
                     stack.append(value)
             elif isinstance(node, SequenceNode):
                 stack.extend(node.value)
+        if (_expanded_size(root) if aliased else len(seen) + keys_seen) > MAX_NODES:
+            del self.problems[reported:]  # a bomb: the one problem worth saying
+            self.error(
+                root,
+                f"the document expands to more than {MAX_NODES} nodes (YAML aliases?)",
+                "write the file out without anchors and aliases",
+            )
+            return False
         return True
 
     # -- the document -------------------------------------------------------------------------
