@@ -239,6 +239,9 @@ class _RoleDeltas:
     def __init__(self, first: Evaluator, second: Evaluator) -> None:
         self.first, self.second = first, second
         self._deltas: dict[str, _Parts] = {}
+        # principals with the same roles before and after share the answer (a quarter of
+        # them at 1,000 roles x 20 principals)
+        self._differences: dict[tuple[frozenset[str], frozenset[str]], Access] = {}
 
     def _delta(self, role: str) -> _Parts:
         found = self._deltas.get(role)
@@ -260,6 +263,12 @@ class _RoleDeltas:
     def difference(self, first: frozenset[str], second: frozenset[str]) -> Access:
         """What the roles ``first`` allow in the first state and the roles ``second`` do not
         allow in the second."""
+        found = self._differences.get((first, second))
+        if found is None:
+            found = self._differences[(first, second)] = self._difference(first, second)
+        return found
+
+    def _difference(self, first: frozenset[str], second: frozenset[str]) -> Access:
         candidates = [self._delta(r) if r in second else self._whole(r) for r in first]
         parts: list[frozenset[Any]] = [frozenset()] * 4
         if any(any(c) for c in candidates):

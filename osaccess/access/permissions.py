@@ -120,13 +120,18 @@ class Evaluator:
         definitions: Mapping[str, RoleDefinition],
         groups: Mapping[str, ActionGroup],
         users: Mapping[str, InternalUser] | None = None,
+        reuse: Evaluator | None = None,
     ) -> None:
+        """``reuse``: another state's evaluator whose role grants this one may share, for each
+        role whose definition is the same object there, when both have the same action groups
+        (the state after a plan shares the roles the plan does not touch)."""
         self.mappings = mappings
         self.definitions = definitions
         self.users: Mapping[str, InternalUser] = users or {}
         self.index = MappingIndex(mappings)
         self.expander = Expander(groups)
         self._roles: dict[str, RoleGrants] = {}
+        self._reuse = reuse if reuse is not None and reuse.expander.groups == groups else None
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._known: list[MappedPrincipal] | None = None
         self._held: dict[Caller, frozenset[str]] = {}  # roles per caller, once each
@@ -188,6 +193,14 @@ class Evaluator:
         if cached is not None:
             return cached
         definition = self.definitions.get(role)
+        other = self._reuse
+        if (
+            other is not None
+            and definition is not None
+            and other.definitions.get(role) is definition
+        ):
+            shared = self._roles[role] = other.grants(role)
+            return shared
         cluster: dict[str, list[Source]] = {}
         index: dict[_IndexKey, dict[str, list[Source]]] = {}
         tenants: dict[str, tuple[str, list[Source]]] = {}

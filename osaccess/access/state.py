@@ -115,15 +115,16 @@ def of_evaluator(evaluator: Evaluator, source: str) -> State:
     )
 
 
-def evaluator_of(live: LiveState) -> Evaluator:
+def evaluator_of(live: LiveState, reuse: Evaluator | None = None) -> Evaluator:
     """The evaluator of a cluster read. Without the cluster's definitions (offline), the
-    plugin's built-in roles and action groups stand in."""
+    plugin's built-in roles and action groups stand in. ``reuse``: see Evaluator."""
     roles, groups = ROLES.name, ACTION_GROUPS.name
     return Evaluator(
         live.models(MAPPINGS.name),
         live.models(roles) if roles in live.definitions else dict(builtin_roles()),
         live.models(groups) if groups in live.definitions else dict(builtin_groups()),
         users_of(live),
+        reuse,
     )
 
 
@@ -143,7 +144,8 @@ def before_and_after(
     }
     if missing:
         live = replace(live, definitions={**live.definitions, **missing})
-    return evaluator_of(live), evaluator_of(applied(live, changes))
+    before = evaluator_of(live)
+    return before, evaluator_of(applied(live, changes), before)
 
 
 def cluster_facts(api: SecurityApi) -> tuple[Mapping[str, frozenset[str]] | None, Known]:
