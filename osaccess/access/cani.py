@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from osaccess.access.permissions import IndexGrant, Permissions
 from osaccess.plugin.datemath import is_date_math, resolve
-from osaccess.plugin.forms import BULK, REST_FORMS, Request, request_for
+from osaccess.plugin.forms import BULK, REST_FORMS, Request, index_names, request_for
 from osaccess.plugin.matching import Caller, covers, is_pattern, matches, overlaps
 
 
@@ -80,6 +80,7 @@ class Check:
     depends: str | None = None  # what the answer depends on, when it cannot be known here
     partial: bool = False  # an asked pattern: granted on only some of the names it stands for
     refusal: str | None = None  # refused whatever the roles (the security index), and why
+    index: str | None = None  # the name checked, when the request names several (a,b)
 
     @property
     def restrictions(self) -> tuple[str, ...]:
@@ -98,6 +99,7 @@ class Check:
             "masked_fields": list(self.limits.masked) if self.limits else [],
             "depends_on": self.depends,
             "partial": self.partial,
+            "index": self.index,
         }
 
 
@@ -139,7 +141,8 @@ class Answer:
         found = []
         granted = [c for c in self.checks if c.allowed]
         for check in self.checks:
-            where = f" on {self.request.index}" if check.level == "index" else ""
+            named = check.index or self.request.index
+            where = f" on {named}" if check.level == "index" else ""
             if check.refusal:
                 found.append(check.refusal)
             elif check.depends:
@@ -150,7 +153,7 @@ class Answer:
                 )
                 through = f" through {check.pattern}" if check.pattern else ""
                 if check.partial:
-                    where = f" on the indices of {self.request.index} that {check.pattern} matches"
+                    where = f" on the indices of {named} that {check.pattern} matches"
                     through = ""
                 found.append(
                     f"{check.action}{where} is granted by {'; '.join(check.granted_by)}"
@@ -178,41 +181,63 @@ def can_i(
     """The answer, check by check. ``aliases``: each alias and data stream with the indices
     behind it, as read from the cluster (None: not known, so a name is taken as an index)."""
     checks = [_cluster(permissions, action, request.loose) for action in request.cluster]
-    index, members, depends = request.index or "", None, None
-    if request.index_actions:
-        assert request.index is not None
-        depends = _index_depends(request.index)
-        index = resolve(request.index) or request.index
-        members = aliases.get(index) if aliases is not None and not request.loose else None
-        for action in request.index_actions:
-            if members is not None and aliases is not None:
-                check = _behind(permissions, caller, action, index, members, aliases, known)
-            else:
-                check = _index(permissions, caller, action, index, request.loose, known)
-            checks.append(Check(check.level, action, False, depends=depends) if depends else check)
     notes: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
-    if request.index_actions and request.index and request.index.startswith("."):
-        refused = _system_index(request, checks)
+    names = index_names(request.index) if request.index_actions and request.index else []
+    for name in names:
+        found, more_notes, more_also = _on_index(
+            permissions, caller, request, name, aliases, known, several=len(names) > 1
+        )
+        checks += found
+        notes += more_notes
+        also += more_also
+    return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes, also)
+
+
+def _on_index(
+    permissions: Permissions,
+    caller: Caller,
+    request: Request,
+    name: str,
+    aliases: Mapping[str, frozenset[str]] | None,
+    known: Known | None,
+    *,
+    several: bool,
+) -> tuple[list[Check], tuple[str, ...], tuple[str, ...]]:
+    """The index checks for one name of the request, with the notes and the dependencies."""
+    depends = _index_depends(name)
+    index = resolve(name) or name
+    members = aliases.get(index) if aliases is not None and not request.loose else None
+    checks = []
+    for action in request.index_actions:
+        if members is not None and aliases is not None:
+            check = _behind(permissions, caller, action, index, members, aliases, known)
+        else:
+            check = _index(permissions, caller, action, index, request.loose, known)
+        check = Check(check.level, action, False, depends=depends) if depends else check
+        checks.append(replace(check, index=name) if several else check)
+    notes: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    if name.startswith("."):
+        refused = _system_index(replace(request, index=name), checks)
         if refused is not None:
             checks = [*checks, refused]
         elif all(c.allowed for c in checks):
             also = (
-                f"the system-index protection settings: {request.index} may be a system index, "
+                f"the system-index protection settings: {name} may be a system index, "
                 "which the node protects beyond roles (plugins.security.system_indices.*)",
             )
-    if request.index_actions and members is not None:
+    if members is not None:
         behind = ", ".join(sorted(members)) or "no index"
         notes = (f"{index} is an alias or a data stream of {behind}: the node checks each",)
-    elif request.index_actions and aliases is None:
+    elif aliases is None:
         notes = (
-            f"{request.index} is taken as an index name: if it is an alias or a data stream, "
+            f"{name} is taken as an index name: if it is an alias or a data stream, "
             "the node checks the indices behind it",
         )
-    dated = request.index_actions and request.index and is_date_math(request.index)
-    if dated and not depends:
-        notes += (f"{request.index} is {index} today (UTC), as the node resolves it now",)
-    return Answer(caller.user_name, request, permissions.roles, tuple(checks), notes, also)
+    if is_date_math(name) and not depends:
+        notes += (f"{name} is {index} today (UTC), as the node resolves it now",)
+    return checks, notes, also
 
 
 def _behind(

@@ -167,6 +167,14 @@ def _request_for(action: str, index: str | None) -> Request:
     return Request((), (given,), index, given)
 
 
+def index_names(index: str) -> list[str]:
+    """The names a request's index part holds: a comma list is each of its names (the node
+    checks every one), anything else (a date-math name among them) one name."""
+    if "," not in index or index.startswith("<"):
+        return [index]
+    return [name.strip() for name in index.split(",") if name.strip()] or [index]
+
+
 def _unknown_form(given: str, method: str, path: str) -> errors.ConfigError:
     """A request no form covers: what the API calls it (when it is an operation of the API),
     and the nearest forms osaccess knows."""

@@ -63,6 +63,7 @@ FORMS = [
     ("GET", "/{i}/_msearch/template"),
     ("GET", "/{i}/_field_caps"), ("GET", "/{i}/_settings"), ("POST", "/{i}/_refresh"),
     ("GET", "/{dated}/_search"),
+    ("GET", "/{i},{j}/_search"), ("GET", "/{i},{j}/_count"),  # comma lists: every name checked
 ]  # fmt: skip
 
 
@@ -314,6 +315,7 @@ def probes(world: World) -> Iterator[Probe]:
             fresh = f"{world.prefix}{rng.choice(stems)}new{k}x{user.rsplit('u', 1)[-1]}"
             names = {
                 "i": index,
+                "j": rng.choice(indices),
                 "new": f"n{k}",
                 "fresh": fresh,
                 "gone": fresh + "gone",

@@ -229,3 +229,22 @@ def test_an_alias_is_checked_on_every_index_behind_it() -> None:
         Evaluator({}, {}, {}).of(caller), caller, request_for("GET /x/_search", None), aliases
     )
     assert plain.notes == ()
+
+
+def test_a_comma_list_is_each_of_its_names_and_all_must_be_granted() -> None:
+    from osaccess.plugin.matching import Caller
+
+    reader = RoleDefinition(
+        index_permissions=frozenset(
+            {IndexPermission(frozenset({"logs-*"}), frozenset({"indices:data/read/search"}))}
+        )
+    )
+    evaluator = Evaluator({"r": RoleMapping.of(users=["ana"])}, {"r": reader}, {})
+    ana = Caller("ana")
+    both = can_i(evaluator.of(ana), ana, request_for("GET /logs-1,logs-2/_search", None))
+    assert both.allowed
+    assert [c.index for c in both.checks] == ["logs-1", "logs-2"]
+    one = can_i(evaluator.of(ana), ana, request_for("GET /logs-1,metrics-1/_search", None))
+    assert not one.allowed
+    assert "indices:data/read/search on metrics-1 is granted by none of the roles" in one.reasons()
+    assert any("on logs-1 is granted by r" in reason for reason in one.reasons())
