@@ -1,12 +1,14 @@
 """What every resource kind shares, and the registry the rest of osaccess iterates over.
 
-A *definition kind* (role definitions, action groups, tenants, and any kind registered later) is
-a named collection that the security API keeps in one document: one GET reads all of it, one
-collection PATCH writes it, and each entry is replaced whole. :class:`Kind` gives such
-a kind everything but its model and its keys: reading its file section (names, reserved names,
-``state: absent``), the diff, the plugin's flags, the wire form, import. A kind module subclasses
-it, says what differs, and registers it (``osaccess/kinds/__init__.py``). Role mappings are a
-kind with rules of their own (ownership, protected principals, placement):
+A kind (role mappings, role definitions, action groups, tenants, internal users, the audit
+configuration, and any kind registered later) is a named collection that the security API keeps
+in one document: one GET reads all of it, one collection PATCH writes it, and each entry is
+replaced whole (or, where a kind says so, member by member). :class:`Kind` gives a kind
+everything but its model and its keys: reading its file section (names, reserved names,
+``state: absent``), the entry it must be after apply (``plan_entry``), the plugin's flags, the
+wire form, how a change reads for people and in the plan document, import. A kind module
+subclasses it, says what differs, and registers it (``osaccess/kinds/__init__.py``). Role
+mappings' own rules (ownership, protected principals) are their hooks:
 :mod:`osaccess.kinds.mappings`.
 """
 
