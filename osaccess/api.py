@@ -52,6 +52,7 @@ from osaccess.run.pipeline import Outcome
 
 if TYPE_CHECKING:
     from osaccess.access.assertions import Report
+    from osaccess.aws.iam import Finding
 
 __all__ = [
     "IamCheck",
@@ -358,7 +359,7 @@ class IamCheck:
     checked: bool  # False: the cluster's auth is not aws, IAM was not asked
     names: Mapping[str, str]  # sso: entries resolved: role ARN -> what the file called it
     problems: tuple[str, ...]  # sso: entries that resolve to no role
-    findings: tuple[Any, ...]  # osaccess.aws.iam.Finding, one per IAM user and role ARN
+    findings: tuple[Finding, ...]  # one per IAM user and role ARN
 
     @property
     def missing(self) -> int:
