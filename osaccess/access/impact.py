@@ -6,6 +6,7 @@ compared principal by principal (:func:`access_changes`), shown as the roles nam
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -314,11 +315,15 @@ def access_changes(
     return tuple(changes)
 
 
+# the same few lines of actions come back for thousands of principals
+_writes = functools.lru_cache(maxsize=8192)(writes_documents)
+
+
 def _notes(gains: Access, after: Evaluator, who: MappedPrincipal) -> tuple[str, ...]:
     """The node's rules about what is gained: writes that still lack the cluster permission
     for bulk, and gained index patterns with variables as they are for this principal."""
     gained = [(patterns, actions) for patterns, actions in gains.index]
-    writes = any(writes_documents(actions) for _, actions in gained)
+    writes = any(_writes(actions) for _, actions in gained)
     varied = any("${" in p for patterns, _ in gained for p in patterns)
     if not writes and not varied:
         return ()

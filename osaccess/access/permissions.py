@@ -135,6 +135,7 @@ class Evaluator:
         self._by_roles = functools.lru_cache(maxsize=65536)(self._for_roles)
         self._known: list[MappedPrincipal] | None = None
         self._held: dict[Caller, frozenset[str]] = {}  # roles per caller, once each
+        self._tenants: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
 
     def known(self) -> list[MappedPrincipal]:
         """Every principal this state knows (:func:`known_subjects`), worked out once."""
@@ -168,13 +169,17 @@ class Evaluator:
         return self._by_roles(frozenset(roles))
 
     def tenant_access(self, roles: frozenset[str]) -> frozenset[tuple[str, str]]:
-        """(tenant, read|write) for a set of roles: write where any of them writes."""
-        tenants: dict[str, str] = {}
-        for role in roles:
-            for name, (access, _) in self.grants(role).tenants.items():
-                if tenants.get(name) != "write":
-                    tenants[name] = access
-        return frozenset(tenants.items())
+        """(tenant, read|write) for a set of roles: write where any of them writes (once per
+        set: a plan's gains and losses both ask it)."""
+        found = self._tenants.get(roles)
+        if found is None:
+            tenants: dict[str, str] = {}
+            for role in roles:
+                for name, (access, _) in self.grants(role).tenants.items():
+                    if tenants.get(name) != "write":
+                        tenants[name] = access
+            found = self._tenants[roles] = frozenset(tenants.items())
+        return found
 
     def unbulked_writes(self, caller: Caller) -> tuple[str, ...]:
         """The index patterns on which the caller's roles grant document writes, when none of
