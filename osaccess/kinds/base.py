@@ -70,6 +70,7 @@ class Line:
     key: str
     value: str
     note: str = ""
+    values: tuple[str, ...] = ()  # a line of several values (kept principals): each of them
 
 
 @dataclass(frozen=True)

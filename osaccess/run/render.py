@@ -229,7 +229,7 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
                 out.write(f"| 🗑️ **DELETE** | {what} | | whole {kind.label} |\n")
             for line in change.lines():
                 if line.sign == "=":
-                    listed = ", ".join(f"`{_md(v)}`" for v in line.value.split(", "))
+                    listed = ", ".join(f"`{_md(v)}`" for v in line.values or (line.value,))
                     kept.append(f"- {what} {line.key}: {listed} ({line.note})")
                     continue
                 value = f"`{_md(line.value)}`"
@@ -237,11 +237,11 @@ def render_markdown(plan: Plan, context: PlanContext, out: TextIO) -> None:
                     value += f" ({_md(plan.names[line.value])})"
                 sign = _MD_SIGN[line.sign]
                 if line.sign == "~":
-                    value = _md(line.value.replace(" -> ", " → "))
+                    value = " → ".join(_md(v) for v in line.values) or _md(line.value)
                 out.write(f"| {sign} | {what} | {line.key} | {value} |\n")
     for entry in plan.unchanged:
         for line in entry.lines():
-            listed = ", ".join(f"`{_md(v)}`" for v in line.value.split(", "))
+            listed = ", ".join(f"`{_md(v)}`" for v in line.values or (line.value,))
             kept.append(f"- `{_md(entry.name)}` {line.key}: {listed} ({line.note})")
     if kept:
         out.write("\n<details><summary>Kept as they are (not in the file)</summary>\n\n")

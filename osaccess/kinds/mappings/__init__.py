@@ -194,7 +194,9 @@ class Mappings(Kind):
             found += [Line("-", name, value) for value in sorted(removed(change, name))]
         description = description_change(change)
         if description:
-            found.append(Line("~", "description", f"{description[0]!r} -> {description[1]!r}"))
+            before, after = description
+            shown = f"{before!r} -> {after!r}"
+            found.append(Line("~", "description", shown, values=(str(before), str(after))))
         detail = detail_of(change)
         found += _kept(detail.protected, "protected: kept although not in the file")
         found += _kept(detail.left_alone, "left alone: not in the file, shared mapping")
@@ -269,7 +271,8 @@ class Mappings(Kind):
 
 def _kept(fields: Mapping[str, frozenset[str]], why: str) -> list[Line]:
     return [
-        Line("=", name, ", ".join(sorted(values)), why) for name, values in sorted(fields.items())
+        Line("=", name, ", ".join(sorted(values)), why, tuple(sorted(values)))
+        for name, values in sorted(fields.items())
     ]
 
 
