@@ -24,7 +24,8 @@ from osaccess.file.access_tests import AccessTest, Probe
 from osaccess.plugin.forms import request_for
 
 if TYPE_CHECKING:  # loading a file reads tests without the evaluator (validate stays quick)
-    from osaccess.access.cani import Answer, Known
+    from osaccess.access.cani import Answer
+    from osaccess.access.known import Known
     from osaccess.access.permissions import Evaluator
 
 

@@ -17,36 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from osaccess.access.known import CREATE_INDEX, Known, creates_index, date_math_grants
 from osaccess.access.permissions import IndexGrant, Permissions
 from osaccess.plugin.datemath import is_date_math, resolve
 from osaccess.plugin.forms import BULK, REST_FORMS, Request, index_names, request_for
 from osaccess.plugin.matching import Caller, covers, is_pattern, matches, overlaps
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the node said besides its security configuration (live only)."""
-
-    version: tuple[int, ...] | None = None
-    indices: frozenset[str] | None = None  # the names of its indices
-
-
-NEW_EVALUATOR = (2, 19)  # from here a role's date math matches any name, existing or not
-
-
-def _dated(pattern: str, index: str, known: Known | None) -> bool | str | None:
-    """Does a role's date-math pattern that names ``index`` grant it? True; None (no: before
-    2.19 it matches only indices that exist, and this one does not); or what it depends on."""
-    version = known.version if known else None
-    if version is not None and version >= NEW_EVALUATOR:
-        return True
-    if version is not None and known is not None and known.indices is not None:
-        return True if index in known.indices else None
-    return (
-        f"whether {index} exists: before OpenSearch 2.19 a role's date math ({pattern}) "
-        "matches only indices that exist"
-        + ("" if version is not None else ", and the cluster's version is not known here")
-    )
 
 
 @dataclass(frozen=True)
@@ -217,6 +192,11 @@ def _on_index(
         check = Check(check.level, action, False, depends=depends) if depends else check
         checks.append(replace(check, index=name) if several else check)
     notes: tuple[str, ...] = ()
+    if creates_index(request, index, members, known):
+        # the write creates the index (action.auto_create_index): the node checks that too
+        create = _index(permissions, caller, CREATE_INDEX, index, False, known)
+        checks.append(replace(create, index=name) if several else create)
+        notes += (f"{index} does not exist: the write creates it, which needs {CREATE_INDEX}",)
     also: tuple[str, ...] = ()
     if name.startswith("."):
         refused = _system_index(replace(request, index=name), checks)
@@ -229,9 +209,9 @@ def _on_index(
             )
     if members is not None:
         behind = ", ".join(sorted(members)) or "no index"
-        notes = (f"{index} is an alias or a data stream of {behind}: the node checks each",)
+        notes += (f"{index} is an alias or a data stream of {behind}: the node checks each",)
     elif aliases is None:
-        notes = (
+        notes += (
             f"{name} is taken as an index name: if it is an alias or a data stream, "
             "the node checks the indices behind it",
         )
@@ -339,7 +319,7 @@ def _index(
             shown = pattern if filled == pattern else f"{pattern} = {filled}"
             pattern_asked = is_pattern(index)
             if is_date_math(pattern) and matches(filled, index):
-                held = _dated(pattern, index, known)
+                held = date_math_grants(pattern, index, known)
                 if held is not True:
                     if isinstance(held, str):
                         unknown = unknown or held

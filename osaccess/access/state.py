@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from osaccess.access.cani import Known
+from osaccess.access.known import Known
 from osaccess.access.permissions import Evaluator, internal_caller
 from osaccess.file.arn import ArnKind, classify, role_arn_for_session
 from osaccess.file.principals import field_for

@@ -64,6 +64,7 @@ FORMS = [
     ("GET", "/{i}/_field_caps"), ("GET", "/{i}/_settings"), ("POST", "/{i}/_refresh"),
     ("GET", "/{dated}/_search"),
     ("GET", "/{i},{j}/_search"), ("GET", "/{i},{j}/_count"),  # comma lists: every name checked
+    ("PUT", "/{fresh}/_doc/1"),  # a write creates its index: indices:admin/create too
 ]  # fmt: skip
 
 

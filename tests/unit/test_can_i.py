@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from osaccess import errors
-from osaccess.access.cani import BULK, Known, can_i, request_for, substitute
+from osaccess.access.cani import BULK, can_i, request_for, substitute
+from osaccess.access.known import Known
 from osaccess.access.permissions import Evaluator
 from osaccess.kinds.mappings import RoleMapping
 from osaccess.kinds.roles import IndexPermission, RoleDefinition
@@ -248,3 +249,31 @@ def test_a_comma_list_is_each_of_its_names_and_all_must_be_granted() -> None:
     assert not one.allowed
     assert "indices:data/read/search on metrics-1 is granted by none of the roles" in one.reasons()
     assert any("on logs-1 is granted by r" in reason for reason in one.reasons())
+
+
+def test_a_document_write_to_an_index_that_does_not_exist_also_needs_create() -> None:
+    from osaccess.plugin.matching import Caller
+
+    writer = RoleDefinition(
+        cluster_permissions=frozenset({BULK}),
+        index_permissions=frozenset(
+            {
+                IndexPermission(
+                    frozenset({"logs-*"}),
+                    frozenset({"indices:data/write/index", "indices:data/write/bulk[s]"}),
+                )
+            }
+        ),
+    )
+    evaluator = Evaluator({"w": RoleMapping.of(users=["ana"])}, {"w": writer}, {})
+    ana = Caller("ana")
+    live = Known((2, 19, 4), frozenset({"logs-1"}))
+    put = request_for("PUT /logs-2/_doc/1", None)
+    missing = can_i(evaluator.of(ana), ana, put, {}, live)
+    assert not missing.allowed
+    assert "indices:admin/create on logs-2 is granted by none of the roles" in missing.reasons()
+    assert any("logs-2 does not exist: the write creates it" in n for n in missing.notes)
+    there = can_i(evaluator.of(ana), ana, request_for("PUT /logs-1/_doc/1", None), {}, live)
+    assert there.allowed and not any("admin/create" in c.action for c in there.checks)
+    offline = can_i(evaluator.of(ana), ana, put)  # the indices not known: no create check
+    assert offline.allowed
