@@ -40,6 +40,8 @@ tests:
     )
     path = tmp_path / "wc.yaml"
     path.write_text(text.replace("CLUSTER", "cluster_permissions: [cluster_monitor]"))
+    # the index exists: a write to a missing one would also need indices:admin/create
+    assert admin(sandbox, "PUT", f"/{index}").ok
     try:
         tested = run(sandbox, "basic", "test", str(path))
         assert tested.returncode == 1, tested.stdout + tested.stderr
@@ -102,3 +104,4 @@ tests:
     finally:
         admin(sandbox, "DELETE", f"/_plugins/_security/api/rolesmapping/{role}")
         admin(sandbox, "DELETE", f"{ROLES}/{role}")
+        admin(sandbox, "DELETE", f"/{index}")
