@@ -208,6 +208,10 @@ java_home() { # a JDK that this version runs on: 2.x needs 11-23 (security manag
   die "no JDK for OpenSearch $VERSION (it needs Java $want_min to $want_max); set OPENSEARCH_JAVA_HOME"
 }
 
+node_jvm_running() { # is a JVM of the node at $1 running (pid file or not yet)?
+  pgrep -f -- "-Dopensearch.path.home=$1( |$)" >/dev/null 2>&1
+}
+
 set_ports() { # the node's ports, in its copy of opensearch.yml
   local config
   config=$(node_dir)/config/opensearch.yml
@@ -232,8 +236,10 @@ start_node() {
     START_T0=$t0
   fi
   until node_healthy; do
-    # The pid file appears only once the daemonised node runs: give it a moment before judging.
-    [ "$waited" -ge 10 ] && ! node_pid >/dev/null && die "OpenSearch exited while starting; see $node/logs/osaccess-sandbox.log"
+    # The pid file appears only once the daemonised node runs, which takes longer than 10 s on
+    # a busy machine (3.x on Java 25): the node has exited only when no JVM runs from its home.
+    [ "$waited" -ge 10 ] && ! node_pid >/dev/null && ! node_jvm_running "$node" \
+      && die "OpenSearch exited while starting; see $node/logs/osaccess-sandbox.log"
     [ "$waited" -ge "$START_TIMEOUT" ] && die "OpenSearch did not become healthy in ${START_TIMEOUT}s; see $node/logs/osaccess-sandbox.log"
     sleep 2; waited=$((waited + 2))
   done
