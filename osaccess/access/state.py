@@ -83,18 +83,11 @@ def offline_state(file: MappingFile) -> State:
 
 
 def live_state(live: LiveState, source: str) -> State:
+    """A cluster read as an answer's state (each kind's entries as its model)."""
     return State(
         live.models(MAPPINGS.name),
-        {
-            n: e.definition
-            for n, e in live.defined("roles").items()
-            if isinstance(e.definition, RoleDefinition)
-        },
-        {
-            n: e.definition
-            for n, e in live.defined("action_groups").items()
-            if isinstance(e.definition, ActionGroup)
-        },
+        live.models(ROLES.name),
+        live.models(ACTION_GROUPS.name),
         source,
         users_of(live),
     )
@@ -115,17 +108,10 @@ def of_evaluator(evaluator: Evaluator, source: str) -> State:
     )
 
 
-def evaluator_of(live: LiveState, reuse: Evaluator | None = None) -> Evaluator:
-    """The evaluator of a cluster read. Without the cluster's definitions (offline), the
-    plugin's built-in roles and action groups stand in. ``reuse``: see Evaluator."""
-    roles, groups = ROLES.name, ACTION_GROUPS.name
-    return Evaluator(
-        live.models(MAPPINGS.name),
-        live.models(roles) if roles in live.definitions else dict(builtin_roles()),
-        live.models(groups) if groups in live.definitions else dict(builtin_groups()),
-        users_of(live),
-        reuse,
-    )
+def _evaluator_of(live: LiveState, reuse: Evaluator | None = None) -> Evaluator:
+    """The evaluator of a cluster read (``reuse``: see Evaluator)."""
+    s = live.models
+    return Evaluator(s(MAPPINGS.name), s(ROLES.name), s(ACTION_GROUPS.name), users_of(live), reuse)
 
 
 def before_and_after(
@@ -144,8 +130,8 @@ def before_and_after(
     }
     if missing:
         live = replace(live, definitions={**live.definitions, **missing})
-    before = evaluator_of(live)
-    return before, evaluator_of(applied(live, changes), before)
+    before = _evaluator_of(live)
+    return before, _evaluator_of(applied(live, changes), before)
 
 
 def cluster_facts(api: SecurityApi) -> tuple[Mapping[str, frozenset[str]] | None, Known]:
